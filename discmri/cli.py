@@ -1,0 +1,166 @@
+"""The ``discmri`` command line.
+
+One ``main(argv=None) -> int`` with a sub-command per job. Input errors print one line
+``discmri: error: …`` and exit 2; unexpected failures print a traceback and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._version import __version__
+from .errors import DiscMRIError
+
+__all__ = ["main"]
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from exc
+
+
+def _cmd_sample_data(args: argparse.Namespace) -> int:
+    from .phantom.cohort import make_cohort
+
+    cohort = make_cohort(
+        args.out,
+        participants=args.participants,
+        seed=args.seed,
+        visits_months=args.visits,
+        dropout=args.dropout,
+    )
+    n_sessions = cohort.truth[["participant", "session"]].drop_duplicates().shape[0]
+    print(f"wrote {args.participants} participants, {n_sessions} sessions to {cohort.root}")
+    return 0
+
+
+def _describe_volume(path: Path) -> list[str]:
+    from .io import load_volume
+
+    vol = load_volume(path, allow_nonfinite=True)
+    lines = [
+        f"{path}",
+        f"  shape        {' x '.join(str(s) for s in vol.shape)}",
+        f"  spacing      {' x '.join(f'{s:.4g}' for s in vol.spacing)} mm",
+        f"  orientation  {vol.orientation}",
+    ]
+    te = vol.meta.get("echo_times_ms")
+    if te is None and "sidecar" in vol.meta and "EchoTime" in vol.meta["sidecar"]:
+        from .io import echo_times_from_sidecar
+
+        te = echo_times_from_sidecar(vol.meta["sidecar"], source=path)
+    if te is not None:
+        lines.append(f"  echo time(s) {', '.join(f'{t:g}' for t in te)} ms")
+    if path.is_file():
+        from .io.acquisition import read_bvals, sibling
+
+        bval = sibling(path, ".bval")
+        if bval.is_file():
+            n = vol.shape[3] if len(vol.shape) > 3 else 1
+            lines.append(f"  b-values     {', '.join(f'{b:g}' for b in read_bvals(bval, n_volumes=n))}"
+                         " s/mm²")
+    return lines
+
+
+def _describe_dataset(root: Path) -> list[str]:
+    from .io import find_sessions
+
+    sessions = find_sessions(root)
+    participants = sorted({s.participant for s in sessions})
+    lines = [f"{root}: {len(participants)} participants, {len(sessions)} sessions"]
+    header = f"  {'participant':<13}{'session':<15}{'arm':<8}{'months':>7}  {'treated':<18}lacks"
+    lines.append(header)
+    for s in sessions:
+        months = "n/a" if s.months is None else f"{s.months:g}"
+        lacks = ", ".join(s.missing) or "-"
+        lines.append(
+            f"  {'sub-' + s.participant:<13}{('ses-' + s.session) if s.session else '-':<15}"
+            f"{s.arm or 'n/a':<8}{months:>7}  {';'.join(s.treated_levels) or '-':<18}{lacks}"
+        )
+        for problem in s.problems:
+            lines.append(f"      problem: {problem}")
+    return lines
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .errors import InputNotFoundError
+
+    path = Path(args.path)
+    if not path.exists():
+        raise InputNotFoundError(f"{path}: no such file or folder")
+    is_dataset = path.is_dir() and (
+        (path / "participants.tsv").is_file()
+        or (path / "dataset_description.json").is_file()
+        or any(path.glob("sub-*"))
+    )
+    lines = _describe_dataset(path) if is_dataset else _describe_volume(path)
+    print("\n".join(lines))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="discmri",
+        description="Lumbar intervertebral disc measurements on MRI.",
+    )
+    parser.add_argument("--version", action="version", version=f"discmri {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("info", help="describe a volume (NIfTI or DICOM folder) or a BIDS dataset")
+    p.add_argument("path", help="NIfTI file, DICOM series folder or BIDS dataset folder")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser(
+        "sample-data",
+        help="write a synthetic trial dataset (the shipped sample_data/ with the defaults)",
+    )
+    p.add_argument("out", type=Path, help="new dataset folder (must not exist)")
+    p.add_argument("--participants", type=int, default=4, help="number of participants [4]")
+    p.add_argument("--seed", type=int, default=0, help="random seed [0]")
+    p.add_argument("--visits", type=_floats, default=(0.0, 3.0, 6.0),
+                   help="visit times in months since injection [0,3,6]")
+    p.add_argument("--dropout", type=float, default=0.1,
+                   help="probability of missing each follow-up visit [0.1]")
+    p.set_defaults(func=_cmd_sample_data)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``discmri`` command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (``sys.argv[1:]`` by default).
+
+    Returns
+    -------
+    int
+        0 on success, 2 for bad input or usage, 1 for unexpected failures.
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args))
+    except DiscMRIError as exc:
+        print(f"discmri: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # parameter errors from the library (e.g. make_cohort)
+        print(f"discmri: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("discmri: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Reading and writing images, acquisition parameters and BIDS datasets.
+
+Only this subpackage touches file formats. Everything it returns is in discmri's conventions:
+float32 x-y-z[-n] arrays, RAS+ affines in mm, echo times in ms, b-values in s/mm².
+"""
+
+from .acquisition import (
+    bvecs_to_world,
+    echo_times_from_sidecar,
+    read_bvals,
+    read_bvecs,
+    validate_bvals,
+    validate_bvecs,
+    validate_echo_times,
+    world_to_bvecs,
+)
+from .atomic import atomic_path, write_text_atomic
+from .bids import Session, find_sessions, read_tsv
+from .bidsname import parse_bids_name, read_json, read_sidecar
+from .dicom import load_dicom_series
+from .load import check_same_grid, load_dwi, load_mese, load_volume, save_volume
+from .sitk import array_to_sitk, sitk_to_array
+from .volume import Volume, voxel_spacing
+
+__all__ = [
+    "Session",
+    "Volume",
+    "array_to_sitk",
+    "atomic_path",
+    "bvecs_to_world",
+    "check_same_grid",
+    "echo_times_from_sidecar",
+    "find_sessions",
+    "load_dicom_series",
+    "load_dwi",
+    "load_mese",
+    "load_volume",
+    "parse_bids_name",
+    "read_bvals",
+    "read_bvecs",
+    "read_json",
+    "read_sidecar",
+    "read_tsv",
+    "save_volume",
+    "sitk_to_array",
+    "validate_bvals",
+    "validate_bvecs",
+    "validate_echo_times",
+    "voxel_spacing",
+    "world_to_bvecs",
+    "write_text_atomic",
+]

@@ -1,0 +1,335 @@
+"""A trial-like BIDS dataset made by the phantom, with its truth.
+
+Participants are assigned to arms in turn (first arm, second arm, …). Each one gets a random
+anatomy, one to three treated levels among L3-L4, L4-L5 and L5-S1 with baseline severity in the
+DREAM inclusion range (Griffith 3–7), and mild degeneration elsewhere. At each visit the discs
+progress naturally; at treated levels the arm's effect (change in severity and a height gain)
+ramps in linearly until ``onset_months`` and stays. The patient's position in the scanner
+changes a little between visits. Follow-up visits may be missed (monotone dropout).
+
+Randomness is drawn from ``SeedSequence(seed)`` spawned per participant (and per visit), so a
+larger cohort with the same seed starts with the same participants, bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import OutputExistsError
+from ..io.volume import Volume
+from ..io.nifti import save_nifti
+from ..spine.levels import native_label_table
+from .anatomy import DiscState, random_anatomy
+from .grid import Pose, rotation_matrix
+from .session import Protocol, SimulatedSession, simulate_session
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ArmEffect", "Cohort", "make_cohort", "sample_protocol"]
+
+_TREATABLE = ("L3-L4", "L4-L5", "L5-S1")
+
+
+@dataclass(frozen=True)
+class ArmEffect:
+    """Effect of an arm at treated levels, reached at ``onset_months`` (per participant it
+    varies with a relative SD of ``variability``).
+
+    Parameters
+    ----------
+    name : str
+        Arm label, written to ``participants.tsv`` ``group``.
+    delta_severity : float
+        Change of Griffith severity (negative = regeneration).
+    height_gain_mm : float
+        Disc height gain, mm.
+    variability : float
+        Relative between-participant SD of the effect.
+    """
+
+    name: str
+    delta_severity: float = 0.0
+    height_gain_mm: float = 0.0
+    variability: float = 0.3
+
+
+#: DREAM-like default: MSC improves treated discs, sham does not.
+DEFAULT_ARMS = (
+    ArmEffect("MSC", delta_severity=-0.6, height_gain_mm=0.6),
+    ArmEffect("sham", delta_severity=0.0, height_gain_mm=0.0),
+)
+
+
+def sample_protocol() -> Protocol:
+    """The reduced protocol of the shipped sample dataset (small files, still realistic).
+
+    T2w 1 × 1 mm in-plane, 4 mm slices, five slices, SNR 80; MESE 8 echoes 15–120 ms at
+    1.5 mm on the three central slices; DWI b = 0, 400, 800 s/mm² in three directions at 2 mm,
+    three slices; a 15 % bias field; 400 counts per unit signal (noise of 4–8 counts, so
+    rounding to integers adds under 1 % to the noise variance).
+    """
+    return Protocol(
+        slab_mm=20.0,
+        t2w_snr=80.0,
+        scale=400.0,
+        t2w_voxel_mm=(4.0, 1.0, 1.0),
+        mese_voxel_mm=(4.0, 1.5, 1.5),
+        mese_slab_mm=12.0,
+        echo_times_ms=tuple(15.0 * k for k in range(1, 9)),
+        dwi_voxel_mm=(4.0, 2.0, 2.0),
+        dwi_slab_mm=12.0,
+        bias=0.15,
+    )
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """What :func:`make_cohort` wrote.
+
+    Attributes
+    ----------
+    root : Path
+        The dataset folder.
+    truth : pandas.DataFrame
+        All per-disc truth rows with ``participant``, ``session``, ``months``, ``arm`` and
+        ``treated`` columns in front (also in ``derivatives/truth/discs.tsv``).
+    """
+
+    root: Path
+    truth: pd.DataFrame = field(repr=False)
+
+
+def _session_label(months: float) -> str:
+    return "baseline" if months == 0 else f"month{months:g}".replace(".", "p")
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _tsv(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    def fmt(v: Any) -> str:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return "n/a"
+        if isinstance(v, (bool, np.bool_)):
+            return "true" if v else "false"
+        if isinstance(v, (float, np.floating)):
+            return f"{float(v):.6g}"
+        return str(v)
+
+    lines = ["\t".join(columns)] + ["\t".join(fmt(r[c]) for c in columns) for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _save(volume: Volume, path: Path, dtype: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_nifti(volume, path, dtype=dtype)
+
+
+def _write_session(root: Path, sub: str, ses: str, sim: SimulatedSession,
+                   protocol: Protocol) -> None:
+    key = f"sub-{sub}_ses-{ses}"
+    base = root / f"sub-{sub}" / f"ses-{ses}"
+    common = {"Manufacturer": "discmri phantom", "MagneticFieldStrength": 1.5}
+    _save(sim.t2w, base / "anat" / f"{key}_T2w.nii.gz", np.int16)
+    _write(base / "anat" / f"{key}_T2w.json", _json({**common, **sim.t2w.meta["sidecar"]}))
+    truth = root / "derivatives" / "truth" / f"sub-{sub}" / f"ses-{ses}"
+    if sim.mese is not None:
+        for i, te in enumerate(sim.mese.meta["echo_times_ms"]):
+            echo = Volume(sim.mese.data[..., i], sim.mese.affine)
+            _save(echo, base / "anat" / f"{key}_echo-{i + 1}_MESE.nii.gz", np.int16)
+            _write(base / "anat" / f"{key}_echo-{i + 1}_MESE.json",
+                   _json({**common, "EchoTime": te / 1000.0,
+                          "RepetitionTime": protocol.mese_tr_ms / 1000.0}))
+        _save(sim.t2_truth, truth / f"{key}_desc-truth_T2map.nii.gz", np.float32)
+        _save(sim.mese_labels, truth / f"{key}_space-MESE_dseg.nii.gz", np.int16)
+    if sim.dwi is not None:
+        dwi = base / "dwi" / f"{key}_dwi"
+        _save(sim.dwi, dwi.with_name(dwi.name + ".nii.gz"), np.int16)
+        _write(dwi.with_name(dwi.name + ".bval"),
+               " ".join(f"{b:g}" for b in sim.dwi.meta["bvals"]) + "\n")
+        _write(dwi.with_name(dwi.name + ".bvec"), "\n".join(
+            " ".join(f"{v:.6f}" for v in row) for row in sim.dwi.meta["bvecs"].T) + "\n")
+        _write(dwi.with_name(dwi.name + ".json"),
+               _json({**common, "EchoTime": protocol.dwi_te_ms / 1000.0,
+                      "RepetitionTime": protocol.dwi_tr_ms / 1000.0}))
+        _save(sim.adc_truth, truth / f"{key}_desc-truth_ADC.nii.gz", np.float32)
+        _save(sim.dwi_labels, truth / f"{key}_space-DWI_dseg.nii.gz", np.int16)
+    labels = root / "derivatives" / "labels" / f"sub-{sub}" / f"ses-{ses}" / "anat"
+    _save(sim.labels, labels / f"{key}_dseg.nii.gz", np.int16)
+    _write(labels / f"{key}_dseg.json", _json({"LabelScheme": "native"}))
+    _write(truth / f"{key}_discs.tsv",
+           _tsv(sim.truth.to_dict("records"), list(sim.truth.columns)))
+    _write(truth / f"{key}_phantom.json", _json(sim.info))
+
+
+def make_cohort(
+    root: str | os.PathLike[str],
+    *,
+    participants: int = 4,
+    seed: int = 0,
+    arms: Sequence[ArmEffect] = DEFAULT_ARMS,
+    visits_months: Sequence[float] = (0.0, 3.0, 6.0),
+    onset_months: float = 3.0,
+    progression_per_year: float = 0.1,
+    dropout: float = 0.1,
+    protocol: Protocol | None = None,
+    positioning_sd_deg: float = 3.0,
+    positioning_sd_mm: float = 4.0,
+) -> Cohort:
+    """Write a trial-like BIDS dataset with its labels and truth.
+
+    Parameters
+    ----------
+    root : path-like
+        Dataset folder to create; it must not exist (or be empty). The dataset is written to a
+        temporary folder beside it and renamed at the end, so a failure leaves nothing.
+    participants : int
+        Number of participants, assigned to ``arms`` in turn.
+    seed : int
+        Seed of all randomness.
+    arms : sequence of ArmEffect
+        Arms and their effects at treated levels.
+    visits_months : sequence of float
+        Visit times since injection; the first must be 0 (baseline).
+    onset_months : float
+        Time at which the treatment effect is complete.
+    progression_per_year : float
+        Natural increase of severity of every disc, per year.
+    dropout : float
+        Probability of missing each follow-up visit (and all later ones).
+    protocol : Protocol, optional
+        Acquisition (defaults to :func:`sample_protocol`).
+    positioning_sd_deg, positioning_sd_mm : float
+        Between-visit variation of the patient's rotation in the sagittal plane and position.
+
+    Returns
+    -------
+    Cohort
+    """
+    import pandas as pd
+
+    root = Path(root)
+    if participants < 1:
+        raise ValueError(f"participants must be >= 1, got {participants}")
+    if not arms:
+        raise ValueError("at least one arm is needed")
+    visits = [float(v) for v in visits_months]
+    if not visits or visits[0] != 0 or any(b <= a for a, b in zip(visits, visits[1:])):
+        raise ValueError(f"visits_months {visits_months!r} must start at 0 and increase")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise OutputExistsError(f"{root}: exists and is not an empty folder; choose a new one")
+    protocol = sample_protocol() if protocol is None else protocol
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    try:
+        truth = _fill(tmp, participants, seed, list(arms), visits, onset_months,
+                      progression_per_year, dropout, protocol, positioning_sd_deg,
+                      positioning_sd_mm)
+        if root.exists():
+            root.rmdir()
+        os.replace(tmp, root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Cohort(root, pd.DataFrame(truth))
+
+
+def _fill(root: Path, n: int, seed: int, arms: list[ArmEffect], visits: list[float],
+          onset: float, progression: float, dropout: float, protocol: Protocol,
+          sd_deg: float, sd_mm: float) -> list[dict[str, Any]]:
+    parameters = {
+        "participants": n, "seed": seed, "arms": [asdict(a) for a in arms],
+        "visits_months": visits, "onset_months": onset, "progression_per_year": progression,
+        "dropout": dropout, "protocol": asdict(protocol), "positioning_sd_deg": sd_deg,
+        "positioning_sd_mm": sd_mm,
+    }
+    generated = [{"Name": "discmri.phantom.make_cohort", "Version": __version__,
+                  "Parameters": parameters}]
+    _write(root / "dataset_description.json", _json({
+        "Name": "discmri phantom cohort", "BIDSVersion": "1.9.0", "DatasetType": "raw",
+        "GeneratedBy": generated}))
+    for sub in ("labels", "truth"):
+        _write(root / "derivatives" / sub / "dataset_description.json", _json({
+            "Name": f"discmri phantom {sub}", "BIDSVersion": "1.9.0",
+            "DatasetType": "derivative", "GeneratedBy": generated}))
+    participants_rows, all_truth = [], []
+    lumbar_table = None
+    for i in range(n):
+        sub = f"{i + 1:02d}"
+        arm = arms[i % len(arms)]
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i, 0)))
+        anatomy = random_anatomy(rng)
+        lumbar_table = native_label_table(tuple(v.name for v in anatomy.vertebrae))
+        n_treated = int(rng.integers(1, 4))
+        treated = sorted(rng.choice(_TREATABLE, size=n_treated, replace=False).tolist(),
+                         key=_TREATABLE.index)
+        baseline = {}
+        for d in anatomy.disc_names:
+            hi = 3.5 if d.startswith("L") else 2.5
+            baseline[d] = float(rng.uniform(3.0, 7.0) if d in treated else rng.uniform(1.0, hi))
+        scale = max(0.0, 1.0 + arm.variability * rng.standard_normal())
+        effect_sev, effect_gain = arm.delta_severity * scale, arm.height_gain_mm * scale
+        present = [True]
+        for _ in visits[1:]:
+            present.append(present[-1] and rng.random() >= dropout)
+        participants_rows.append({"participant_id": f"sub-{sub}", "group": arm.name,
+                                  "treated_levels": ";".join(treated)})
+        session_rows = []
+        for v, months in enumerate(visits):
+            if not present[v]:
+                continue
+            ramp = min(months / onset, 1.0) if onset > 0 else 1.0
+            states = {}
+            for d, s0 in baseline.items():
+                s = s0 + progression * months / 12.0
+                gain = 0.0
+                if d in treated:
+                    s += ramp * effect_sev
+                    gain = ramp * effect_gain
+                states[d] = DiscState(float(np.clip(s, 1.0, 8.0)), gain)
+            vrng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i, v + 1)))
+            pose = Pose(rotation_matrix((1, 0, 0), sd_deg * vrng.standard_normal()),
+                        sd_mm * vrng.standard_normal(3))
+            sim = simulate_session(anatomy.with_states(states), rng=vrng, protocol=protocol,
+                                   pose=pose)
+            ses = _session_label(months)
+            _write_session(root, sub, ses, sim, protocol)
+            session_rows.append({"session_id": f"ses-{ses}", "months": months})
+            for row in sim.truth.to_dict("records"):
+                all_truth.append({"participant": f"sub-{sub}", "session": f"ses-{ses}",
+                                  "months": months, "arm": arm.name,
+                                  "treated": row["level"] in treated, **row})
+        _write(root / f"sub-{sub}" / f"sub-{sub}_sessions.tsv",
+               _tsv(session_rows, ["session_id", "months"]))
+    _write(root / "participants.tsv",
+           _tsv(participants_rows, ["participant_id", "group", "treated_levels"]))
+    _write(root / "participants.json", _json({
+        "group": {"Description": "trial arm"},
+        "treated_levels": {"Description": "disc levels injected, ';'-separated"}}))
+    _write(root / "derivatives" / "labels" / "dseg.tsv",
+           _tsv([{"index": v, "name": name} for v, name in lumbar_table or []],
+                ["index", "name"]))
+    columns = list(all_truth[0].keys())
+    _write(root / "derivatives" / "truth" / "discs.tsv", _tsv(all_truth, columns))
+    _write(root / "README", "Synthetic lumbar spine MRI made by discmri.phantom.make_cohort.\n"
+           "Parameters: see dataset_description.json (GeneratedBy).\n")
+    return all_truth

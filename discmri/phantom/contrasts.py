@@ -1,0 +1,144 @@
+"""MR signal models of the phantom: T2-weighted FSE, multi-echo spin echo and diffusion, with
+Rician noise and a smooth bias field.
+
+Signal scale: a tissue of proton density 1 with full T1 recovery and no T2 decay gives 1.
+Noise ``sigma`` is on that scale, so ``snr = 1 / sigma`` is the SNR of such a tissue; a
+tissue's own SNR at a given echo is its signal divided by ``sigma``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .grid import Grid
+from .render import Mixture
+
+__all__ = ["BiasField", "dwi", "mese", "rician", "spin_echo_weights", "t2w_fse"]
+
+
+def spin_echo_weights(
+    mixture: Mixture, echo_times_ms: Sequence[float] | np.ndarray, tr_ms: float
+) -> np.ndarray:
+    """Per-tissue spin-echo signal ``PD·(1 − e^(−TR/T1))·e^(−TE/T2)``, (n_tissues, n_echoes)."""
+    te = np.atleast_1d(np.asarray(echo_times_ms, dtype=np.float64))
+    pd = np.array([t.pd for t in mixture.tissues])
+    t1 = np.array([t.t1_ms for t in mixture.tissues])
+    t2 = np.array([t.t2_ms for t in mixture.tissues])
+    return (pd * (1.0 - np.exp(-tr_ms / t1)))[:, None] * np.exp(-te[None, :] / t2[:, None])
+
+
+def t2w_fse(mixture: Mixture, *, tr_ms: float = 4000.0, te_ms: float = 100.0) -> np.ndarray:
+    """Noise-free T2-weighted fast spin echo image (effective TE), (X, Y, Z) float32."""
+    return mixture.combine(spin_echo_weights(mixture, [te_ms], tr_ms)[:, 0])
+
+
+def mese(
+    mixture: Mixture, echo_times_ms: Sequence[float] | np.ndarray, *, tr_ms: float = 2000.0
+) -> np.ndarray:
+    """Noise-free multi-echo spin-echo series, mono-exponential per tissue.
+
+    Partial-volume voxels are sums of exponentials (one per tissue), as in real data.
+
+    Returns
+    -------
+    (X, Y, Z, n_echoes) float32 ndarray
+    """
+    return mixture.combine(spin_echo_weights(mixture, echo_times_ms, tr_ms))
+
+
+def dwi(
+    mixture: Mixture,
+    bvals: Sequence[float] | np.ndarray,
+    bvecs_world: np.ndarray,
+    *,
+    tr_ms: float = 3000.0,
+    te_ms: float = 70.0,
+) -> np.ndarray:
+    """Noise-free diffusion-weighted series ``S0·exp(−b·ADC)`` per tissue.
+
+    Parameters
+    ----------
+    mixture : Mixture
+    bvals : (n,) array_like
+        s/mm².
+    bvecs_world : (n, 3) ndarray
+        Gradient directions in scanner (RAS+) space. All phantom tissues are isotropic for
+        now, so the signal does not depend on them; they are validated so that anisotropic
+        tissues can be added without changing callers.
+    tr_ms, te_ms : float
+        Repetition and echo time of the b = 0 image.
+
+    Returns
+    -------
+    (X, Y, Z, n) float32 ndarray
+    """
+    b = np.asarray(bvals, dtype=np.float64)
+    g = np.asarray(bvecs_world, dtype=np.float64)
+    if g.shape != (len(b), 3):
+        raise ValueError(f"bvecs_world has shape {g.shape}, expected ({len(b)}, 3)")
+    s0 = spin_echo_weights(mixture, [te_ms], tr_ms)[:, 0]
+    adc = np.array([t.adc_mm2_s for t in mixture.tissues])
+    return mixture.combine(s0[:, None] * np.exp(-np.outer(adc, b)))
+
+
+def rician(signal: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Magnitude of the signal plus complex Gaussian noise of SD ``sigma`` per channel.
+
+    Returns
+    -------
+    ndarray
+        ``|signal + n1 + i·n2|`` in float32.
+    """
+    s = np.asarray(signal, dtype=np.float32)
+    real = s + rng.normal(0.0, sigma, s.shape).astype(np.float32)
+    imag = rng.normal(0.0, sigma, s.shape).astype(np.float32)
+    return np.hypot(real, imag)
+
+
+@dataclass(frozen=True)
+class BiasField:
+    """Smooth multiplicative intensity field ``exp(P(r))``, P a quadratic polynomial of the
+    scanner position r, so that every grid of a session sees the same field.
+
+    Parameters
+    ----------
+    coefficients : (9,) ndarray
+        Of x, y, z, xy, yz, xz, x², y², z² in normalized coordinates ``(r − center) / scale``.
+    center : (3,) ndarray
+        mm.
+    scale_mm : float
+        Normalization length, mm.
+    """
+
+    coefficients: np.ndarray
+    center: np.ndarray
+    scale_mm: float
+
+    @classmethod
+    def random(
+        cls,
+        rng: np.random.Generator,
+        strength: float,
+        center: Sequence[float],
+        scale_mm: float = 150.0,
+    ) -> BiasField:
+        """A random field whose log deviates by at most ``log(1 + strength)`` within
+        ``scale_mm`` of the centre (0 strength gives a field of ones)."""
+        coef = rng.normal(0.0, 1.0, 9)
+        # bound of |P| over the unit cube: sum of |coefficients| (all terms lie in [-1, 1])
+        bound = np.abs(coef).sum()
+        coef *= np.log1p(max(strength, 0.0)) / bound
+        return cls(coef, np.asarray(center, dtype=np.float64), float(scale_mm))
+
+    def __call__(self, world: np.ndarray) -> np.ndarray:
+        """Field values at scanner points (..., 3)."""
+        x, y, z = np.moveaxis((np.asarray(world) - self.center) / self.scale_mm, -1, 0)
+        terms = (x, y, z, x * y, y * z, x * z, x * x, y * y, z * z)
+        return np.exp(sum(c * t for c, t in zip(self.coefficients, terms)))
+
+    def on(self, grid: Grid) -> np.ndarray:
+        """Field sampled at the voxel centres of a grid, (X, Y, Z) float32."""
+        return self(grid.points(np.arange(grid.size))).reshape(grid.shape).astype(np.float32)

@@ -1,0 +1,492 @@
+"""Analytic geometry of the phantom spine: classification of points and exact truth.
+
+Every vertebral body and disc is a *wedge segment* in the sagittal (y-z) plane of the body
+frame, with its own mid-frame: origin at the segment centre, AP axis ``a = (cos α, sin α)`` and
+superior axis ``u = (−sin α, cos α)`` (the bisector of its two endplate planes). In that frame a
+segment with centre height ``h`` and wedge angle ``θ`` lies between the planes
+``q = ∓(h/2 + p·tan(θ/2))``. Segments are stacked from S1 upwards, each one's lower plane being
+the upper plane of the one below, so lordosis is the sum of the wedge angles.
+
+Discs own the endplate concavities: in the disc's mid-frame its lower and upper surfaces are
+
+    q_low(p, x) = −h/2 − p·t − c_caudal·b(p, x),   q_up(p, x) = h/2 + p·t + c_cranial·b(p, x)
+
+with ``t = tan(θ/2)`` and the dome ``b = max(0, 1 − (2p/D)² − (2x/W)²)``; the adjacent bodies end
+on the same surfaces. Cross-sections are super-ellipses ``|2p/D|^n + |2x/W|^n ≤ 1``. Hence, at
+``x = 0``, the disc height along its bisector at AP position ``p`` is exactly
+
+    H(p) = h + 2p·t + (c_caudal + c_cranial)·(1 − (2p/D)²),
+
+its mid-sagittal area ``h·D + (c_caudal + c_cranial)·2D/3`` and its volume
+``h·A + (c_caudal + c_cranial)·πDW/8`` with ``A = D·W·Γ(1+1/n)²/Γ(1+2/n)``. The nucleus is an
+ellipsoid inside the disc; vertebral body heights are found by exact root finding on these
+surfaces. No quantity of the truth table is measured from voxels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from scipy.integrate import quad
+from scipy.interpolate import CubicSpline
+from scipy.optimize import brentq
+from scipy.spatial import cKDTree
+from scipy.special import gamma
+
+from ..spine.levels import (
+    NATIVE_CANAL,
+    NATIVE_PRESACRAL_FAT,
+    NATIVE_VERTEBRA,
+    native_disc_labels,
+)
+from .anatomy import SpineAnatomy
+from .tissue import (
+    AIR,
+    ANNULUS,
+    BACKGROUND,
+    BONE_MARROW,
+    CLEFT,
+    CSF,
+    FAT,
+    DiscTissue,
+    Tissue,
+    disc_tissue,
+)
+
+__all__ = ["HEIGHT_POSITIONS", "Segment", "SpineGeometry"]
+
+#: Default positions of anterior, middle and posterior heights, as fractions of AP depth from
+#: the anterior margin.
+HEIGHT_POSITIONS = (0.1, 0.5, 0.9)
+
+TISSUE_AIR, TISSUE_BACKGROUND, TISSUE_BONE, TISSUE_CSF, TISSUE_FAT = range(5)
+_FIXED_TISSUES = (AIR, BACKGROUND, BONE_MARROW, CSF, FAT)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One wedge segment (vertebral body or disc) in the body frame.
+
+    Attributes
+    ----------
+    name : str
+    kind : {"vertebra", "disc"}
+    origin : (2,) ndarray
+        Centre (y, z), mm.
+    angle : float
+        α, rad: AP axis ``(cos α, sin α)``.
+    height : float
+        Centre height between rim planes, mm.
+    wedge : float
+        Angle between the rim planes, rad.
+    depth, width : float
+        AP and lateral extent of the cross-section, mm.
+    concavity_caudal, concavity_cranial : float
+        Dome heights of the surfaces (discs only), mm.
+    """
+
+    name: str
+    kind: str
+    origin: np.ndarray
+    angle: float
+    height: float
+    wedge: float
+    depth: float
+    width: float
+    concavity_caudal: float = 0.0
+    concavity_cranial: float = 0.0
+
+    @property
+    def axis_ap(self) -> np.ndarray:
+        """Unit AP (anterior) axis in (y, z)."""
+        return np.array([math.cos(self.angle), math.sin(self.angle)])
+
+    @property
+    def axis_si(self) -> np.ndarray:
+        """Unit superior axis in (y, z)."""
+        return np.array([-math.sin(self.angle), math.cos(self.angle)])
+
+    def local(self, yz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(p, q) coordinates of points (..., 2) in this segment's mid-frame."""
+        d = yz - self.origin
+        c, s = math.cos(self.angle), math.sin(self.angle)
+        return d[..., 0] * c + d[..., 1] * s, -d[..., 0] * s + d[..., 1] * c
+
+    def dome(self, p: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Endplate dome ``max(0, 1 − (2p/D)² − (2x/W)²)``."""
+        return np.maximum(0.0, 1.0 - (2 * p / self.depth) ** 2 - (2 * x / self.width) ** 2)
+
+    def lower(self, p: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """q of the lower surface at (p, x)."""
+        t = math.tan(self.wedge / 2)
+        return -self.height / 2 - p * t - self.concavity_caudal * self.dome(p, x)
+
+    def upper(self, p: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """q of the upper surface at (p, x)."""
+        t = math.tan(self.wedge / 2)
+        return self.height / 2 + p * t + self.concavity_cranial * self.dome(p, x)
+
+    def in_footprint(self, p: np.ndarray, x: np.ndarray, n: float) -> np.ndarray:
+        """Whether (p, x) lies inside the super-elliptic cross-section."""
+        return np.abs(2 * p / self.depth) ** n + np.abs(2 * x / self.width) ** n <= 1.0
+
+
+def _stack(lower_point: np.ndarray, lower_angle: float, height: float, wedge: float):
+    """Mid-frame and upper plane of a segment resting on a plane (point, angle)."""
+    angle = lower_angle + wedge / 2
+    u = np.array([-math.sin(angle), math.cos(angle)])
+    origin = lower_point + (height / 2) * u
+    return origin, angle, origin + (height / 2) * u, angle + wedge / 2
+
+
+@dataclass(frozen=True)
+class _Nucleus:
+    center_p: float
+    center_q: float
+    semi_ap: float
+    semi_lr: float
+    semi_si: float
+
+
+class SpineGeometry:
+    """The phantom spine of one participant at one visit, in the body frame.
+
+    Parameters
+    ----------
+    anatomy : SpineAnatomy
+        Shapes and disc states.
+
+    Attributes
+    ----------
+    vertebrae, discs : tuple of Segment
+        Cranial to caudal.
+    tissues : tuple of Tissue
+        Index = tissue id used by :meth:`classify`: air, background, marrow, CSF, fat, then per
+        disc (cranial to caudal) nucleus, annulus, cleft.
+    """
+
+    def __init__(self, anatomy: SpineAnatomy) -> None:
+        self.anatomy = anatomy
+        n_vb = len(anatomy.vertebrae)
+        self.disc_tissue: dict[str, DiscTissue] = {
+            d.name: disc_tissue(anatomy.state(d.name).severity) for d in anatomy.discs
+        }
+        vbs: list[Segment | None] = [None] * n_vb
+        discs: list[Segment | None] = [None] * (n_vb - 1)
+        # S1 hangs below its superior endplate, which sets the sacral slope.
+        s1 = anatomy.vertebrae[-1]
+        top_angle = -math.radians(anatomy.sacral_slope_deg)
+        mid_angle = top_angle - math.radians(s1.wedge_deg) / 2
+        u = np.array([-math.sin(mid_angle), math.cos(mid_angle)])
+        origin = np.zeros(2) - (s1.height_mm / 2) * u
+        vbs[-1] = Segment(s1.name, "vertebra", origin, mid_angle, s1.height_mm,
+                          math.radians(s1.wedge_deg), s1.depth_mm, s1.width_mm)
+        point, angle = np.zeros(2), top_angle
+        for i in range(n_vb - 2, -1, -1):
+            shape, up, low = anatomy.discs[i], anatomy.vertebrae[i], anatomy.vertebrae[i + 1]
+            state = anatomy.state(shape.name)
+            keep = 1.0 - self.disc_tissue[shape.name].height_loss
+            height = shape.height_mm * keep + state.height_gain_mm
+            if height <= 0:
+                raise ValueError(f"{shape.name}: non-positive disc height {height:.3g} mm")
+            depth = 0.5 * (up.depth_mm + low.depth_mm)
+            t = math.tan(math.radians(shape.wedge_deg) / 2) * keep
+            max_t = max(0.0, (height - 0.2) / depth)  # keep both rims at least 0.2 mm open
+            wedge = 2 * math.atan(math.copysign(min(abs(t), max_t), t))
+            o, a, point, angle = _stack(point, angle, height, wedge)
+            discs[i] = Segment(shape.name, "disc", o, a, height, wedge, depth,
+                               0.5 * (up.width_mm + low.width_mm),
+                               shape.concavity_caudal_mm, shape.concavity_cranial_mm)
+            o, a, point, angle = _stack(point, angle, up.height_mm, math.radians(up.wedge_deg))
+            vbs[i] = Segment(up.name, "vertebra", o, a, up.height_mm,
+                             math.radians(up.wedge_deg), up.depth_mm, up.width_mm)
+        self.vertebrae: tuple[Segment, ...] = tuple(vbs)  # type: ignore[arg-type]
+        self.discs: tuple[Segment, ...] = tuple(discs)  # type: ignore[arg-type]
+        self.nuclei = tuple(self._nucleus(d) for d in self.discs)
+        tissues: list[Tissue] = list(_FIXED_TISSUES)
+        for d in self.discs:
+            tissues += [self.disc_tissue[d.name].nucleus, ANNULUS, CLEFT]
+        self.tissues: tuple[Tissue, ...] = tuple(tissues)
+        self._build_canal()
+
+    # ------------------------------------------------------------------ construction helpers
+    def _nucleus(self, disc: Segment) -> _Nucleus:
+        a = self.anatomy
+        p0 = a.nucleus_offset * disc.depth
+        zero = np.zeros(1)
+        h0 = float(disc.upper(np.array([p0]), zero)[0] - disc.lower(np.array([p0]), zero)[0])
+        qc = float(disc.upper(np.array([p0]), zero)[0] + disc.lower(np.array([p0]), zero)[0]) / 2
+        nuc = _Nucleus(p0, qc, a.nucleus_ap * disc.depth / 2, a.nucleus_lr * disc.width / 2,
+                       a.nucleus_si * h0 / 2)
+        # Shrink the height axis until the ellipsoid lies inside the disc (wedged discs).
+        theta, phi = np.meshgrid(np.linspace(0, np.pi, 41), np.linspace(0, 2 * np.pi, 81))
+        for _ in range(60):
+            p = nuc.center_p + nuc.semi_ap * np.sin(theta) * np.cos(phi)
+            x = nuc.semi_lr * np.sin(theta) * np.sin(phi)
+            q = nuc.center_q + nuc.semi_si * np.cos(theta)
+            if ((q > disc.lower(p, x)) & (q < disc.upper(p, x))).all():
+                return nuc
+            nuc = _Nucleus(nuc.center_p, nuc.center_q, nuc.semi_ap, nuc.semi_lr,
+                           nuc.semi_si * 0.95)
+        raise ValueError(f"{disc.name}: nucleus does not fit inside the disc")
+
+    def _build_canal(self) -> None:
+        a = self.anatomy
+        offset = a.canal_gap_mm + a.canal_ap_mm / 2
+        segs = [s for pair in zip(self.vertebrae, (*self.discs, None)) for s in pair if s]
+        pts = np.array([s.origin - (s.depth / 2 + offset) * s.axis_ap for s in segs])[::-1]
+        chord = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
+        spline = CubicSpline(chord, pts, bc_type="natural")
+        s = np.arange(0.0, chord[-1], 0.25)
+        curve, tangent = spline(s), spline(s, 1)
+        tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+        ext = np.arange(0.25, 200.0, 0.25)[:, None]
+        head = curve[-1] + ext * tangent[-1]
+        tail = (curve[0] - ext * tangent[0])[::-1]
+        curve_all = np.concatenate([tail, curve, head])
+        tangents = np.concatenate(
+            [np.repeat(tangent[:1], len(ext), 0), tangent, np.repeat(tangent[-1:], len(ext), 0)]
+        )
+        normals = np.stack([tangents[:, 1], -tangents[:, 0]], axis=1)  # pointing anterior
+        # Signed distance along the anterior normal of the nearest curve point, on a raster
+        # (smooth near the curve, so bilinear interpolation is accurate to far below a voxel).
+        step = self._raster_step = 1.0
+        lo = curve.min(axis=0) - np.array([150.0, 60.0])
+        hi = curve.max(axis=0) + np.array([150.0, 60.0])
+        ys, zs = np.arange(lo[0], hi[0] + step, step), np.arange(lo[1], hi[1] + step, step)
+        grid = np.stack(np.meshgrid(ys, zs, indexing="ij"), axis=-1).reshape(-1, 2)
+        _, near = cKDTree(curve_all).query(grid)
+        offset = np.einsum("ij,ij->i", grid - curve_all[near], normals[near])
+        self._raster_origin = lo
+        self._canal_offset = offset.reshape(len(ys), len(zs))
+
+    def canal_offset(self, yz: np.ndarray) -> np.ndarray:
+        """Signed distance (mm) from the canal centre line, positive anteriorly, at (..., 2)."""
+        coords = ((yz - self._raster_origin) / self._raster_step).T
+        return ndimage.map_coordinates(self._canal_offset, coords, order=1, mode="nearest")
+
+    # ------------------------------------------------------------------ classification
+    def tissue_id(self, disc_index: int, which: str) -> int:
+        """Tissue id of a disc's ``"nucleus"``, ``"annulus"`` or ``"cleft"``."""
+        return 5 + 3 * disc_index + ("nucleus", "annulus", "cleft").index(which)
+
+    def classify(self, points: np.ndarray, *, chunk: int = 1 << 18):
+        """Label and tissue composition of points given in the body frame.
+
+        Parameters
+        ----------
+        points : (N, 3) ndarray
+            Body-frame coordinates (x, y, z), mm.
+        chunk : int
+            Points processed at once (bounds memory).
+
+        Returns
+        -------
+        label : (N,) int16 ndarray
+            Native label (0 outside annotated structures).
+        tissue_a, tissue_b : (N,) int16 ndarray
+            Tissue ids mixed at the point.
+        weight : (N,) float32 ndarray
+            Fraction of ``tissue_a`` (the rest is ``tissue_b``); below 1 only in the
+            nucleus-to-annulus transition zone.
+        """
+        points = np.asarray(points, dtype=np.float64)
+        n = len(points)
+        label = np.zeros(n, np.int16)
+        ta = np.full(n, TISSUE_BACKGROUND, np.int16)
+        tb = np.full(n, TISSUE_BACKGROUND, np.int16)
+        w = np.ones(n, np.float32)
+        for start in range(0, n, chunk):
+            sl = slice(start, min(n, start + chunk))
+            label[sl], ta[sl], tb[sl], w[sl] = self._classify_chunk(points[sl])
+        return label, ta, tb, w
+
+    def _bounds(self, seg: Segment, pad: float) -> tuple[float, float, float, float]:
+        """(y_min, y_max, z_min, z_max) of a segment's box, padded by ``pad`` mm."""
+        half_h = seg.height / 2 + seg.depth / 2 * abs(math.tan(seg.wedge / 2)) + pad
+        corners = np.array([seg.origin + dp * seg.axis_ap + dq * seg.axis_si
+                            for dp in (-seg.depth / 2 - pad, seg.depth / 2 + pad)
+                            for dq in (-half_h, half_h)])
+        return (*corners[:, 0].min(keepdims=True), *corners[:, 0].max(keepdims=True),
+                *corners[:, 1].min(keepdims=True), *corners[:, 1].max(keepdims=True))
+
+    def _candidates(self, seg: Segment, yz: np.ndarray, order: np.ndarray, zs: np.ndarray,
+                    pad: float) -> np.ndarray:
+        y0, y1, z0, z1 = self._bounds(seg, pad)
+        i0, i1 = np.searchsorted(zs, [z0, z1])
+        cand = order[i0:i1]
+        y = yz[cand, 0]
+        return cand[(y >= y0) & (y <= y1)]
+
+    def _classify_chunk(self, pts: np.ndarray):
+        x, yz = pts[:, 0], pts[:, 1:]
+        n = len(pts)
+        nexp = self.anatomy.footprint_exponent
+        label = np.zeros(n, np.int16)
+        ta = np.full(n, TISSUE_BACKGROUND, np.int16)
+        tb = ta.copy()
+        w = np.ones(n, np.float32)
+        done = np.zeros(n, bool)
+        order = np.argsort(yz[:, 1], kind="stable")
+        zs = yz[order, 1]
+        vnames = [v.name for v in self.vertebrae]
+        for k, (disc, nuc) in enumerate(zip(self.discs, self.nuclei)):
+            pad = disc.concavity_caudal + disc.concavity_cranial + 1.0
+            cand = self._candidates(disc, yz, order, zs, pad)
+            p, q = disc.local(yz[cand])
+            xc = x[cand]
+            inside = (disc.in_footprint(p, xc, nexp) & (q >= disc.lower(p, xc))
+                      & (q < disc.upper(p, xc)) & ~done[cand])
+            if not inside.any():
+                continue
+            idx = cand[inside]
+            af_label, np_label = native_disc_labels(vnames[k])
+            pi, qi, xi = p[inside], q[inside], xc[inside]
+            rho = np.sqrt(((pi - nuc.center_p) / nuc.semi_ap) ** 2 + (xi / nuc.semi_lr) ** 2
+                          + ((qi - nuc.center_q) / nuc.semi_si) ** 2)
+            tissue = self.disc_tissue[disc.name]
+            in_np = rho <= 1.0
+            a_id = np.full(len(pi), self.tissue_id(k, "nucleus"), np.int16)
+            if tissue.cleft_mm > 0:
+                cleft = in_np & (np.abs(qi - nuc.center_q) < tissue.cleft_mm / 2)
+                a_id[cleft] = self.tissue_id(k, "cleft")
+            if tissue.transition_mm > 0:
+                z = np.clip((rho - 1.0) * nuc.semi_ap / tissue.transition_mm, 0.0, 1.0)
+                wk = np.where(in_np, 1.0, 1.0 - z * z * (3.0 - 2.0 * z))
+            else:
+                wk = in_np.astype(np.float64)
+            label[idx] = np.where(in_np, np_label, af_label)
+            ta[idx], w[idx] = a_id, wk
+            tb[idx] = self.tissue_id(k, "annulus")
+            done[idx] = True
+        for i, vb in enumerate(self.vertebrae):
+            cand = self._candidates(vb, yz, order, zs, 2.0)
+            cand = cand[~done[cand]]
+            p, q = vb.local(yz[cand])
+            xc = x[cand]
+            ok = vb.in_footprint(p, xc, nexp)
+            if i > 0:  # below the lower surface of the disc above
+                disc = self.discs[i - 1]
+                pd_, qd = disc.local(yz[cand])
+                ok &= qd < disc.lower(pd_, xc)
+            else:
+                ok &= q < vb.upper(p, xc)
+            if i < len(self.discs):  # above the upper surface of the disc below
+                disc = self.discs[i]
+                pd_, qd = disc.local(yz[cand])
+                ok &= qd >= disc.upper(pd_, xc)
+            else:
+                ok &= q >= vb.lower(p, xc)
+            idx = cand[ok]
+            label[idx] = NATIVE_VERTEBRA[vb.name]
+            ta[idx] = tb[idx] = TISSUE_BONE
+            done[idx] = True
+        rest = np.flatnonzero(~done)
+        offset = self.canal_offset(yz[rest])
+        a = self.anatomy
+        xr = x[rest]
+        canal = (offset / (a.canal_ap_mm / 2)) ** 2 + (xr / (a.canal_lr_mm / 2)) ** 2 <= 1
+        idx = rest[canal]
+        label[idx], ta[idx], tb[idx] = NATIVE_CANAL, TISSUE_CSF, TISSUE_CSF
+        fat = self._in_presacral_fat(xr, yz[rest]) & ~canal
+        idx = rest[fat]
+        label[idx], ta[idx], tb[idx] = NATIVE_PRESACRAL_FAT, TISSUE_FAT, TISSUE_FAT
+        air = (offset < -(a.canal_ap_mm / 2 + a.back_mm)) & ~canal & ~fat
+        idx = rest[air]
+        ta[idx] = tb[idx] = TISSUE_AIR
+        return label, ta, tb, w
+
+    def presacral_fat_ellipsoid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Centre (p, q, x) in the S1 mid-frame and semi-axes (AP, SI, LR) of the fat, mm."""
+        s1 = self.vertebrae[-1]
+        semi = np.array([8.0, 16.0, 22.0])
+        centre = np.array([s1.depth / 2 + 3.0 + semi[0], s1.height / 2 - 2.0 - semi[1], 0.0])
+        return centre, semi
+
+    def _in_presacral_fat(self, x: np.ndarray, yz: np.ndarray) -> np.ndarray:
+        centre, semi = self.presacral_fat_ellipsoid()
+        p, q = self.vertebrae[-1].local(yz)
+        return (((p - centre[0]) / semi[0]) ** 2 + ((q - centre[1]) / semi[1]) ** 2
+                + (x / semi[2]) ** 2) <= 1.0
+
+    # ------------------------------------------------------------------ analytic truth
+    def extent(self, margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Body-frame bounding box (min, max) of all vertebrae and discs, plus ``margin`` mm."""
+        corners = []
+        for s in (*self.vertebrae, *self.discs):
+            for dp in (-s.depth / 2, s.depth / 2):
+                for dq in (-s.height / 2 - 3, s.height / 2 + 3):
+                    corners.append(s.origin + dp * s.axis_ap + dq * s.axis_si)
+        c = np.array(corners)
+        half_w = max(s.width for s in self.vertebrae) / 2
+        lo = np.array([-half_w, *c.min(axis=0)]) - margin
+        hi = np.array([half_w, *c.max(axis=0)]) + margin
+        return lo, hi
+
+    def disc_height(self, disc: Segment, fraction_from_anterior: float) -> float:
+        """Exact disc height (mm) along its bisector at x = 0 and a fraction of AP depth."""
+        p = disc.depth / 2 - fraction_from_anterior * disc.depth
+        t = math.tan(disc.wedge / 2)
+        dome = 1.0 - (2 * p / disc.depth) ** 2
+        return disc.height + 2 * p * t + (disc.concavity_caudal + disc.concavity_cranial) * dome
+
+    def _surface_crossing(self, vb: Segment, p: float, side: str) -> float:
+        """Distance along vb's axis from its mid-plane point at AP position p to a boundary."""
+        i = self.vertebrae.index(vb)
+        origin = vb.origin + p * vb.axis_ap
+        if side == "upper":
+            if i == 0:
+                return float(vb.upper(np.array(p), np.array(0.0)))
+            disc, surf = self.discs[i - 1], "lower"
+        else:
+            if i == len(self.discs):
+                return float(vb.lower(np.array(p), np.array(0.0)))
+            disc, surf = self.discs[i], "upper"
+
+        def f(t: float) -> float:
+            pd, qd = disc.local(origin + t * vb.axis_si)
+            return float(qd - getattr(disc, surf)(pd, np.array(0.0)))
+
+        span = vb.height
+        return brentq(f, -1.5 * span, 1.5 * span, xtol=1e-10)
+
+    def vertebra_height(self, vb: Segment, fraction_from_anterior: float) -> float:
+        """Exact vertebral body height (mm) along its axis at x = 0."""
+        p = vb.depth / 2 - fraction_from_anterior * vb.depth
+        return self._surface_crossing(vb, p, "upper") - self._surface_crossing(vb, p, "lower")
+
+    def vertebra_area(self, vb: Segment) -> float:
+        """Mid-sagittal area of a vertebral body, mm² (adaptive quadrature of exact heights)."""
+        def height(p: float) -> float:
+            return self._surface_crossing(vb, p, "upper") - self._surface_crossing(vb, p, "lower")
+
+        return quad(height, -vb.depth / 2, vb.depth / 2, epsabs=1e-8, limit=200)[0]
+
+    def disc_area(self, disc: Segment, central: float = 1.0) -> float:
+        """Exact mid-sagittal area (mm²) of the central fraction ``central`` of the AP depth."""
+        half = central * disc.depth / 2
+        c = disc.concavity_caudal + disc.concavity_cranial
+        dome = 2 * half - (4 / disc.depth**2) * (2 * half**3 / 3)
+        return disc.height * 2 * half + c * dome
+
+    def disc_volume(self, disc: Segment) -> float:
+        """Exact disc volume, mm³."""
+        n = self.anatomy.footprint_exponent
+        area = disc.depth * disc.width * gamma(1 + 1 / n) ** 2 / gamma(1 + 2 / n)
+        c = disc.concavity_caudal + disc.concavity_cranial
+        return disc.height * area + c * math.pi * disc.depth * disc.width / 8
+
+    def nucleus_volume(self, index: int) -> float:
+        """Exact nucleus volume (ellipsoid), mm³."""
+        n = self.nuclei[index]
+        return 4.0 / 3.0 * math.pi * n.semi_ap * n.semi_lr * n.semi_si
+
+    def cleft_fraction(self, index: int) -> float:
+        """Exact fraction of the nucleus volume taken by the intranuclear cleft."""
+        half = self.disc_tissue[self.discs[index].name].cleft_mm / 2
+        c = self.nuclei[index].semi_si
+        r = min(half / c, 1.0)
+        return 1.5 * r - 0.5 * r**3

@@ -1,0 +1,137 @@
+"""Tissue properties of the phantom and how disc degeneration changes them.
+
+Each tissue has proton density (PD, relative to CSF = 1), T1 and T2 (ms) and an apparent
+diffusion coefficient (mm²/s). A disc's state is a continuous *severity* s in [1, 8] on the
+modified Pfirrmann (Griffith) scale; nucleus properties, height loss, nucleus/annulus
+transition width and the intranuclear cleft are interpolated linearly between the anchor
+values of each integer grade below, and the truth grade is ``round(s)``.
+
+Anchor values (see ../shared/REFERENCE.md):
+
+* Nucleus T2 follows the Pfirrmann series of REFERENCE.md §3 (I 210, II 129, III 84, IV 51 ms)
+  through the Griffith→Pfirrmann correspondence of :func:`pfirrmann_from_griffith`.
+* PD and T2 are chosen so that on the T2-weighted FSE contrast (TR 4000 ms, TE 100 ms) the nucleus
+  signal obeys Griffith's definitions: grade 1 ≈ CSF, grade 2 between presacral fat and CSF,
+  grade 3 below fat but above the annulus, grade 4 slightly above the outer annulus, grades 5–8
+  equal to the outer annulus (tested in tests/phantom/test_tissue.py).
+* Height loss: 0 up to grade 5, then 15 %, 45 %, 75 % at grades 6, 7, 8, so that the grade
+  boundaries 6.5 and 7.5 fall on Griffith's 30 % and 60 %.
+* Nucleus ADC from 2.2 to 1.2 ×10⁻³ mm²/s (Kealey 2005: 2.27 normal, 2.06 degenerated).
+
+The T2 of fat is its apparent T2 on fast/multi-echo spin echo (J-coupling lengthens it), not its
+intrinsic T2. These are phantom values for testing, not normative data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "AIR",
+    "ANNULUS",
+    "BACKGROUND",
+    "BONE_MARROW",
+    "CLEFT",
+    "CSF",
+    "FAT",
+    "GRIFFITH_ANCHORS",
+    "DiscTissue",
+    "Tissue",
+    "disc_tissue",
+    "griffith_grade",
+    "pfirrmann_from_griffith",
+]
+
+
+@dataclass(frozen=True)
+class Tissue:
+    """MR properties of one tissue.
+
+    Parameters
+    ----------
+    name : str
+    pd : float
+        Proton density relative to CSF (= 1).
+    t1_ms, t2_ms : float
+        Relaxation times, ms.
+    adc_mm2_s : float
+        Apparent diffusion coefficient, mm²/s.
+    """
+
+    name: str
+    pd: float
+    t1_ms: float
+    t2_ms: float
+    adc_mm2_s: float
+
+
+AIR = Tissue("air", 0.0, 1.0, 1.0, 0.0)
+BACKGROUND = Tissue("muscle", 0.75, 1000.0, 35.0, 1.5e-3)
+BONE_MARROW = Tissue("vertebral marrow", 0.85, 550.0, 80.0, 0.45e-3)
+CSF = Tissue("csf", 1.0, 4000.0, 2000.0, 3.0e-3)
+FAT = Tissue("presacral fat", 0.9, 350.0, 110.0, 0.1e-3)
+ANNULUS = Tissue("annulus", 0.70, 900.0, 45.0, 1.25e-3)
+CLEFT = Tissue("intranuclear cleft", 0.75, 1000.0, 60.0, 1.5e-3)
+
+#: Per Griffith grade 1–8: nucleus PD, T1 (ms), T2 (ms), ADC (mm²/s), height loss (fraction),
+#: nucleus/annulus transition width (mm), intranuclear cleft thickness (mm).
+GRIFFITH_ANCHORS = np.array(
+    [
+        # pd,  t1,    t2,    adc,     loss, blur, cleft
+        [1.00, 1300.0, 210.0, 2.20e-3, 0.00, 0.3, 0.0],
+        [0.92, 1200.0, 140.0, 2.05e-3, 0.00, 0.3, 1.0],
+        [0.86, 1100.0, 100.0, 1.90e-3, 0.00, 0.5, 1.0],
+        [0.80, 1000.0, 62.0, 1.70e-3, 0.00, 1.5, 0.0],
+        [0.72, 950.0, 48.0, 1.50e-3, 0.00, 2.0, 0.0],
+        [0.70, 900.0, 46.0, 1.40e-3, 0.15, 2.0, 0.0],
+        [0.68, 900.0, 44.0, 1.30e-3, 0.45, 2.0, 0.0],
+        [0.66, 900.0, 42.0, 1.20e-3, 0.75, 2.0, 0.0],
+    ]
+)
+
+
+@dataclass(frozen=True)
+class DiscTissue:
+    """Nucleus properties and shape modifiers of one disc at a given severity."""
+
+    nucleus: Tissue
+    height_loss: float
+    transition_mm: float
+    cleft_mm: float
+
+
+def _check_severity(severity: float) -> float:
+    s = float(severity)
+    if not 1.0 <= s <= 8.0:
+        raise ValueError(f"severity {severity!r} outside the Griffith range [1, 8]")
+    return s
+
+
+def griffith_grade(severity: float) -> int:
+    """Modified Pfirrmann (Griffith) grade 1–8 of a continuous severity (rounded half up)."""
+    return int(np.floor(_check_severity(severity) + 0.5))
+
+
+def pfirrmann_from_griffith(grade: int) -> int:
+    """Approximate Pfirrmann grade (1–5) of a Griffith grade (1–8), for phantom truth.
+
+    1→I, 2→II, 3–4→III, 5–7→IV, 8→V: Griffith 3–4 have intermediate nucleus signal with an
+    indistinct or fading nucleus/annulus border (Pfirrmann III), 5–7 are hypointense with
+    normal to moderately decreased height (IV), 8 is collapsed (V).
+    """
+    table = {1: 1, 2: 2, 3: 3, 4: 3, 5: 4, 6: 4, 7: 4, 8: 5}
+    if grade not in table:
+        raise ValueError(f"Griffith grade {grade!r} outside 1–8")
+    return table[grade]
+
+
+def disc_tissue(severity: float) -> DiscTissue:
+    """Nucleus properties, height loss, transition width and cleft at a continuous severity."""
+    s = _check_severity(severity)
+    grades = np.arange(1, 9, dtype=np.float64)
+    pd, t1, t2, adc, loss, blur, cleft = (
+        float(np.interp(s, grades, GRIFFITH_ANCHORS[:, k])) for k in range(7)
+    )
+    return DiscTissue(Tissue("nucleus", pd, t1, t2, adc), loss, blur, cleft)
