@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,8 +63,8 @@ def _describe_volume(path: Path) -> list[str]:
         bval = sibling(path, ".bval")
         if bval.is_file():
             n = vol.shape[3] if len(vol.shape) > 3 else 1
-            lines.append(f"  b-values     {', '.join(f'{b:g}' for b in read_bvals(bval, n_volumes=n))}"
-                         " s/mm²")
+            bvals = read_bvals(bval, n_volumes=n)
+            lines.append(f"  b-values     {', '.join(f'{b:g}' for b in bvals)} s/mm²")
     return lines
 
 
@@ -160,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("discmri: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # a bug, not bad input: keep the traceback for the report
+        traceback.print_exc()
+        print("discmri: internal error (the traceback above helps a bug report)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

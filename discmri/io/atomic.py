@@ -91,5 +91,5 @@ def write_bytes_atomic(target: str | os.PathLike[str], payload: bytes) -> Path:
 
 
 def write_text_atomic(target: str | os.PathLike[str], text: str) -> Path:
-    """Write UTF-8 ``text`` to ``target`` atomically (newlines written as ``\\n``)."""
+    """Write UTF-8 ``text`` to ``target`` atomically (newlines are written as they are)."""
     return write_bytes_atomic(target, text.encode("utf-8"))

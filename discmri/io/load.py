@@ -34,7 +34,8 @@ def load_volume(path: str | os.PathLike[str], *, allow_nonfinite: bool = False) 
     ----------
     path : path-like
         ``.nii``/``.nii.gz`` file (read with nibabel) or a folder of DICOM files (read with
-        SimpleITK; a multi-echo series becomes 4-D, see :func:`~discmri.io.dicom.load_dicom_series`).
+        SimpleITK; a multi-echo series becomes 4-D, see
+        :func:`~discmri.io.dicom.load_dicom_series`).
     allow_nonfinite : bool, optional
         Accept NaN/inf voxels, as in fitted maps. Acquired images must be finite.
 
@@ -140,7 +141,7 @@ def load_mese(
         if found is None and "sidecar" in vol.meta and echo_times_ms is None:
             found = echo_times_from_sidecar(vol.meta["sidecar"], source=paths[0])
     else:
-        for p, v in zip(paths, volumes):
+        for p, v in zip(paths, volumes, strict=True):
             if v.data.ndim != 3:
                 raise ImageFormatError(f"{p}: per-echo file must be 3-D, got shape {v.shape}")
             check_same_grid(volumes[0], v, what="echo image")
@@ -149,7 +150,7 @@ def load_mese(
         found = None
         if echo_times_ms is None:
             found = []
-            for p, v in zip(paths, volumes):
+            for p, v in zip(paths, volumes, strict=True):
                 if "sidecar" not in v.meta:
                     raise AcquisitionError(
                         f"{p}: no JSON sidecar with EchoTime; give the echo times in ms"

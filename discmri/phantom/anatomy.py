@@ -126,7 +126,7 @@ class SpineAnatomy:
         names = [v.name for v in self.vertebrae]
         if len(self.discs) != len(names) - 1:
             raise ValueError(f"{len(self.discs)} discs for {len(names)} vertebrae")
-        for disc, up, low in zip(self.discs, names[:-1], names[1:]):
+        for disc, up, low in zip(self.discs, names[:-1], names[1:], strict=True):
             if disc.name != disc_name(up, low):
                 raise ValueError(f"disc {disc.name!r} between {up} and {low}")
         unknown = set(self.states) - {d.name for d in self.discs}
@@ -189,7 +189,8 @@ def default_anatomy(*, lumbar_vertebrae: int = 5) -> SpineAnatomy:
         below = _DISC_BELOW
     vertebrae = tuple(VertebraShape(n, *_VB[n]) for n in names)
     discs = tuple(
-        DiscShape(disc_name(up, low), *below[up]) for up, low in zip(names[:-1], names[1:])
+        DiscShape(disc_name(up, low), *below[up])
+        for up, low in zip(names[:-1], names[1:], strict=True)
     )
     return SpineAnatomy(vertebrae, discs)
 

@@ -26,8 +26,8 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import OutputExistsError
-from ..io.volume import Volume
 from ..io.nifti import save_nifti
+from ..io.volume import Volume
 from ..spine.levels import native_label_table
 from .anatomy import DiscState, random_anatomy
 from .grid import Pose, rotation_matrix
@@ -43,8 +43,9 @@ _TREATABLE = ("L3-L4", "L4-L5", "L5-S1")
 
 @dataclass(frozen=True)
 class ArmEffect:
-    """Effect of an arm at treated levels, reached at ``onset_months`` (per participant it
-    varies with a relative SD of ``variability``).
+    """Effect of an arm at treated levels, complete at ``onset_months``.
+
+    Per participant the effect varies with a relative SD of ``variability``.
 
     Parameters
     ----------
@@ -231,7 +232,8 @@ def make_cohort(
     if not arms:
         raise ValueError("at least one arm is needed")
     visits = [float(v) for v in visits_months]
-    if not visits or visits[0] != 0 or any(b <= a for a, b in zip(visits, visits[1:])):
+    increasing = all(b > a for a, b in zip(visits[:-1], visits[1:], strict=True))
+    if not visits or visits[0] != 0 or not increasing:
         raise ValueError(f"visits_months {visits_months!r} must start at 0 and increase")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")

@@ -1,5 +1,4 @@
-"""MR signal models of the phantom: T2-weighted FSE, multi-echo spin echo and diffusion, with
-Rician noise and a smooth bias field.
+"""MR signal models of the phantom: T2w FSE, multi-echo spin echo, diffusion, noise, bias.
 
 Signal scale: a tissue of proton density 1 with full T1 recovery and no T2 decay gives 1.
 Noise ``sigma`` is on that scale, so ``snr = 1 / sigma`` is the SNR of such a tissue; a
@@ -100,8 +99,9 @@ def rician(signal: np.ndarray, sigma: float, rng: np.random.Generator) -> np.nda
 
 @dataclass(frozen=True)
 class BiasField:
-    """Smooth multiplicative intensity field ``exp(P(r))``, P a quadratic polynomial of the
-    scanner position r, so that every grid of a session sees the same field.
+    """Smooth multiplicative intensity field ``exp(P(r))`` of the scanner position r.
+
+    P is a quadratic polynomial, so every grid of a session sees the same field.
 
     Parameters
     ----------
@@ -125,8 +125,10 @@ class BiasField:
         center: Sequence[float],
         scale_mm: float = 150.0,
     ) -> BiasField:
-        """A random field whose log deviates by at most ``log(1 + strength)`` within
-        ``scale_mm`` of the centre (0 strength gives a field of ones)."""
+        """Draw a field whose log deviates at most ``log(1 + strength)`` near the centre.
+
+        The bound holds within ``scale_mm`` of ``center``; 0 strength gives a field of ones.
+        """
         coef = rng.normal(0.0, 1.0, 9)
         # bound of |P| over the unit cube: sum of |coefficients| (all terms lie in [-1, 1])
         bound = np.abs(coef).sum()
@@ -137,7 +139,7 @@ class BiasField:
         """Field values at scanner points (..., 3)."""
         x, y, z = np.moveaxis((np.asarray(world) - self.center) / self.scale_mm, -1, 0)
         terms = (x, y, z, x * y, y * z, x * z, x * x, y * y, z * z)
-        return np.exp(sum(c * t for c, t in zip(self.coefficients, terms)))
+        return np.exp(sum(c * t for c, t in zip(self.coefficients, terms, strict=True)))
 
     def on(self, grid: Grid) -> np.ndarray:
         """Field sampled at the voxel centres of a grid, (X, Y, Z) float32."""

@@ -89,8 +89,10 @@ class Grid:
         center: Sequence[float] = (0.0, 0.0, 0.0),
         rotation: np.ndarray | None = None,
     ) -> Grid:
-        """A sagittal acquisition grid: axis 0 left→right (slices), 1 posterior→anterior,
-        2 inferior→superior (before ``rotation``).
+        """Make a sagittal acquisition grid.
+
+        Axis 0 runs left→right (slices), 1 posterior→anterior, 2 inferior→superior, before
+        ``rotation``.
 
         Parameters
         ----------

@@ -86,7 +86,7 @@ def native_label_table(vertebrae: tuple[str, ...]) -> list[tuple[int, str]]:
         canal and presacral fat, sorted by integer.
     """
     rows = [(NATIVE_VERTEBRA[v], v) for v in vertebrae]
-    for cranial, caudal in zip(vertebrae[:-1], vertebrae[1:]):
+    for cranial, caudal in zip(vertebrae[:-1], vertebrae[1:], strict=True):
         af, np_ = native_disc_labels(cranial)
         name = disc_name(cranial, caudal)
         rows += [(af, f"{name} annulus"), (np_, f"{name} nucleus")]

@@ -1,0 +1,51 @@
+"""Shared fixtures: seeded phantom data at reduced size, so the suite stays fast."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from discmri.phantom.anatomy import DiscState, random_anatomy
+from discmri.phantom.cohort import make_cohort
+from discmri.phantom.grid import Pose
+from discmri.phantom.session import Protocol, simulate_session
+
+#: A coarse protocol for tests that need whole sessions but not fine voxels.
+FAST = Protocol(
+    slab_mm=12.0,
+    t2w_voxel_mm=(4.0, 1.5, 1.5),
+    mese_voxel_mm=(4.0, 2.0, 2.0),
+    echo_times_ms=(12.0, 24.0, 36.0, 48.0, 60.0, 72.0),
+    dwi_voxel_mm=(4.0, 2.5, 2.5),
+    bias=0.1,
+    scale=400.0,
+)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def fast_protocol() -> Protocol:
+    return FAST
+
+
+@pytest.fixture(scope="session")
+def session_sim():
+    """One simulated session with mixed degeneration, rotated 4° in the scanner."""
+    anatomy = random_anatomy(np.random.default_rng(7))
+    anatomy = anatomy.with_states(
+        {"L3-L4": DiscState(2.0), "L4-L5": DiscState(4.6), "L5-S1": DiscState(6.8, 0.3)}
+    )
+    return simulate_session(anatomy, rng=np.random.default_rng(8), protocol=FAST,
+                            pose=Pose.sagittal(4.0, (1.0, -3.0, 5.0)))
+
+
+@pytest.fixture(scope="session")
+def cohort_root(tmp_path_factory):
+    """A small cohort (3 participants, visits 0 and 6, no dropout) written once per run."""
+    root = tmp_path_factory.mktemp("cohort") / "ds"
+    make_cohort(root, participants=3, seed=3, visits_months=(0, 6), dropout=0.0, protocol=FAST)
+    return root

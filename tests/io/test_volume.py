@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from discmri.io import Volume, voxel_spacing
+
+
+def oblique_affine():
+    rot = np.array([[0.0, 0.0, 1.0], [np.cos(0.3), -np.sin(0.3), 0.0],
+                    [np.sin(0.3), np.cos(0.3), 0.0]])
+    aff = np.eye(4)
+    aff[:3, :3] = rot @ np.diag([0.6, 0.7, 4.0])
+    aff[:3, 3] = [-10.0, 20.0, 5.0]
+    return aff
+
+
+def test_spacing_comes_from_the_affine():
+    vol = Volume(np.zeros((4, 5, 6)), oblique_affine())
+    assert vol.spacing == pytest.approx((0.6, 0.7, 4.0))
+    assert voxel_spacing(oblique_affine()) == pytest.approx((0.6, 0.7, 4.0))
+
+
+def test_data_is_float32_read_only_and_a_copy():
+    src = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    vol = Volume(src, np.eye(4))
+    assert vol.data.dtype == np.float32
+    assert not vol.data.flags.writeable
+    src[0, 0, 0] = 99  # the caller's array stays the caller's
+    assert vol.data[0, 0, 0] == 0
+    with pytest.raises(ValueError):
+        vol.data[0, 0, 0] = 1
+
+
+def test_integer_data_is_converted():
+    vol = Volume(np.ones((2, 2, 2), dtype=np.int16), np.eye(4))
+    assert vol.data.dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (2, 2, 2, 2, 2)])
+def test_rank_is_checked(shape):
+    with pytest.raises(ValueError, match="3-D or 4-D"):
+        Volume(np.zeros(shape), np.eye(4))
+
+
+def test_affine_shape_is_checked():
+    with pytest.raises(ValueError, match="4x4"):
+        Volume(np.zeros((2, 2, 2)), np.eye(3))
+
+
+def test_with_data_keeps_grid_and_drops_source():
+    vol = Volume(np.zeros((2, 3, 4)), oblique_affine(), {"source": "a.nii", "x": 1})
+    new = vol.with_data(np.ones((2, 3, 4)), units="ms")
+    assert np.array_equal(new.affine, vol.affine)
+    assert new.source is None and new.meta["x"] == 1 and new.meta["units"] == "ms"
+    with pytest.raises(ValueError, match="spatial shape"):
+        vol.with_data(np.ones((3, 3, 4)))
+
+
+def test_orientation_codes():
+    assert Volume(np.zeros((2, 2, 2)), np.eye(4)).orientation == "RAS"
+    assert Volume(np.zeros((2, 2, 2)), np.diag([-1.0, -1.0, 1.0, 1.0])).orientation == "LPS"

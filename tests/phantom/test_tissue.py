@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from discmri.phantom.tissue import (
+    ANNULUS,
+    CSF,
+    FAT,
+    disc_tissue,
+    griffith_grade,
+    pfirrmann_from_griffith,
+)
+
+
+def fse(t, tr=4000.0, te=100.0):
+    return t.pd * (1 - np.exp(-tr / t.t1_ms)) * np.exp(-te / t.t2_ms)
+
+
+def test_t2w_nucleus_signal_follows_griffith_definitions():
+    """Griffith 2007: 1 = CSF; 2 between presacral fat and CSF; 3 below fat (still bright);
+    4 slightly above the outer annulus; 5-8 equal to the outer annulus."""
+    s = {g: fse(disc_tissue(g).nucleus) for g in range(1, 9)}
+    assert s[1] == pytest.approx(fse(CSF), rel=0.05)
+    assert fse(FAT) < s[2] < fse(CSF)
+    assert fse(ANNULUS) * 2.5 < s[3] < fse(FAT)
+    assert fse(ANNULUS) * 1.3 < s[4] < fse(ANNULUS) * 3.0
+    for g in range(5, 9):
+        assert s[g] == pytest.approx(fse(ANNULUS), rel=0.2)
+
+
+def test_nucleus_t2_matches_the_pfirrmann_series():
+    """REFERENCE.md: NP T2 by Pfirrmann grade I 210±32, II 129±19, III 84±10, IV 51±9 ms. The
+    mean nucleus T2 of the Griffith grades mapped to each Pfirrmann grade lies within 1 SD."""
+    series = {1: (210, 32), 2: (129, 19), 3: (84, 10), 4: (51, 9)}
+    for pf, (mean, sd) in series.items():
+        t2 = [disc_tissue(g).nucleus.t2_ms for g in range(1, 9) if pfirrmann_from_griffith(g) == pf]
+        assert abs(np.mean(t2) - mean) <= sd
+
+
+def test_properties_fall_monotonically_with_severity():
+    s = np.linspace(1, 8, 71)
+    t2 = [disc_tissue(v).nucleus.t2_ms for v in s]
+    adc = [disc_tissue(v).nucleus.adc_mm2_s for v in s]
+    loss = [disc_tissue(v).height_loss for v in s]
+    assert np.all(np.diff(t2) < 0) and np.all(np.diff(adc) < 0)
+    assert np.all(np.diff(loss) >= 0)
+
+
+@pytest.mark.parametrize(("severity", "loss"), [(5.0, 0.0), (6.5, 0.30), (7.5, 0.60)])
+def test_height_loss_boundaries_fall_on_griffith_thresholds(severity, loss):
+    assert disc_tissue(severity).height_loss == pytest.approx(loss)
+
+
+def test_grade_rounding_and_range():
+    assert [griffith_grade(v) for v in (1.0, 1.49, 1.5, 6.5, 8.0)] == [1, 1, 2, 7, 8]
+    with pytest.raises(ValueError, match="outside"):
+        disc_tissue(0.5)
+    with pytest.raises(ValueError, match="outside"):
+        pfirrmann_from_griffith(9)
