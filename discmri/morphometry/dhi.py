@@ -1,6 +1,8 @@
 """Disc height index (DHI) formulas.
 
 All functions are vectorized over discs (any array shape) and take heights and depths in mm.
+The formulas are those compared by Chen et al. [1]_: mean height, Masuda/Lu [2]_, Farfan [3]_
+and the area method of BianqueNet [4]_.
 Where a formula needs the vertebral body caudal to the disc and there is none to use (L5-S1: the
 sacrum is not a vertebral body of comparable shape), pass ``caudal=None`` (or NaN): the
 formula is then computed from the cranial vertebral body alone, as stated per function.

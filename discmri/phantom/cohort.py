@@ -332,6 +332,28 @@ def _fill(root: Path, n: int, seed: int, arms: list[ArmEffect], visits: list[flo
                 ["index", "name"]))
     columns = list(all_truth[0].keys())
     _write(root / "derivatives" / "truth" / "discs.tsv", _tsv(all_truth, columns))
-    _write(root / "README", "Synthetic lumbar spine MRI made by discmri.phantom.make_cohort.\n"
-           "Parameters: see dataset_description.json (GeneratedBy).\n")
+    cli = (arms == list(DEFAULT_ARMS) and protocol == sample_protocol()
+           and (onset, progression, sd_deg, sd_mm) == (3.0, 0.1, 3.0, 4.0))
+    _write(root / "README", _readme(n, seed, arms, visits, dropout, participants_rows, cli=cli))
     return all_truth
+
+
+def _readme(n: int, seed: int, arms: list[ArmEffect], visits: list[float], dropout: float,
+            participants: list[dict[str, str]], *, cli: bool) -> str:
+    counts = ", ".join(
+        f"{a.name} (n={sum(r['group'] == a.name for r in participants)})" for a in arms)
+    lines = [
+        f"Synthetic lumbar spine MRI made by discmri {__version__} (discmri.phantom.make_cohort).",
+        "",
+        f"Arms: {counts}; visits at {', '.join(f'{v:g}' for v in visits)} months; seed {seed};",
+        f"dropout {dropout:g} per follow-up visit. Labels (native scheme) are in",
+        "derivatives/labels, the exact truth (per-disc table, T2 and ADC maps, labels on the",
+        "MESE and DWI grids) in derivatives/truth. All parameters are in",
+        "dataset_description.json (GeneratedBy).",
+    ]
+    if cli:
+        visit_arg = ",".join(f"{v:g}" for v in visits)
+        lines += ["", "Remake it bit for bit with:", "",
+                  f"    discmri sample-data OUT --participants {n} --seed {seed} "
+                  f"--visits {visit_arg} --dropout {dropout:g}"]
+    return "\n".join(lines) + "\n"

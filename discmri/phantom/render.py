@@ -94,7 +94,7 @@ def render(
     tissue or label, and every voxel touching a disc, are then sampled on a regular sub-grid of
     about ``subsample_mm`` spacing (at most ``max_per_axis`` samples per axis): their tissue
     fractions are the share of sub-samples (weighted by the nucleus/annulus transition), their
-    label the most frequent sub-sample label.
+    label the most frequent sub-sample label (ties go to the label at the voxel centre).
 
     Parameters
     ----------
@@ -149,7 +149,10 @@ def render(
         lab, ta, tb, w = geometry.classify(body)
         local = np.repeat(np.arange(nb), m)
         votes = np.bincount(local * len(label_values) + np.searchsorted(label_values, lab),
-                            minlength=nb * len(label_values)).reshape(nb, -1)
+                            minlength=nb * len(label_values)).reshape(nb, -1).astype(np.float64)
+        # Ties (common with an even number of sub-samples) go to the voxel-centre label, which
+        # is unbiased; argmax alone would favour the lowest label value.
+        votes[np.arange(nb), np.searchsorted(label_values, centre_label[block])] += 0.5
         labels[block] = label_values[np.argmax(votes, axis=1)]
         frac = np.bincount(local * n_tissue + ta, weights=w, minlength=nb * n_tissue)
         frac += np.bincount(local * n_tissue + tb, weights=1.0 - w, minlength=nb * n_tissue)

@@ -4,8 +4,10 @@ Level names follow DESIGN.md: vertebrae ``"C1"`` … ``"C7"``, ``"T1"`` … ``"T
 for a supernumerary thoracic vertebra), ``"L1"`` … ``"L5"`` (``"L6"``), ``"S1"``; a disc is named
 by the vertebrae it joins, cranial first: ``"T12-L1"``, ``"L4-L5"``, ``"L5-S1"``.
 
-Native label scheme (written by :mod:`discmri.phantom`, accepted everywhere)
----------------------------------------------------------------------------
+Native label scheme
+-------------------
+Written by :mod:`discmri.phantom` and accepted wherever labels are read.
+
 =========================  ==========================================================
 structure                  integer
 =========================  ==========================================================
@@ -16,6 +18,7 @@ disc, nucleus pulposus     200 + integer of the cranial vertebra (L4-L5 → 223)
 spinal canal (CSF)         301
 presacral fat              302
 =========================  ==========================================================
+
 A disc is the union of its annulus and nucleus labels.
 """
 

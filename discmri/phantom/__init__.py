@@ -1,0 +1,59 @@
+"""Synthetic lumbar spines with exact truth: anatomy, images, trial cohorts.
+
+Typical use::
+
+    rng = np.random.default_rng(0)
+    session = simulate_session(random_anatomy(rng), rng=rng)
+    session.t2w, session.labels, session.mese, session.dwi, session.truth
+"""
+
+from .anatomy import (
+    DiscShape,
+    DiscState,
+    SpineAnatomy,
+    VertebraShape,
+    default_anatomy,
+    random_anatomy,
+)
+from .cohort import ArmEffect, Cohort, make_cohort, sample_protocol
+from .contrasts import BiasField, dwi, mese, rician, t2w_fse
+from .geometry import HEIGHT_POSITIONS, SpineGeometry
+from .grid import Grid, Pose, rotation_matrix
+from .render import Mixture, render
+from .session import Protocol, SimulatedSession, diffusion_directions, simulate_session
+from .tissue import Tissue, disc_tissue, griffith_grade, pfirrmann_from_griffith
+from .truth import truth_table
+
+__all__ = [
+    "HEIGHT_POSITIONS",
+    "ArmEffect",
+    "BiasField",
+    "Cohort",
+    "DiscShape",
+    "DiscState",
+    "Grid",
+    "Mixture",
+    "Pose",
+    "Protocol",
+    "SimulatedSession",
+    "SpineAnatomy",
+    "SpineGeometry",
+    "Tissue",
+    "VertebraShape",
+    "default_anatomy",
+    "diffusion_directions",
+    "disc_tissue",
+    "dwi",
+    "griffith_grade",
+    "make_cohort",
+    "mese",
+    "pfirrmann_from_griffith",
+    "random_anatomy",
+    "render",
+    "rician",
+    "rotation_matrix",
+    "sample_protocol",
+    "simulate_session",
+    "t2w_fse",
+    "truth_table",
+]

@@ -1,0 +1,39 @@
+"""The shipped sample dataset is what ``discmri sample-data`` makes, bit for bit."""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from discmri.cli import main
+from discmri.io import find_sessions
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+def digest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_sample_data_is_reproduced_bit_for_bit(tmp_path):
+    assert main(["sample-data", str(tmp_path / "again")]) == 0
+    shipped, again = digest(SAMPLE), digest(tmp_path / "again")
+    differ = sorted(k for k in shipped.keys() | again.keys() if shipped.get(k) != again.get(k))
+    assert not differ, (
+        f"sample_data/ differs from `discmri sample-data` in {len(differ)} files, e.g. "
+        f"{differ[:5]}; if the phantom changed on purpose, remake it with "
+        "`rm -r sample_data && discmri sample-data sample_data`")
+
+
+def test_sample_data_is_complete_and_small():
+    sessions = find_sessions(SAMPLE)
+    assert len({s.participant for s in sessions}) == 4
+    assert {s.arm for s in sessions} == {"MSC", "sham"}
+    assert {s.months for s in sessions} == {0.0, 3.0, 6.0}
+    for s in sessions:
+        assert s.missing == () and s.problems == ()
+    size = sum(p.stat().st_size for p in SAMPLE.rglob("*") if p.is_file())
+    assert size < 15e6
+    assert (SAMPLE / "README").read_text().count("discmri sample-data OUT") == 1
