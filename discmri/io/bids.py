@@ -137,7 +137,8 @@ def _mese(anat: Path, root: Path, problems: list[str]):
     if f is None:
         return (), None
     try:
-        n = nib.load(f).shape[3] if len(nib.load(f).shape) > 3 else 1
+        shape = nib.load(f).shape
+        n = shape[3] if len(shape) > 3 else 1
         te = echo_times_from_sidecar(read_sidecar(f, root=root), source=f)
         te = validate_echo_times(te, n_echoes=n, source=f)
     except DiscMRIError as exc:

@@ -322,8 +322,8 @@ class SpineGeometry:
         corners = np.array([seg.origin + dp * seg.axis_ap + dq * seg.axis_si
                             for dp in (-seg.depth / 2 - pad, seg.depth / 2 + pad)
                             for dq in (-half_h, half_h)])
-        return (*corners[:, 0].min(keepdims=True), *corners[:, 0].max(keepdims=True),
-                *corners[:, 1].min(keepdims=True), *corners[:, 1].max(keepdims=True))
+        (y0, z0), (y1, z1) = corners.min(axis=0), corners.max(axis=0)
+        return float(y0), float(y1), float(z0), float(z1)
 
     def _candidates(self, seg: Segment, yz: np.ndarray, order: np.ndarray, zs: np.ndarray,
                     pad: float) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import ndimage
 
+from ..spine.levels import native_label_table
 from .geometry import TISSUE_AIR, SpineGeometry
 from .grid import Grid, Pose
 from .tissue import Tissue
@@ -172,7 +173,5 @@ def render(
 
 def geometry_label_values(geometry: SpineGeometry) -> np.ndarray:
     """All native label integers the geometry can produce (sorted)."""
-    from ..spine.levels import native_label_table
-
     return np.array(sorted(v for v, _ in native_label_table(
         tuple(v.name for v in geometry.vertebrae))), dtype=np.int16)

@@ -193,13 +193,12 @@ def simulate_session(
         m = mixture(protocol.dwi_voxel_mm, protocol.dwi_slab_mm)
         sigma = 1.0 / protocol.dwi_snr
         info["dwi_sigma"] = sigma * scale
-        dirs = diffusion_directions(protocol.directions)
-        bvals, world = [], []
-        for b in protocol.bvals:
-            for d in ([dirs[0] * 0.0] if b == 0 else dirs):
-                bvals.append(float(b))
-                world.append(pose.rotation @ d if b else d)
-        world_arr = np.array(world)
+        # Gradient directions are set in the acquisition (image) frame, as a scanner does.
+        grid_axes = m.grid.affine[:3, :3] / np.linalg.norm(m.grid.affine[:3, :3], axis=0)
+        dirs = diffusion_directions(protocol.directions) @ grid_axes.T
+        bvals = [float(b) for b in protocol.bvals for _ in (range(1) if b == 0 else dirs)]
+        world_arr = np.concatenate(
+            [np.zeros((1, 3)) if b == 0 else dirs for b in protocol.bvals])
         signal = dwi(m, bvals, world_arr, tr_ms=protocol.dwi_tr_ms, te_ms=protocol.dwi_te_ms)
         signal = signal * field_.on(m.grid)[..., None]
         out["dwi"] = Volume(

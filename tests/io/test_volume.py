@@ -58,3 +58,19 @@ def test_with_data_keeps_grid_and_drops_source():
 def test_orientation_codes():
     assert Volume(np.zeros((2, 2, 2)), np.eye(4)).orientation == "RAS"
     assert Volume(np.zeros((2, 2, 2)), np.diag([-1.0, -1.0, 1.0, 1.0])).orientation == "LPS"
+
+
+def test_check_same_grid_names_what_differs():
+    from discmri.errors import GeometryError
+    from discmri.io import check_same_grid
+
+    image = Volume(np.zeros((4, 5, 6)), oblique_affine(), {"source": "t2w.nii.gz"})
+    check_same_grid(image, Volume(np.zeros((4, 5, 6)), oblique_affine()))
+    with pytest.raises(GeometryError, match=r"labels.nii.gz: label map has shape \(4, 5, 5\), "
+                                            r"expected \(4, 5, 6\) as in t2w.nii.gz"):
+        check_same_grid(image, Volume(np.zeros((4, 5, 5)), oblique_affine(),
+                                      {"source": "labels.nii.gz"}))
+    shifted = oblique_affine()
+    shifted[0, 3] += 2.0
+    with pytest.raises(GeometryError, match="affine differs from t2w.nii.gz by up to 2 mm"):
+        check_same_grid(image, Volume(np.zeros((4, 5, 6)), shifted))
