@@ -104,6 +104,46 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _noise(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from exc
+
+
+def _cmd_t2map(args: argparse.Namespace) -> int:
+    from .io import check_same_grid, load_mese, load_volume
+    from .relaxometry import fit_t2, t2_output_names, write_t2_maps
+
+    names = t2_output_names(args.out, "epg" if args.method == "epg" else args.method)
+    from .io.atomic import check_writable
+
+    inputs = [*args.inputs, *([args.mask] if args.mask else []), *([args.b1] if args.b1 else [])]
+    for path in names.values():  # fail before the fit, not after
+        check_writable(path, overwrite=args.overwrite, protected=inputs)
+    mese = load_mese(args.inputs, echo_times_ms=args.echo_times)
+    mask = None
+    if args.mask:
+        mask_vol = load_volume(args.mask)
+        check_same_grid(mese, mask_vol, what="mask")
+        mask = mask_vol.data > 0
+    b1 = None
+    if args.b1:
+        b1_vol = load_volume(args.b1)
+        check_same_grid(mese, b1_vol, what="B1 map")
+        b1 = b1_vol.data
+    fit = fit_t2(mese.data, mese.meta["echo_times_ms"], mask=mask, method=args.method,
+                 noise_sigma=args.noise_sigma, b1=b1, refocusing_deg=args.refocusing,
+                 threads=args.threads, progress=sys.stderr.isatty())
+    written = write_t2_maps(fit, mese, args.out, inputs=inputs, overwrite=args.overwrite)
+    counts = ", ".join(f"{n} {reason}" for reason, n in fit.reasons().items())
+    print(f"T2 ({fit.method}): {counts}")
+    print(f"wrote {written['t2']} and {len(written) - 1} more files")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="discmri",
@@ -129,6 +169,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dropout", type=float, default=0.1,
                    help="probability of missing each follow-up visit [0.1]")
     p.set_defaults(func=_cmd_sample_data)
+
+    p = sub.add_parser("t2map", help="fit a T2 map to a multi-echo spin-echo series")
+    p.add_argument("inputs", nargs="+", help="one 4-D file / DICOM folder, or one file per echo")
+    p.add_argument("--out", required=True, help="output prefix (PREFIX_T2map.nii.gz, …)")
+    p.add_argument("--echo-times", type=_floats, default=None,
+                   help="echo times in ms, comma-separated (default: from sidecars/DICOM)")
+    p.add_argument("--mask", help="fit only where this image is > 0 (same grid)")
+    p.add_argument("--method", default="auto", choices=["auto", "loglinear", "nlls", "offset",
+                                                         "epg"], help="model [auto = nlls]")
+    p.add_argument("--noise-sigma", type=_noise, default=None,
+                   help="noise SD for the noise-floor correction, or 'auto' [none]")
+    p.add_argument("--b1", help="B1 map (same grid) to fix B1 in the epg model")
+    p.add_argument("--refocusing", type=float, default=180.0,
+                   help="nominal refocusing angle, degrees (epg) [180]")
+    p.add_argument("--threads", type=int, default=1, help="threads [1]")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.set_defaults(func=_cmd_t2map)
     return parser
 
 

@@ -89,3 +89,67 @@ def test_unexpected_failures_exit_1_with_a_traceback(monkeypatch, tmp_path, caps
     assert main(["info", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "RuntimeError: bug" in err and "internal error" in err
+
+
+# --- t2map ---------------------------------------------------------------------------------
+
+
+def test_t2map_writes_maps_with_provenance(cohort_root, tmp_path, capsys):
+    import json
+
+    import nibabel as nib
+
+    anat = cohort_root / "sub-01" / "ses-baseline" / "anat"
+    echoes = sorted(anat.glob("*_MESE.nii.gz"), key=lambda p: int(p.name.split("echo-")[1][0]))
+    prefix = tmp_path / "out" / "sub-01"
+    assert main(["t2map", *map(str, echoes), "--out", str(prefix), "--noise-sigma", "auto",
+                 "--threads", "2"]) == 0
+    assert "ok" in capsys.readouterr().out
+    t2 = nib.load(f"{prefix}_T2map.nii.gz")
+    ref = nib.load(echoes[0])
+    np.testing.assert_allclose(t2.affine, ref.affine)
+    assert t2.shape == ref.shape and t2.get_data_dtype() == np.float32
+    side = json.loads((tmp_path / "out" / "sub-01_T2map.json").read_text())
+    assert side["Units"] == "ms" and side["Method"] == "nlls"
+    assert len(side["Sources"]) == len(echoes) and len(side["Sources"][0]["sha256"]) == 64
+    truth = nib.load(cohort_root / "derivatives/truth/sub-01/ses-baseline"
+                     / "sub-01_ses-baseline_desc-truth_T2map.nii.gz").get_fdata()
+    labels = nib.load(cohort_root / "derivatives/truth/sub-01/ses-baseline"
+                      / "sub-01_ses-baseline_space-MESE_dseg.nii.gz").get_fdata()
+    fitted = t2.get_fdata()
+    nucleus = (labels >= 200) & (labels < 300) & np.isfinite(fitted)
+    assert np.median(np.abs(fitted[nucleus] / truth[nucleus] - 1)) < 0.2  # 2 mm, 6 echoes
+    for name in ("M0map", "desc-rmse_T2map", "desc-r2_T2map", "desc-status_T2map"):
+        assert (tmp_path / "out" / f"sub-01_{name}.nii.gz").is_file()
+    # a second run refuses to overwrite, and writes nothing
+    before = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert main(["t2map", *map(str, echoes), "--out", str(prefix)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--echo-times", "0.012,0.024,0.036,0.048,0.06,0.072"], "look like seconds"),
+        (["--echo-times", "12,24,36"], "3 echo times given for 6 echoes"),
+        (["--method", "epg", "--echo-times", "12,24,36,48,60,75"], "k × echo spacing"),
+    ],
+)
+def test_t2map_bad_input_writes_nothing(cohort_root, tmp_path, capsys, extra, message):
+    anat = cohort_root / "sub-02" / "ses-month6" / "anat"
+    echoes = sorted(anat.glob("*_MESE.nii.gz"), key=lambda p: int(p.name.split("echo-")[1][0]))
+    assert main(["t2map", *map(str, echoes), "--out", str(tmp_path / "x"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("discmri: error:") and message in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_t2map_mask_must_match(cohort_root, tmp_path, capsys):
+    anat = cohort_root / "sub-02" / "ses-month6" / "anat"
+    echoes = sorted(anat.glob("*_MESE.nii.gz"))
+    t2w = anat / "sub-02_ses-month6_T2w.nii.gz"  # another grid
+    assert main(["t2map", *map(str, echoes), "--out", str(tmp_path / "x"), "--mask",
+                 str(t2w)]) == 2
+    assert "mask" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

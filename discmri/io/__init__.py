@@ -14,7 +14,7 @@ from .acquisition import (
     validate_echo_times,
     world_to_bvecs,
 )
-from .atomic import atomic_path, write_text_atomic
+from .atomic import atomic_path, file_sha256, write_all_or_nothing, write_text_atomic
 from .bids import Session, find_sessions, read_tsv
 from .bidsname import parse_bids_name, read_json, read_sidecar
 from .dicom import load_dicom_series
@@ -30,6 +30,7 @@ __all__ = [
     "bvecs_to_world",
     "check_same_grid",
     "echo_times_from_sidecar",
+    "file_sha256",
     "find_sessions",
     "load_dicom_series",
     "load_dwi",
@@ -48,5 +49,6 @@ __all__ = [
     "validate_echo_times",
     "voxel_spacing",
     "world_to_bvecs",
+    "write_all_or_nothing",
     "write_text_atomic",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -10,7 +11,14 @@ from pathlib import Path
 
 from ..errors import OutputExistsError
 
-__all__ = ["atomic_path", "check_writable", "write_bytes_atomic", "write_text_atomic"]
+__all__ = [
+    "atomic_path",
+    "check_writable",
+    "file_sha256",
+    "write_all_or_nothing",
+    "write_bytes_atomic",
+    "write_text_atomic",
+]
 
 
 def check_writable(
@@ -93,3 +101,62 @@ def write_bytes_atomic(target: str | os.PathLike[str], payload: bytes) -> Path:
 def write_text_atomic(target: str | os.PathLike[str], text: str) -> Path:
     """Write UTF-8 ``text`` to ``target`` atomically (newlines are written as they are)."""
     return write_bytes_atomic(target, text.encode("utf-8"))
+
+
+def write_all_or_nothing(
+    files: dict[Path, bytes],
+    *,
+    overwrite: bool = False,
+    protected: Iterable[str | os.PathLike[str] | None] = (),
+) -> list[Path]:
+    """Write several files so that either all of them appear or none does.
+
+    Every target is checked first (:func:`check_writable`); all are written to temporary files
+    beside their targets, and renamed only once every write has succeeded. On failure the
+    temporary files are removed and no target is touched.
+
+    Parameters
+    ----------
+    files : dict of Path to bytes
+        Targets and their content.
+    overwrite : bool
+        Allow replacing existing files that are not protected.
+    protected : iterable of path-like
+        Inputs that must never be overwritten.
+
+    Returns
+    -------
+    list of Path
+        The written files.
+    """
+    protected = list(protected)
+    targets = [check_writable(p, overwrite=overwrite, protected=protected) for p in files]
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, payload in zip(targets, files.values(), strict=True):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+            os.chmod(tmp, 0o644)
+            staged.append((Path(tmp), target))
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        raise
+    return targets
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file, or of every file in a folder (sorted by name), for provenance."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        with f.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

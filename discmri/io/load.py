@@ -17,7 +17,7 @@ from .acquisition import (
     sibling,
     validate_echo_times,
 )
-from .bidsname import read_sidecar
+from .bidsname import BIDSName, parse_bids_name, read_sidecar
 from .dicom import load_dicom_series
 from .nifti import is_nifti, load_nifti, save_nifti
 from .volume import Volume
@@ -25,6 +25,7 @@ from .volume import Volume
 __all__ = ["check_same_grid", "load_dwi", "load_mese", "load_volume", "save_volume"]
 
 save_volume = save_nifti
+_NO_NAME = BIDSName((), "", "")
 
 
 def load_volume(path: str | os.PathLike[str], *, allow_nonfinite: bool = False) -> Volume:
@@ -107,8 +108,8 @@ def load_mese(
     Parameters
     ----------
     inputs : path-like or sequence of path-like
-        One 4-D NIfTI file, one DICOM folder, or one 3-D file per echo (e.g. BIDS
-        ``*_echo-<n>_MESE.nii.gz``), in echo order.
+        One 4-D NIfTI file, one DICOM folder, or one 3-D file per echo in echo order (BIDS
+        ``*_echo-<n>_MESE.nii.gz`` files are put in order of ``n``).
     echo_times_ms : sequence of float, optional
         Echo times in ms. When omitted they come from the BIDS sidecars (``EchoTime``, seconds,
         converted here) or the DICOM headers.
@@ -128,6 +129,11 @@ def load_mese(
     paths = [Path(inputs)] if isinstance(inputs, (str, os.PathLike)) else [Path(p) for p in inputs]
     if not paths:
         raise AcquisitionError("no MESE input given; expected a 4-D file or one file per echo")
+    echo_index = [(parse_bids_name(p) or _NO_NAME).get("echo") for p in paths]
+    if len(paths) > 1 and all(e is not None and e.isdigit() for e in echo_index):
+        # BIDS per-echo files: order by the echo entity (a shell glob puts echo-10 before 2)
+        paths = [p for _, p in sorted(zip(echo_index, paths, strict=True),
+                                      key=lambda item: int(item[0]))]
     volumes = [load_volume(p) for p in paths]
     if len(volumes) == 1:
         (vol,) = volumes

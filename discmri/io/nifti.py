@@ -16,7 +16,7 @@ from ..errors import ImageFormatError, InputNotFoundError
 from .atomic import atomic_path, check_writable
 from .volume import Volume
 
-__all__ = ["NIFTI_SUFFIXES", "is_nifti", "load_nifti", "save_nifti"]
+__all__ = ["NIFTI_SUFFIXES", "is_nifti", "load_nifti", "nifti_bytes", "save_nifti"]
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
@@ -126,9 +126,28 @@ def save_nifti(
         The written file.
     """
     path = Path(path)
+    check_writable(path, overwrite=overwrite, protected=[volume.source])
+    payload = nifti_bytes(volume, path, dtype=dtype, description=description)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(payload)
+    return path
+
+
+def nifti_bytes(
+    volume: Volume,
+    path: str | os.PathLike[str],
+    *,
+    dtype: Any = np.float32,
+    description: str | None = None,
+) -> bytes:
+    """The bytes :func:`save_nifti` would write for ``path`` (gzipped for ``.nii.gz``).
+
+    Parameters are as for :func:`save_nifti`; nothing is written.
+    """
+    path = Path(path)
     if not is_nifti(path):
         raise ImageFormatError(f"{path}: output name must end in .nii or .nii.gz")
-    check_writable(path, overwrite=overwrite, protected=[volume.source])
     dtype = np.dtype(dtype)
     data = volume.data
     if np.issubdtype(dtype, np.integer):
@@ -156,7 +175,4 @@ def save_nifti(
     payload = img.to_bytes()
     if str(path).lower().endswith(".gz"):
         payload = gzip.compress(payload, compresslevel=6, mtime=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(payload)
-    return path
+    return payload

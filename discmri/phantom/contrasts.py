@@ -35,17 +35,61 @@ def t2w_fse(mixture: Mixture, *, tr_ms: float = 4000.0, te_ms: float = 100.0) ->
 
 
 def mese(
-    mixture: Mixture, echo_times_ms: Sequence[float] | np.ndarray, *, tr_ms: float = 2000.0
+    mixture: Mixture,
+    echo_times_ms: Sequence[float] | np.ndarray,
+    *,
+    tr_ms: float = 2000.0,
+    b1: float | np.ndarray | None = None,
+    refocusing_deg: float = 180.0,
+    b1_resolution: float = 0.002,
 ) -> np.ndarray:
-    """Noise-free multi-echo spin-echo series, mono-exponential per tissue.
+    """Noise-free multi-echo spin-echo series.
 
-    Partial-volume voxels are sums of exponentials (one per tissue), as in real data.
+    Without ``b1`` every tissue decays mono-exponentially (ideal refocusing). With ``b1`` the
+    echo train of each tissue is the CPMG extended phase graph with refocusing angle
+    ``refocusing_deg × B1`` (:func:`discmri.relaxometry.cpmg_echo_train`, with the tissue's T1
+    and T2), so stimulated echoes appear; echo times must then be k × the echo spacing.
+    Partial-volume voxels are sums over their tissues, as in real data.
+
+    Parameters
+    ----------
+    mixture : Mixture
+    echo_times_ms : (n_echoes,) array_like
+    tr_ms : float
+    b1 : float or (X, Y, Z) ndarray, optional
+        Transmit field scale, uniform or per voxel (a map is binned at ``b1_resolution``).
+    refocusing_deg : float
+        Nominal refocusing angle.
+    b1_resolution : float
+        Bin width of a B1 map.
 
     Returns
     -------
     (X, Y, Z, n_echoes) float32 ndarray
     """
-    return mixture.combine(spin_echo_weights(mixture, echo_times_ms, tr_ms))
+    te = np.asarray(echo_times_ms, dtype=np.float64)
+    if b1 is None:
+        return mixture.combine(spin_echo_weights(mixture, te, tr_ms))
+    from ..relaxometry.epg import cpmg_echo_train
+
+    spacing = te[0]
+    if not np.allclose(te, spacing * np.arange(1, len(te) + 1)):
+        raise ValueError(f"echo times {te.tolist()} are not k x echo spacing; EPG needs that")
+    pd = np.array([t.pd for t in mixture.tissues])
+    t1 = np.array([t.t1_ms for t in mixture.tissues])
+    t2 = np.array([t.t2_ms for t in mixture.tissues])
+    recovery = pd * (1.0 - np.exp(-tr_ms / t1))
+    b1_map = np.broadcast_to(np.asarray(b1, dtype=np.float64), mixture.grid.shape).ravel()
+    bins = np.rint(b1_map / b1_resolution).astype(np.int64)
+    out = np.empty((mixture.grid.size, len(te)), np.float32)
+    for value in np.unique(bins):
+        rows = np.flatnonzero(bins == value)
+        trains = np.stack([cpmg_echo_train(t2[i], value * b1_resolution, echo_spacing_ms=spacing,
+                                           n_echoes=len(te), t1_ms=t1[i],
+                                           refocusing_deg=refocusing_deg)
+                           for i in range(len(t2))])
+        out[rows] = mixture.fractions[rows] @ (recovery[:, None] * trains)
+    return out.reshape(*mixture.grid.shape, len(te))
 
 
 def dwi(

@@ -30,7 +30,10 @@ class Protocol:
     ``mese_voxel_mm`` or ``dwi_voxel_mm`` to None to skip that series. SNR is that of a
     unit-proton-density tissue with full recovery and no decay (see
     :mod:`discmri.phantom.contrasts`). Images are scaled by ``scale`` and rounded to integers,
-    as a scanner stores them.
+    as a scanner stores them. With ``mese_b1`` set, the MESE echo trains follow the CPMG
+    extended phase graph (stimulated echoes) at refocusing angle ``mese_refocusing_deg × B1``;
+    ``mese_b1_variation`` > 0 makes B1 a smooth map around ``mese_b1`` with at most that
+    relative deviation.
     """
 
     slab_mm: float = 24.0
@@ -43,6 +46,9 @@ class Protocol:
     echo_times_ms: tuple[float, ...] = tuple(10.0 * k for k in range(1, 17))
     mese_tr_ms: float = 2000.0
     mese_snr: float = 100.0
+    mese_b1: float | None = None
+    mese_b1_variation: float = 0.0
+    mese_refocusing_deg: float = 180.0
     dwi_voxel_mm: tuple[float, float, float] | None = (4.0, 2.0, 2.0)
     dwi_slab_mm: float | None = None
     bvals: tuple[float, ...] = (0.0, 400.0, 800.0)
@@ -71,6 +77,8 @@ class SimulatedSession:
         T2-weighted image and native label map on its grid.
     mese, mese_labels, t2_truth : Volume or None
         MESE series (``meta["echo_times_ms"]``), labels and T2 truth map (ms) on its grid.
+    b1_truth : Volume or None
+        B1 map on the MESE grid when the protocol simulates stimulated echoes.
     dwi, dwi_labels, adc_truth : Volume or None
         DWI series (``meta["bvals"]``, ``meta["bvecs"]`` FSL), labels and ADC truth (mm²/s).
     info : dict
@@ -85,6 +93,7 @@ class SimulatedSession:
     mese: Volume | None = None
     mese_labels: Volume | None = None
     t2_truth: Volume | None = None
+    b1_truth: Volume | None = None
     dwi: Volume | None = None
     dwi_labels: Volume | None = None
     adc_truth: Volume | None = None
@@ -184,7 +193,15 @@ def simulate_session(
         sigma = 1.0 / protocol.mese_snr
         info["mese_sigma"] = sigma * scale
         te = tuple(float(t) for t in protocol.echo_times_ms)
-        signal = mese(m, te, tr_ms=protocol.mese_tr_ms) * field_.on(m.grid)[..., None]
+        b1_map = None
+        if protocol.mese_b1 is not None:
+            b1_map = np.full(m.grid.shape, protocol.mese_b1, np.float32)
+            if protocol.mese_b1_variation > 0:
+                b1_map = b1_map * BiasField.random(rng, protocol.mese_b1_variation, centre).on(
+                    m.grid)
+            out["b1_truth"] = Volume(b1_map, m.grid.affine)
+        signal = mese(m, te, tr_ms=protocol.mese_tr_ms, b1=b1_map,
+                      refocusing_deg=protocol.mese_refocusing_deg) * field_.on(m.grid)[..., None]
         out["mese"] = Volume(_scanner_image(signal, sigma, scale, rng), m.grid.affine,
                              {"echo_times_ms": te, "repetition_time_ms": protocol.mese_tr_ms})
         out["mese_labels"] = label_volume(m)

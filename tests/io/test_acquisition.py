@@ -156,3 +156,16 @@ def test_bvec_world_conversion_round_trips_and_follows_fsl(flip):
     if flip:
         axes = aff[:3, :3] / np.linalg.norm(aff[:3, :3], axis=0)
         np.testing.assert_allclose(fsl, world @ axes, atol=1e-12)
+
+
+def test_load_mese_orders_bids_echo_files_by_echo_number(tmp_path, rng):
+    files = []
+    for k in range(1, 12):
+        f = tmp_path / f"sub-01_echo-{k}_MESE.nii.gz"
+        write_nifti(f, np.full((2, 2, 2), 1000.0 * np.exp(-k / 5)))
+        (tmp_path / f"sub-01_echo-{k}_MESE.json").write_text(json.dumps({"EchoTime": k / 100}))
+        files.append(f)
+    shuffled = sorted(files, key=lambda p: p.name)  # echo-1, echo-10, echo-11, echo-2, …
+    vol = load_mese(shuffled)
+    assert vol.meta["echo_times_ms"] == pytest.approx(tuple(10.0 * k for k in range(1, 12)))
+    assert np.all(np.diff(vol.data[0, 0, 0]) < 0)

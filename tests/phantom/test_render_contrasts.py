@@ -76,3 +76,12 @@ def test_bias_field_is_bounded_and_smooth(rng):
     assert np.abs(np.diff(field, axis=1)).max() < 0.01
     flat = BiasField.random(rng, 0.0, center=(0, 0, 0)).on(grid)
     np.testing.assert_array_equal(flat, 1.0)
+
+
+def test_epg_mese_needs_uniform_echo_spacing_and_reduces_to_exponential(mixture):
+    with pytest.raises(ValueError, match="echo spacing"):
+        mese(mixture, [10.0, 20.0, 35.0], b1=0.9)
+    te = np.array([10.0, 20.0, 30.0, 40.0])
+    np.testing.assert_allclose(mese(mixture, te, b1=1.0), mese(mixture, te), rtol=1e-5,
+                               atol=1e-7)
+    assert not np.allclose(mese(mixture, te, b1=0.7), mese(mixture, te), rtol=1e-3)
