@@ -153,3 +153,50 @@ def test_t2map_mask_must_match(cohort_root, tmp_path, capsys):
                  str(t2w)]) == 2
     assert "mask" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+# --- adcmap --------------------------------------------------------------------------------
+
+
+def test_adcmap_writes_maps_on_the_sample_grid(cohort_root, tmp_path, capsys):
+    import json
+
+    import nibabel as nib
+
+    dwi = cohort_root / "sub-03" / "ses-baseline" / "dwi" / "sub-03_ses-baseline_dwi.nii.gz"
+    prefix = tmp_path / "adc" / "sub-03"
+    assert main(["adcmap", str(dwi), "--out", str(prefix), "--b-range", "0,1000"]) == 0
+    assert "b = 0, 400, 800" in capsys.readouterr().out
+    adc = nib.load(f"{prefix}_ADC.nii.gz")
+    np.testing.assert_allclose(adc.affine, nib.load(dwi).affine)
+    side = json.loads((tmp_path / "adc" / "sub-03_ADC.json").read_text())
+    assert side["Units"] == "mm2/s" and len(side["Sources"]) == 3  # dwi, bval, bvec
+    truth = nib.load(cohort_root / "derivatives/truth/sub-03/ses-baseline"
+                     / "sub-03_ses-baseline_desc-truth_ADC.nii.gz").get_fdata()
+    values = adc.get_fdata()
+    csf = (truth > 2.9e-3) & np.isfinite(values)
+    assert np.median(values[csf]) == pytest.approx(3.0e-3, rel=0.1)
+    for name in ("S0map", "desc-rmse_ADC", "desc-r2_ADC", "desc-status_ADC"):
+        assert (tmp_path / "adc" / f"sub-03_{name}.nii.gz").is_file()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--b-range", "300,500"], "only 1 distinct b-value"),
+     (["--b-range", "5"], "LOW,HIGH"),
+     (["--method", "ivim"], "IVIM needs")],
+)
+def test_adcmap_bad_input_writes_nothing(cohort_root, tmp_path, capsys, extra, message):
+    dwi = cohort_root / "sub-03" / "ses-baseline" / "dwi" / "sub-03_ses-baseline_dwi.nii.gz"
+    assert main(["adcmap", str(dwi), "--out", str(tmp_path / "x"), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_adcmap_wrong_bval_file(cohort_root, tmp_path, capsys):
+    dwi = cohort_root / "sub-03" / "ses-baseline" / "dwi" / "sub-03_ses-baseline_dwi.nii.gz"
+    bval = tmp_path / "short.bval"
+    bval.write_text("0 400 800\n")
+    assert main(["adcmap", str(dwi), "--bval", str(bval), "--out", str(tmp_path / "x")]) == 2
+    assert "3 b-values for 7 diffusion volumes" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["short.bval"]

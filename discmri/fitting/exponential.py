@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["loglinear", "varpro_newton"]
+__all__ = ["loglinear", "loglinear_iterated", "varpro_newton"]
 
 
 def loglinear(
-    signal: np.ndarray, t: np.ndarray, *, weighted: bool = True, floor: float | np.ndarray = 0.0
+    signal: np.ndarray,
+    t: np.ndarray,
+    *,
+    weighted: bool = True,
+    floor: float | np.ndarray = 0.0,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted log-linear least squares for ``S = A·exp(−R·t)``, closed form.
 
@@ -30,6 +35,9 @@ def loglinear(
     weighted : bool
     floor : float or (n,) ndarray
         Measurements ``<= floor`` are excluded.
+    weights : (n, m) or (m,) ndarray, optional
+        Explicit weights (e.g. predicted ``S²`` times the number of averaged volumes), used
+        instead of ``S²``; ``weighted`` is then ignored.
 
     Returns
     -------
@@ -52,12 +60,16 @@ def loglinear(
     ok = s > floor_arr
     if ok.all():  # the common case: no masking passes
         safe = s.astype(dtype, copy=False)
-        w = safe * safe if weighted else np.ones_like(safe)
         n_used = np.full(len(s), s.shape[1])
     else:
         safe = np.where(ok, s, 1).astype(dtype, copy=False)
-        w = (safe * safe if weighted else np.ones_like(safe)) * ok
         n_used = np.count_nonzero(ok, axis=1)
+    if weights is not None:
+        w = np.broadcast_to(np.asarray(weights, dtype=dtype), s.shape) * ok
+    elif weighted:
+        w = safe * safe if n_used.min() == s.shape[1] else safe * safe * ok
+    else:
+        w = np.ones_like(safe) * ok
     y = np.log(safe)
     tc = t - t.mean()  # centring keeps the normal equations well conditioned
     basis = np.stack([np.ones_like(tc), tc, tc * tc], axis=1).astype(dtype)
@@ -183,3 +195,73 @@ def varpro_newton(
             amp = (s * e).sum(axis=1) / (e * e).sum(axis=1)
         off = np.zeros_like(amp)
     return amp, rate, off, converged
+
+
+def loglinear_iterated(
+    signal: np.ndarray,
+    t: np.ndarray,
+    *,
+    iterations: int = 2,
+    counts: np.ndarray | None = None,
+    log_signal: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log-linear fit of ``S = A·exp(−R·t)``: OLS, then weighted by predicted ``n·Ŝ²``.
+
+    The weights of each pass are the squared prediction of the previous one (times the number
+    of averaged measurements ``counts``), the iteratively reweighted scheme recommended by
+    Veraart et al. (2013) over weights from the noisy data. ``iterations=0`` is plain OLS.
+    Measurements ``<= 0`` are left out. Works measurement-major internally, which is fast for
+    few measurements (e.g. three b-value shells).
+
+    Parameters
+    ----------
+    signal : (n, m) ndarray
+    t : (m,) ndarray
+    iterations : int
+    counts : (m,) ndarray, optional
+        Measurements averaged into each column (weights scale with them).
+    log_signal : (n, m) ndarray, optional
+        ``log(signal)`` if already known.
+
+    Returns
+    -------
+    amplitude, rate : (n,) float64 ndarray
+    n_used : (n,) int ndarray
+    """
+    s = np.asarray(signal)
+    dtype = np.float32 if s.dtype == np.float32 else np.float64
+    t = np.asarray(t, dtype=np.float64)
+    ok = (s > 0).T.astype(dtype)  # (m, n)
+    if log_signal is None:
+        with np.errstate(divide="ignore"):
+            log_signal = np.log(s)
+    y = np.ascontiguousarray(np.where(ok > 0, np.asarray(log_signal, dtype).T, 0))
+    m = len(t)
+    n_used = (np.ones(m, dtype) @ ok).astype(int)
+    tc = t - t.mean()
+    basis = np.stack([np.ones_like(tc), tc, tc * tc]).astype(dtype)  # (3, m)
+    scale = (np.ones(m) if counts is None else np.asarray(counts, float)).astype(dtype)
+    w = ok
+    good = n_used >= 2
+    for it in range(iterations + 1):
+        # sums in the data's precision: with t centred the 2x2 system is well conditioned
+        sw, st, stt = basis @ w
+        sy, sty = basis[:2] @ (w * y)
+        det = sw * stt - st * st
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = (sw * sty - st * sy) / det
+            intercept = (stt * sy - st * sty) / det  # log amplitude at the mean t
+        good = (n_used >= 2) & np.isfinite(slope) & np.isfinite(intercept)
+        if it < iterations:  # log Ŝ² = 2·(intercept + slope·tc), scaled per voxel
+            logw = np.multiply.outer((2 * tc).astype(dtype), np.where(good, slope, 0))
+            logw -= np.abs(logw).max(axis=0)  # keep exp in range; weights are relative
+            logw = logw.astype(dtype, copy=False)
+            with np.errstate(over="ignore"):
+                w = np.exp(logw, out=logw)
+            w *= scale[:, None]
+            w *= ok
+    slope, intercept = slope.astype(np.float64), intercept.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rate = np.where(good, -slope, np.nan)
+        amp = np.where(good, np.exp(intercept - slope * t.mean()), np.nan)
+    return amp, rate, n_used

@@ -97,10 +97,16 @@ def dwi(
     bvals: Sequence[float] | np.ndarray,
     bvecs_world: np.ndarray,
     *,
+    fibre_axis_world: Sequence[float] = (1.0, 0.0, 0.0),
     tr_ms: float = 3000.0,
     te_ms: float = 70.0,
 ) -> np.ndarray:
-    """Noise-free diffusion-weighted series ``S0·exp(−b·ADC)`` per tissue.
+    """Noise-free diffusion-weighted series ``S0·exp(−b·gᵀDg)`` per tissue.
+
+    Isotropic tissues have ``D = ADC·I``; anisotropic ones (the annulus) an axially
+    symmetric tensor about ``fibre_axis_world``:
+    ``gᵀDg = MD·(1 + a·(3(g·u)² − 1))``. Over three orthogonal directions the geometric mean
+    of the signal is ``S0·exp(−b·MD)``, so trace ADC recovers the mean diffusivity.
 
     Parameters
     ----------
@@ -108,9 +114,10 @@ def dwi(
     bvals : (n,) array_like
         s/mm².
     bvecs_world : (n, 3) ndarray
-        Gradient directions in scanner (RAS+) space. All phantom tissues are isotropic for
-        now, so the signal does not depend on them; they are validated so that anisotropic
-        tissues can be added without changing callers.
+        Gradient directions in scanner (RAS+) space (any for b = 0).
+    fibre_axis_world : (3,) array_like
+        Fibre direction of anisotropic tissues in scanner space (the body's left-right axis
+        rotated by the patient's pose).
     tr_ms, te_ms : float
         Repetition and echo time of the b = 0 image.
 
@@ -122,9 +129,14 @@ def dwi(
     g = np.asarray(bvecs_world, dtype=np.float64)
     if g.shape != (len(b), 3):
         raise ValueError(f"bvecs_world has shape {g.shape}, expected ({len(b)}, 3)")
+    u = np.asarray(fibre_axis_world, dtype=np.float64)
+    u = u / np.linalg.norm(u)
     s0 = spin_echo_weights(mixture, [te_ms], tr_ms)[:, 0]
-    adc = np.array([t.adc_mm2_s for t in mixture.tissues])
-    return mixture.combine(s0[:, None] * np.exp(-np.outer(adc, b)))
+    md = np.array([t.adc_mm2_s for t in mixture.tissues])
+    a = np.array([t.anisotropy for t in mixture.tissues])
+    cos2 = (g @ u) ** 2  # zero-length b = 0 vectors give 0, harmless since b = 0
+    gdg = md[:, None] * (1.0 + a[:, None] * (3.0 * cos2[None, :] - 1.0))
+    return mixture.combine(s0[:, None] * np.exp(-gdg * b[None, :]))
 
 
 def rician(signal: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:

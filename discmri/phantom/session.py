@@ -216,7 +216,8 @@ def simulate_session(
         bvals = [float(b) for b in protocol.bvals for _ in (range(1) if b == 0 else dirs)]
         world_arr = np.concatenate(
             [np.zeros((1, 3)) if b == 0 else dirs for b in protocol.bvals])
-        signal = dwi(m, bvals, world_arr, tr_ms=protocol.dwi_tr_ms, te_ms=protocol.dwi_te_ms)
+        signal = dwi(m, bvals, world_arr, fibre_axis_world=pose.rotation[:, 0],
+                     tr_ms=protocol.dwi_tr_ms, te_ms=protocol.dwi_te_ms)
         signal = signal * field_.on(m.grid)[..., None]
         out["dwi"] = Volume(
             _scanner_image(signal, sigma, scale, rng), m.grid.affine,

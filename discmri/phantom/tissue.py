@@ -57,7 +57,11 @@ class Tissue:
     t1_ms, t2_ms : float
         Relaxation times, ms.
     adc_mm2_s : float
-        Apparent diffusion coefficient, mm²/s.
+        Apparent (mean) diffusion coefficient, mm²/s.
+    anisotropy : float
+        Axially symmetric diffusion: ``λ∥ = MD·(1 + 2a)`` along the fibre axis,
+        ``λ⊥ = MD·(1 − a)`` across it, so the mean diffusivity stays ``adc_mm2_s``. 0 is
+        isotropic.
     """
 
     name: str
@@ -65,6 +69,7 @@ class Tissue:
     t1_ms: float
     t2_ms: float
     adc_mm2_s: float
+    anisotropy: float = 0.0
 
 
 AIR = Tissue("air", 0.0, 1.0, 1.0, 0.0)
@@ -72,7 +77,9 @@ BACKGROUND = Tissue("muscle", 0.75, 1000.0, 35.0, 1.5e-3)
 BONE_MARROW = Tissue("vertebral marrow", 0.85, 550.0, 80.0, 0.45e-3)
 CSF = Tissue("csf", 1.0, 4000.0, 2000.0, 3.0e-3)
 FAT = Tissue("presacral fat", 0.9, 350.0, 110.0, 0.1e-3)
-ANNULUS = Tissue("annulus", 0.70, 900.0, 45.0, 1.25e-3)
+#: Annulus fibres run circumferentially; in the anterior and posterior annulus of the
+#: mid-sagittal slices, where regions are measured, that is left-right (the body x axis).
+ANNULUS = Tissue("annulus", 0.70, 900.0, 45.0, 1.25e-3, anisotropy=0.25)
 CLEFT = Tissue("intranuclear cleft", 0.75, 1000.0, 60.0, 1.5e-3)
 
 #: Per Griffith grade 1–8: nucleus PD, T1 (ms), T2 (ms), ADC (mm²/s), height loss (fraction),

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from .._version import __version__
-from ..io.atomic import file_sha256, write_all_or_nothing
-from ..io.nifti import nifti_bytes
+from ..fitting.status import STATUS
+from ..io.maps import write_map_set
 from ..io.volume import Volume
-from .t2 import STATUS, T2Fit
+from .t2 import T2Fit
 
 __all__ = ["t2_output_names", "write_t2_maps"]
 
@@ -66,16 +63,11 @@ def write_t2_maps(
     names = t2_output_names(prefix, fit.method)
     units = {"t2": ("ms", "T2 (ms)"), "m0": ("signal", "M0"), "rmse": ("signal", "RMSE"),
              "r2": ("1", "R^2"), "b1": ("1", "B1 scale"), "offset": ("signal", "offset C")}
-    maps: dict[str, Any] = {"t2": fit.t2, "m0": fit.m0, "rmse": fit.rmse, "r2": fit.r2,
-                            "b1": fit.b1, "offset": fit.offset}
-    files: dict[Path, bytes] = {}
-    for key, data in maps.items():
-        if key in names and data is not None:
-            vol = Volume(data, reference.affine, {"header": reference.meta.get("header")})
-            files[names[key]] = nifti_bytes(vol, names[key], description=units[key][1])
-    status = Volume(fit.status, reference.affine, {"header": reference.meta.get("header")})
-    files[names["status"]] = nifti_bytes(status, names["status"], dtype=np.uint8,
-                                         description="T2 fit status")
+    values = {"t2": fit.t2, "m0": fit.m0, "rmse": fit.rmse, "r2": fit.r2, "b1": fit.b1,
+              "offset": fit.offset}
+    maps = {names[k]: (v, np.float32, units[k][1]) for k, v in values.items()
+            if k in names and v is not None}
+    maps[names["status"]] = (fit.status, np.uint8, "T2 fit status")
     sidecar = {
         "Units": "ms",
         "Method": fit.method,
@@ -85,10 +77,7 @@ def write_t2_maps(
         "StatusCodes": {str(k): v for k, v in STATUS.items()},
         "StatusCounts": fit.reasons(),
         "Maps": {k: {"file": names[k].name, "units": units[k][0]} for k in units if k in names},
-        "GeneratedBy": [{"Name": "discmri", "Version": __version__}],
-        "Sources": [{"path": str(p), "sha256": file_sha256(p)} for p in inputs],
     }
-    files[names["sidecar"]] = (json.dumps(sidecar, indent=2, sort_keys=True, default=str)
-                               + "\n").encode()
-    write_all_or_nothing(files, overwrite=overwrite, protected=inputs)
+    write_map_set(maps, reference, names["sidecar"], sidecar, inputs=inputs,
+                  overwrite=overwrite)
     return names

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from ..errors import AcquisitionError, GeometryError, ImageFormatError
 from ..fitting import estimate_noise_sigma, fit_in_chunks, loglinear, varpro_newton
+from ..fitting.status import (
+    FAILED,
+    LOW_SIGNAL,
+    MASKED,
+    NOT_CONVERGED,
+    OK,
+    OUT_OF_BOUNDS,
+    STATUS,
+)
 from ..io.acquisition import validate_echo_times
 from .dictionary import EPGDictionary
 
@@ -18,17 +26,6 @@ __all__ = ["METHODS", "STATUS", "T2Fit", "fit_t2"]
 #: Methods accepted by :func:`fit_t2`.
 METHODS = ("auto", "loglinear", "nlls", "offset", "epg")
 
-#: Status codes of the ``status`` map and their meaning. Every voxel that is not ``ok`` has NaN
-#: in the fitted maps.
-STATUS = MappingProxyType({
-    0: "ok",
-    1: "outside mask",
-    2: "too little signal",
-    3: "T2 outside bounds",
-    4: "did not converge",
-    5: "fit failed (non-finite result)",
-})
-OK, MASKED, LOW_SIGNAL, OUT_OF_BOUNDS, NOT_CONVERGED, FAILED = range(6)
 
 
 @dataclass(frozen=True, eq=False)

@@ -37,13 +37,22 @@ def test_mese_is_exponential_in_pure_voxels(mixture):
     np.testing.assert_allclose(signal[pure], weights[tissue], rtol=1e-5, atol=1e-7)
 
 
-def test_dwi_follows_adc(mixture):
-    b = np.array([0.0, 500.0, 1000.0])
-    s = dwi(mixture, b, np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]])).reshape(-1, 3)
-    adc = mixture.parameter_map("adc_mm2_s").ravel()
+def test_dwi_trace_follows_mean_diffusivity_and_annulus_is_anisotropic(mixture):
+    b = np.array([0.0, 1000.0, 1000.0, 1000.0])
+    g = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1.0]])
+    s = dwi(mixture, b, g).reshape(-1, 4).astype(np.float64)
+    md = mixture.parameter_map("adc_mm2_s").ravel()
     pure = np.asarray(mixture.fractions.max(axis=1).todense()).ravel() > 1 - 1e-9
     ok = pure & (s[:, 0] > 0.01)
-    np.testing.assert_allclose(np.log(s[ok, 0] / s[ok, 2]) / 1000.0, adc[ok], rtol=1e-4)
+    trace = np.log(s[ok, 0] / np.exp(np.log(s[ok, 1:]).mean(axis=1))) / 1000.0
+    np.testing.assert_allclose(trace, md[ok], rtol=1e-4)
+    annulus = [i for i, t in enumerate(mixture.tissues) if t.name == "annulus"]
+    af = pure & (np.asarray(mixture.fractions[:, annulus].sum(axis=1)).ravel() > 1 - 1e-9)
+    assert af.sum() > 10
+    along = np.log(s[af, 0] / s[af, 1]) / 1000.0  # fibre axis: body x
+    across = np.log(s[af, 0] / s[af, 2]) / 1000.0
+    np.testing.assert_allclose(along, 1.5 * md[af], rtol=1e-4)  # λ∥ = MD (1 + 2·0.25)
+    np.testing.assert_allclose(across, 0.75 * md[af], rtol=1e-4)  # λ⊥ = MD (1 − 0.25)
     with pytest.raises(ValueError, match="bvecs_world"):
         dwi(mixture, b, np.zeros((2, 3)))
 

@@ -1,0 +1,67 @@
+"""Write an :class:`~discmri.diffusion.ADCFit` as NIfTI maps with a provenance sidecar."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..fitting.status import STATUS
+from ..io.maps import write_map_set
+from ..io.volume import Volume
+from .adc import ADCFit
+
+__all__ = ["adc_output_names", "write_adc_maps"]
+
+
+def adc_output_names(prefix: str | os.PathLike[str], method: str) -> dict[str, Path]:
+    """File of each map for an output prefix (BIDS-derivative style names)."""
+    p = str(prefix)
+    names = {
+        "adc": f"{p}_ADC.nii.gz",
+        "s0": f"{p}_S0map.nii.gz",
+        "rmse": f"{p}_desc-rmse_ADC.nii.gz",
+        "r2": f"{p}_desc-r2_ADC.nii.gz",
+        "status": f"{p}_desc-status_ADC.nii.gz",
+        "sidecar": f"{p}_ADC.json",
+    }
+    if method == "ivim":
+        names["f"] = f"{p}_desc-ivimf_ADC.nii.gz"
+        names["d_star"] = f"{p}_desc-ivimDstar_ADC.nii.gz"
+    return {k: Path(v) for k, v in names.items()}
+
+
+def write_adc_maps(
+    fit: ADCFit,
+    reference: Volume,
+    prefix: str | os.PathLike[str],
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    overwrite: bool = False,
+) -> dict[str, Path]:
+    """Write the maps of an ADC fit on the grid (and header) of ``reference``, all or nothing.
+
+    ADC and D* are in mm²/s.
+    """
+    names = adc_output_names(prefix, fit.method)
+    units = {"adc": ("mm2/s", "ADC (mm2/s)"), "s0": ("signal", "S0"), "rmse": ("signal", "RMSE"),
+             "r2": ("1", "R^2"), "f": ("1", "IVIM f"), "d_star": ("mm2/s", "IVIM D* (mm2/s)")}
+    values = {"adc": fit.adc, "s0": fit.s0, "rmse": fit.rmse, "r2": fit.r2, "f": fit.f,
+              "d_star": fit.d_star}
+    maps = {names[k]: (v, np.float32, units[k][1]) for k, v in values.items()
+            if k in names and v is not None}
+    maps[names["status"]] = (fit.status, np.uint8, "ADC fit status")
+    sidecar = {
+        "Units": "mm2/s",
+        "Method": fit.method,
+        "BValuesFitted_s_per_mm2": list(fit.bvals),
+        "Parameters": fit.parameters,
+        "StatusCodes": {str(k): v for k, v in STATUS.items()},
+        "StatusCounts": fit.reasons(),
+        "Maps": {k: {"file": names[k].name, "units": units[k][0]} for k in units if k in names},
+    }
+    write_map_set(maps, reference, names["sidecar"], sidecar, inputs=inputs,
+                  overwrite=overwrite)
+    return names
