@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AcquisitionError, GeometryError, ImageFormatError
+from ..errors import AcquisitionError
 from ..fitting import fit_in_chunks, loglinear, loglinear_iterated, varpro_newton
+from ..fitting.inputs import check_magnitude, check_mask
 from ..fitting.status import (
     FAILED,
     LOW_SIGNAL,
@@ -17,6 +18,7 @@ from ..fitting.status import (
     OK,
     OUT_OF_BOUNDS,
     STATUS,
+    status_counts,
 )
 from ..io.acquisition import validate_bvals, validate_bvecs
 from .shells import B0_MAX, Shells, group_shells
@@ -73,29 +75,17 @@ class ADCFit:
 
     def reasons(self) -> dict[str, int]:
         """Number of voxels per status reason."""
-        codes, counts = np.unique(self.status, return_counts=True)
-        return {STATUS[int(c)]: int(n) for c, n in zip(codes, counts, strict=True)}
+        return status_counts(self.status)
 
 
 def _check(signal, bvals, bvecs, mask, method, b_range, ivim_threshold, tolerance):
     if method not in METHODS:
         raise ValueError(f"method {method!r} unknown; expected one of {METHODS}")
     s = np.asarray(signal)
-    if s.ndim < 1 or s.shape[-1] < 2:
-        raise ImageFormatError(f"signal has shape {s.shape}; expected (..., n_volumes), n ≥ 2")
-    if not np.issubdtype(s.dtype, np.number) or np.iscomplexobj(s):
-        raise ImageFormatError(f"signal must be real magnitude data, got dtype {s.dtype}")
-    b = validate_bvals(bvals, n_volumes=s.shape[-1])
+    b = validate_bvals(bvals, n_volumes=s.shape[-1] if s.ndim else None)
     if bvecs is not None:
         validate_bvecs(bvecs, b)
-    s = s.astype(np.float32, copy=False)
-    if not np.isfinite(s).all():
-        raise ImageFormatError(f"signal has {int((~np.isfinite(s)).sum())} NaN/inf values")
-    if (s < 0).any():
-        raise ImageFormatError(f"signal has negative values (min {float(s.min()):g}); expected "
-                               "magnitude data")
-    if not (s > 0).any():
-        raise ImageFormatError("signal is all zero")
+    s = check_magnitude(s, axis_name="volumes")
     shells = group_shells(b, tolerance=tolerance)
     lo, hi = (-np.inf, np.inf) if b_range is None else (float(b_range[0]), float(b_range[1]))
     if lo > hi:
@@ -117,16 +107,7 @@ def _check(signal, bvals, bvecs, mask, method, b_range, ivim_threshold, toleranc
         raise AcquisitionError(
             f"only {len(fitted)} distinct b-value in the fit ({np.round(shells.bvals[fitted])}"
             f" of shells {np.round(shells.bvals).tolist()}); an ADC needs at least two")
-    spatial = s.shape[:-1]
-    if mask is None:
-        m = np.ones(spatial, bool)
-    else:
-        m = np.asarray(mask)
-        if m.shape != spatial:
-            raise GeometryError(f"mask has shape {m.shape}, expected {spatial} (the signal's "
-                                "spatial shape)")
-        m = m.astype(bool)
-    return s, b, shells, fitted, m
+    return s, b, shells, fitted, check_mask(mask, s.shape[:-1])
 
 
 def fit_adc(

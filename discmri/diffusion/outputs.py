@@ -6,10 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from ..fitting.status import STATUS
-from ..io.maps import write_map_set
+from ..fitting.outputs import write_fit_maps
 from ..io.volume import Volume
 from .adc import ADCFit
 
@@ -50,18 +47,8 @@ def write_adc_maps(
              "r2": ("1", "R^2"), "f": ("1", "IVIM f"), "d_star": ("mm2/s", "IVIM D* (mm2/s)")}
     values = {"adc": fit.adc, "s0": fit.s0, "rmse": fit.rmse, "r2": fit.r2, "f": fit.f,
               "d_star": fit.d_star}
-    maps = {names[k]: (v, np.float32, units[k][1]) for k, v in values.items()
-            if k in names and v is not None}
-    maps[names["status"]] = (fit.status, np.uint8, "ADC fit status")
-    sidecar = {
-        "Units": "mm2/s",
-        "Method": fit.method,
-        "BValuesFitted_s_per_mm2": list(fit.bvals),
-        "Parameters": fit.parameters,
-        "StatusCodes": {str(k): v for k, v in STATUS.items()},
-        "StatusCounts": fit.reasons(),
-        "Maps": {k: {"file": names[k].name, "units": units[k][0]} for k in units if k in names},
-    }
-    write_map_set(maps, reference, names["sidecar"], sidecar, inputs=inputs,
-                  overwrite=overwrite)
+    sidecar = {"Units": "mm2/s", "Method": fit.method,
+               "BValuesFitted_s_per_mm2": list(fit.bvals), "Parameters": fit.parameters}
+    write_fit_maps(names, values, units, fit.status, reference, sidecar, label="ADC",
+                   inputs=inputs, overwrite=overwrite)
     return names

@@ -2,7 +2,16 @@
 
 from types import MappingProxyType
 
-__all__ = ["FAILED", "LOW_SIGNAL", "MASKED", "NOT_CONVERGED", "OK", "OUT_OF_BOUNDS", "STATUS"]
+__all__ = [
+    "FAILED",
+    "LOW_SIGNAL",
+    "MASKED",
+    "NOT_CONVERGED",
+    "OK",
+    "OUT_OF_BOUNDS",
+    "STATUS",
+    "status_counts",
+]
 
 OK, MASKED, LOW_SIGNAL, OUT_OF_BOUNDS, NOT_CONVERGED, FAILED = range(6)
 
@@ -15,3 +24,11 @@ STATUS = MappingProxyType({
     NOT_CONVERGED: "did not converge",
     FAILED: "fit failed (non-finite result)",
 })
+
+
+def status_counts(status) -> dict[str, int]:
+    """Number of voxels per status reason in a status map."""
+    import numpy as np
+
+    codes, counts = np.unique(status, return_counts=True)
+    return {STATUS[int(c)]: int(n) for c, n in zip(codes, counts, strict=True)}

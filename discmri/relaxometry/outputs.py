@@ -6,10 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from ..fitting.status import STATUS
-from ..io.maps import write_map_set
+from ..fitting.outputs import write_fit_maps
 from ..io.volume import Volume
 from .t2 import T2Fit
 
@@ -65,19 +62,8 @@ def write_t2_maps(
              "r2": ("1", "R^2"), "b1": ("1", "B1 scale"), "offset": ("signal", "offset C")}
     values = {"t2": fit.t2, "m0": fit.m0, "rmse": fit.rmse, "r2": fit.r2, "b1": fit.b1,
               "offset": fit.offset}
-    maps = {names[k]: (v, np.float32, units[k][1]) for k, v in values.items()
-            if k in names and v is not None}
-    maps[names["status"]] = (fit.status, np.uint8, "T2 fit status")
-    sidecar = {
-        "Units": "ms",
-        "Method": fit.method,
-        "EchoTimes_ms": list(fit.echo_times_ms),
-        "NoiseSigma": fit.noise_sigma,
-        "Parameters": fit.parameters,
-        "StatusCodes": {str(k): v for k, v in STATUS.items()},
-        "StatusCounts": fit.reasons(),
-        "Maps": {k: {"file": names[k].name, "units": units[k][0]} for k in units if k in names},
-    }
-    write_map_set(maps, reference, names["sidecar"], sidecar, inputs=inputs,
-                  overwrite=overwrite)
+    sidecar = {"Units": "ms", "Method": fit.method, "EchoTimes_ms": list(fit.echo_times_ms),
+               "NoiseSigma": fit.noise_sigma, "Parameters": fit.parameters}
+    write_fit_maps(names, values, units, fit.status, reference, sidecar, label="T2",
+                   inputs=inputs, overwrite=overwrite)
     return names

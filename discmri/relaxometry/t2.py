@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AcquisitionError, GeometryError, ImageFormatError
+from ..errors import AcquisitionError
 from ..fitting import estimate_noise_sigma, fit_in_chunks, loglinear, varpro_newton
+from ..fitting.inputs import check_magnitude, check_mask
 from ..fitting.status import (
     FAILED,
     LOW_SIGNAL,
@@ -17,6 +18,7 @@ from ..fitting.status import (
     OK,
     OUT_OF_BOUNDS,
     STATUS,
+    status_counts,
 )
 from ..io.acquisition import validate_echo_times
 from .dictionary import EPGDictionary
@@ -101,44 +103,20 @@ class T2Fit:
 
     def reasons(self) -> dict[str, int]:
         """Number of voxels per status reason."""
-        codes, counts = np.unique(self.status, return_counts=True)
-        return {STATUS[int(c)]: int(n) for c, n in zip(codes, counts, strict=True)}
+        return status_counts(self.status)
 
 
 def _check_inputs(signal, echo_times_ms, mask, method):
     if method not in METHODS:
         raise ValueError(f"method {method!r} unknown; expected one of {METHODS}")
-    s = np.asarray(signal)
-    if s.ndim < 1 or s.shape[-1] < 2:
-        raise ImageFormatError(
-            f"signal has shape {s.shape}; expected (..., n_echoes) with at least 2 echoes")
+    s = check_magnitude(signal, axis_name="echoes")
     te = validate_echo_times(echo_times_ms, n_echoes=s.shape[-1])
     needed = 3 if method in ("offset", "epg") else 2
     if len(te) < needed:
         raise AcquisitionError(
             f"method {method!r} fits {needed} parameters and needs at least {needed} echoes, got "
             f"{len(te)}")
-    if not np.issubdtype(s.dtype, np.number) or np.iscomplexobj(s):
-        raise ImageFormatError(f"signal must be real magnitude data, got dtype {s.dtype}")
-    s = s.astype(np.float32, copy=False)
-    if not np.isfinite(s).all():
-        raise ImageFormatError(f"signal has {int((~np.isfinite(s)).sum())} NaN/inf values; "
-                               "expected finite magnitudes")
-    if (s < 0).any():
-        raise ImageFormatError(f"signal has negative values (min {float(s.min()):g}); expected "
-                               "magnitude data")
-    if not (s > 0).any():
-        raise ImageFormatError("signal is all zero")
-    spatial = s.shape[:-1]
-    if mask is None:
-        m = np.ones(spatial, bool)
-    else:
-        m = np.asarray(mask)
-        if m.shape != spatial:
-            raise GeometryError(f"mask has shape {m.shape}, expected {spatial} (the signal's "
-                                "spatial shape)")
-        m = m.astype(bool)
-    return s, te, m
+    return s, te, check_mask(mask, s.shape[:-1])
 
 
 def fit_t2(

@@ -1,0 +1,62 @@
+"""Write the maps of a voxel-wise fit, its status map and sidecar, all or nothing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..io.maps import write_map_set
+from ..io.volume import Volume
+from .status import STATUS, status_counts
+
+__all__ = ["write_fit_maps"]
+
+
+def write_fit_maps(
+    names: Mapping[str, Path],
+    values: Mapping[str, np.ndarray | None],
+    units: Mapping[str, tuple[str, str]],
+    status: np.ndarray,
+    reference: Volume,
+    sidecar: dict[str, Any],
+    *,
+    label: str,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    overwrite: bool = False,
+) -> None:
+    """Write fitted maps (float32), the status map (uint8) and a sidecar.
+
+    Parameters
+    ----------
+    names : mapping
+        Output file per map key, plus ``"status"`` and ``"sidecar"``.
+    values : mapping
+        Map arrays per key (None: not produced by this fit).
+    units : mapping
+        Per key, (unit, header description).
+    status : ndarray
+        Status codes (:data:`~discmri.fitting.status.STATUS`).
+    reference : Volume
+        Grid and header of the fitted series.
+    sidecar : dict
+        Fit-specific sidecar fields; status codes, counts and the map list are added.
+    label : str
+        What was fitted ("T2", "ADC"), for the status map's description.
+    inputs, overwrite
+        As for :func:`discmri.io.maps.write_map_set`.
+    """
+    maps = {names[k]: (v, np.float32, units[k][1]) for k, v in values.items()
+            if k in names and v is not None}
+    maps[names["status"]] = (status, np.uint8, f"{label} fit status")
+    content = {
+        **sidecar,
+        "StatusCodes": {str(k): v for k, v in STATUS.items()},
+        "StatusCounts": status_counts(status),
+        "Maps": {k: {"file": names[k].name, "units": units[k][0]} for k in units if k in names},
+    }
+    write_map_set(maps, reference, names["sidecar"], content, inputs=inputs,
+                  overwrite=overwrite)
