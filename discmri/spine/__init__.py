@@ -1,5 +1,6 @@
-"""Spine anatomy: level names and label schemes (ROIs and segmentation come with later issues)."""
+"""Spine anatomy: level names, label schemes and disc levels from label maps."""
 
+from .labels import DiscLevel, SpineLevels, convert_labels, detect_scheme, read_levels
 from .levels import (
     NATIVE_CANAL,
     NATIVE_PRESACRAL_FAT,
@@ -8,8 +9,18 @@ from .levels import (
     native_disc_labels,
     native_label_table,
 )
+from .schemes import SCHEMES, LabelScheme, load_scheme, scheme_from_mapping
 
 __all__ = [
+    "SCHEMES",
+    "DiscLevel",
+    "LabelScheme",
+    "SpineLevels",
+    "convert_labels",
+    "detect_scheme",
+    "load_scheme",
+    "read_levels",
+    "scheme_from_mapping",
     "NATIVE_CANAL",
     "NATIVE_PRESACRAL_FAT",
     "NATIVE_VERTEBRA",
