@@ -18,24 +18,37 @@ __all__ = [
     "DiscMRIError",
     "Volume",
     "__version__",
+    "diffusion",
     "find_sessions",
+    "fit_adc",
+    "fit_t2",
+    "fitting",
     "io",
     "load_volume",
     "morphometry",
     "phantom",
+    "relaxometry",
     "save_volume",
     "spine",
 ]
 
-_SUBPACKAGES = {"io", "morphometry", "phantom", "spine"}
-_FROM_IO = {"Volume", "find_sessions", "load_volume", "save_volume"}
+_SUBPACKAGES = {"diffusion", "fitting", "io", "morphometry", "phantom", "relaxometry", "spine"}
+#: Top-level names and the subpackage that defines them (imported on first use).
+_EXPORTS = {
+    "Volume": "io",
+    "find_sessions": "io",
+    "load_volume": "io",
+    "save_volume": "io",
+    "fit_t2": "relaxometry",
+    "fit_adc": "diffusion",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _SUBPACKAGES:
         return importlib.import_module(f".{name}", __name__)
-    if name in _FROM_IO:
-        return getattr(importlib.import_module(".io", __name__), name)
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
     raise AttributeError(f"module 'discmri' has no attribute {name!r}")
 
 

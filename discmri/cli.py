@@ -113,22 +113,33 @@ def _noise(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from exc
 
 
+def _check_outputs(names, inputs, overwrite: bool) -> None:
+    """Refuse before any work if an output exists or would replace an input."""
+    from .io.atomic import check_writable
+
+    for path in names.values():
+        check_writable(path, overwrite=overwrite, protected=inputs)
+
+
+def _load_mask(path, reference):
+    """Boolean mask from an image on the reference's grid (None without a path)."""
+    if not path:
+        return None
+    from .io import check_same_grid, load_volume
+
+    mask = load_volume(path)
+    check_same_grid(reference, mask, what="mask")
+    return mask.data > 0
+
+
 def _cmd_t2map(args: argparse.Namespace) -> int:
     from .io import check_same_grid, load_mese, load_volume
     from .relaxometry import fit_t2, t2_output_names, write_t2_maps
 
-    names = t2_output_names(args.out, "epg" if args.method == "epg" else args.method)
-    from .io.atomic import check_writable
-
     inputs = [*args.inputs, *([args.mask] if args.mask else []), *([args.b1] if args.b1 else [])]
-    for path in names.values():  # fail before the fit, not after
-        check_writable(path, overwrite=args.overwrite, protected=inputs)
+    _check_outputs(t2_output_names(args.out, args.method), inputs, args.overwrite)
     mese = load_mese(args.inputs, echo_times_ms=args.echo_times)
-    mask = None
-    if args.mask:
-        mask_vol = load_volume(args.mask)
-        check_same_grid(mese, mask_vol, what="mask")
-        mask = mask_vol.data > 0
+    mask = _load_mask(args.mask, mese)
     b1 = None
     if args.b1:
         b1_vol = load_volume(args.b1)
@@ -153,21 +164,15 @@ def _range(text: str) -> tuple[float, float]:
 
 def _cmd_adcmap(args: argparse.Namespace) -> int:
     from .diffusion import adc_output_names, fit_adc, write_adc_maps
-    from .io import check_same_grid, load_dwi, load_volume
+    from .io import load_dwi
     from .io.acquisition import sibling
-    from .io.atomic import check_writable
 
     bval = args.bval or sibling(args.dwi, ".bval")
     bvec = args.bvec or sibling(args.dwi, ".bvec")
     inputs = [args.dwi, bval, bvec, *([args.mask] if args.mask else [])]
-    for path in adc_output_names(args.out, args.method).values():  # fail before the fit
-        check_writable(path, overwrite=args.overwrite, protected=inputs)
+    _check_outputs(adc_output_names(args.out, args.method), inputs, args.overwrite)
     dwi = load_dwi(args.dwi, bval=bval, bvec=bvec)
-    mask = None
-    if args.mask:
-        mask_vol = load_volume(args.mask)
-        check_same_grid(dwi, mask_vol, what="mask")
-        mask = mask_vol.data > 0
+    mask = _load_mask(args.mask, dwi)
     fit = fit_adc(dwi.data, dwi.meta["bvals"], bvecs=dwi.meta["bvecs"], mask=mask,
                   method=args.method, b_range=args.b_range, threads=args.threads,
                   progress=sys.stderr.isatty())
