@@ -10,16 +10,8 @@ import numpy as np
 from ..errors import AcquisitionError
 from ..fitting import fit_in_chunks, loglinear, loglinear_iterated, varpro_newton
 from ..fitting.inputs import check_magnitude, check_mask
-from ..fitting.status import (
-    FAILED,
-    LOW_SIGNAL,
-    MASKED,
-    NOT_CONVERGED,
-    OK,
-    OUT_OF_BOUNDS,
-    STATUS,
-    status_counts,
-)
+from ..fitting.quality import fit_quality
+from ..fitting.status import MASKED, STATUS, classify, only_ok, status_counts
 from ..io.acquisition import validate_bvals, validate_bvecs
 from .shells import B0_MAX, Shells, group_shells
 
@@ -216,7 +208,6 @@ def fit_adc(
         k = len(rows)
         y_all, log_all = reducer(rows)
         y, bk, ck = y_all[:, fitted], shell_b[fitted], counts[fitted]
-        status = np.full(k, OK, np.uint8)
         converged = np.ones(k, bool)
         result: dict[str, np.ndarray] = {}
         if method == "ivim":
@@ -249,24 +240,13 @@ def fit_adc(
                 coef = np.stack([np.log(amp), rate], 1).astype(np.float32)
             pred = coef @ np.stack([np.ones_like(bk), -bk]).astype(np.float32)
             np.exp(pred, out=pred)
-        resid = y - pred
-        ss_res = np.einsum("ij,ij->i", resid, resid).astype(np.float64)
-        total = (y @ np.ones(y.shape[1], y.dtype)).astype(np.float64)
-        ss_tot = np.einsum("ij,ij->i", y, y).astype(np.float64) - total**2 / y.shape[1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = 1.0 - ss_res / ss_tot
-        status[~converged] = NOT_CONVERGED
-        status[(rate <= adc_bounds[0]) | (rate >= adc_bounds[1])] = OUT_OF_BOUNDS
-        status[~(np.isfinite(rate) & np.isfinite(s0))] = FAILED
-        status[~enough | (y_all[:, 0] <= 0)] = LOW_SIGNAL
-        good = status == OK
-        result.update(adc=np.where(good, rate, np.nan), s0=np.where(good, s0, np.nan),
-                      rmse=np.where(good, np.sqrt(ss_res / y.shape[1]), np.nan),
-                      r2=np.where(good, r2, np.nan), status=status)
-        for key in ("f", "d_star"):
-            if key in result:
-                result[key] = np.where(good, result[key], np.nan)
-        return result
+        rmse, r2 = fit_quality(y, y - pred)
+        status = classify(low_signal=~enough | (y_all[:, 0] <= 0),
+                          failed=~(np.isfinite(rate) & np.isfinite(s0)),
+                          out_of_bounds=(rate <= adc_bounds[0]) | (rate >= adc_bounds[1]),
+                          not_converged=~converged)
+        result.update(adc=rate, s0=s0, rmse=rmse, r2=r2)
+        return only_ok(status, result)
 
     fit_in_chunks(flat, m.reshape(-1), fit_chunk, outputs, chunk_size=chunk_size,
                   threads=max(1, int(threads)), progress=progress, description=f"ADC ({method})")

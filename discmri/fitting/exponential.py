@@ -18,7 +18,6 @@ def loglinear(
     *,
     weighted: bool = True,
     floor: float | np.ndarray = 0.0,
-    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted log-linear least squares for ``S = A·exp(−R·t)``, closed form.
 
@@ -35,9 +34,6 @@ def loglinear(
     weighted : bool
     floor : float or (n,) ndarray
         Measurements ``<= floor`` are excluded.
-    weights : (n, m) or (m,) ndarray, optional
-        Explicit weights (e.g. predicted ``S²`` times the number of averaged volumes), used
-        instead of ``S²``; ``weighted`` is then ignored.
 
     Returns
     -------
@@ -64,9 +60,7 @@ def loglinear(
     else:
         safe = np.where(ok, s, 1).astype(dtype, copy=False)
         n_used = np.count_nonzero(ok, axis=1)
-    if weights is not None:
-        w = np.broadcast_to(np.asarray(weights, dtype=dtype), s.shape) * ok
-    elif weighted:
+    if weighted:
         w = safe * safe if n_used.min() == s.shape[1] else safe * safe * ok
     else:
         w = np.ones_like(safe) * ok

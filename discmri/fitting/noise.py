@@ -47,9 +47,9 @@ def estimate_noise_sigma(
        1995;34:910-914. doi:10.1002/mrm.1910340618
     """
     s = np.asarray(signal, dtype=np.float64)
-    four_d = background is None and s.ndim >= 4 or (
-        background is not None and s.ndim == np.ndim(background) + 1)
-    per_voxel = s.reshape(-1, s.shape[-1]) if four_d else s.reshape(-1, 1)
+    # a last measurement axis: 4-D data, or one axis more than the background mask
+    measurements = s.ndim >= 4 if background is None else s.ndim == np.ndim(background) + 1
+    per_voxel = s.reshape(-1, s.shape[-1]) if measurements else s.reshape(-1, 1)
     n_meas = per_voxel.shape[1]
     if background is not None:
         sel = np.asarray(background, bool).ravel()

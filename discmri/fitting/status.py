@@ -10,6 +10,8 @@ __all__ = [
     "OK",
     "OUT_OF_BOUNDS",
     "STATUS",
+    "classify",
+    "only_ok",
     "status_counts",
 ]
 
@@ -32,3 +34,33 @@ def status_counts(status) -> dict[str, int]:
 
     codes, counts = np.unique(status, return_counts=True)
     return {STATUS[int(c)]: int(n) for c, n in zip(codes, counts, strict=True)}
+
+
+def classify(*, low_signal, failed, out_of_bounds, not_converged):
+    """Status code per voxel from boolean conditions, by precedence.
+
+    Too little signal outranks a failed (non-finite) fit, which outranks a result outside
+    bounds, which outranks non-convergence; voxels with none of them are ``OK``.
+
+    Returns
+    -------
+    (n,) uint8 ndarray
+    """
+    import numpy as np
+
+    status = np.full(np.shape(low_signal), OK, np.uint8)
+    status[np.asarray(not_converged, bool)] = NOT_CONVERGED
+    status[np.asarray(out_of_bounds, bool)] = OUT_OF_BOUNDS
+    status[np.asarray(failed, bool)] = FAILED
+    status[np.asarray(low_signal, bool)] = LOW_SIGNAL
+    return status
+
+
+def only_ok(status, maps):
+    """The maps with NaN wherever ``status`` is not ``OK`` (never 0), and the status itself."""
+    import numpy as np
+
+    good = status == OK
+    out = {key: np.where(good, value, np.nan) for key, value in maps.items()}
+    out["status"] = status
+    return out

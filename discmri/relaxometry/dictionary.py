@@ -142,15 +142,15 @@ class EPGDictionary:
                 it[sel] = np.argmax(s[sel] @ unit[row].T, axis=1)
         score = lambda i, j: np.einsum("nm,nm->n", s, unit[i, j])  # noqa: E731
         dt = self._parabola(score, ib, it, axis=1, size=nt)
-        db = np.zeros(n) if b1 is None else None
         if b1 is None:
             db = self._parabola(score, ib, it, axis=0, size=nb)
+            b1_out = self.b1_grid[ib] + db * (self.b1_grid[1] - self.b1_grid[0])
+        else:
+            b1_out = np.asarray(b1, float)
         proj = score(ib, it).astype(np.float64)
         m0 = proj / norm[ib, it]
         log_t2 = np.log(self.t2_grid)
         t2 = np.exp(log_t2[it] + dt * (log_t2[1] - log_t2[0]))
-        b1_out = (self.b1_grid[ib] + db * (self.b1_grid[1] - self.b1_grid[0]) if b1 is None
-                  else np.asarray(b1, float))
         prediction = m0[:, None] * (self.atoms[ib, it].astype(np.float64) ** (2 if power else 1))
         if power:
             m0 = np.sqrt(np.maximum(m0, 0.0))

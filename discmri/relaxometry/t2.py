@@ -10,16 +10,8 @@ import numpy as np
 from ..errors import AcquisitionError
 from ..fitting import estimate_noise_sigma, fit_in_chunks, loglinear, varpro_newton
 from ..fitting.inputs import check_magnitude, check_mask
-from ..fitting.status import (
-    FAILED,
-    LOW_SIGNAL,
-    MASKED,
-    NOT_CONVERGED,
-    OK,
-    OUT_OF_BOUNDS,
-    STATUS,
-    status_counts,
-)
+from ..fitting.quality import fit_quality
+from ..fitting.status import MASKED, STATUS, classify, only_ok, status_counts
 from ..io.acquisition import validate_echo_times
 from .dictionary import EPGDictionary
 
@@ -258,24 +250,22 @@ def fit_t2(
         outputs["b1"] = np.full(n, np.nan, np.float32)
     select = m.reshape(-1)
     design = np.stack([np.ones_like(te), -te]).astype(np.float32)  # (2, n_echoes)
-    ones = np.ones(len(te), np.float32)
     first_needed = 3.0 * sigma if sigma is not None else 0.0
 
     def fit_chunk(rows: np.ndarray, index: np.ndarray) -> dict[str, np.ndarray]:
         k = len(rows)
-        status = np.full(k, OK, np.uint8)
         offset = None
         b1_out = None
         converged = np.ones(k, bool)
         power = rows * rows - np.float32(2 * sigma**2) if sigma is not None else None
+        # noise-floor-corrected magnitude (log-linear fits and NLLS starts), echoes ≤ floor out
+        magnitude = np.sqrt(np.maximum(power, 0)) if power is not None else rows
+        floor = sigma if sigma is not None else 0.0
         if method == "loglinear":
-            data = np.sqrt(np.maximum(power, 0)) if power is not None else rows
-            floor = sigma if sigma is not None else 0.0
-            amp, rate, used = loglinear(data, te, floor=floor)
+            amp, rate, used = loglinear(magnitude, te, floor=floor)
             enough = used >= 2
         elif method in ("nlls", "offset"):
-            start_data = np.sqrt(np.maximum(power, 0)) if power is not None else rows
-            _, rate0, used = loglinear(start_data, te, floor=sigma if sigma is not None else 0.0)
+            _, rate0, used = loglinear(magnitude, te, floor=floor)
             enough = used >= (3 if method == "offset" else 2)
             if power is not None:  # E[M² − 2σ²] = M0² exp(−2 TE / T2)
                 amp2, rate, _, converged = varpro_newton(power, 2 * te, rate0,
@@ -314,35 +304,21 @@ def fit_t2(
                     pred += np.float32(2 * sigma**2)
                     np.sqrt(pred, out=pred)
         np.subtract(rows, pred, out=pred)
-        ss_res = np.einsum("ij,ij->i", pred, pred).astype(np.float64)  # fast row-wise dots
-        total = (rows @ ones).astype(np.float64)
-        ss_tot = np.einsum("ij,ij->i", rows, rows).astype(np.float64) - total**2 / len(ones)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = 1.0 - ss_res / ss_tot
-        rmse = np.sqrt(ss_res / rows.shape[1])
-        finite = np.isfinite(t2) & np.isfinite(amp)
+        rmse, r2 = fit_quality(rows, pred)
         if method == "epg":
             out_of_bounds = edge | (t2 < lo) | (t2 > hi)
         else:
             out_of_bounds = (rate <= rate_bounds[0] * (1 + 1e-9)) | (
                 rate >= rate_bounds[1] * (1 - 1e-9))
-        status[~converged] = NOT_CONVERGED
-        status[out_of_bounds] = OUT_OF_BOUNDS
-        status[~finite] = FAILED
-        status[~enough | (rows[:, 0] <= first_needed)] = LOW_SIGNAL
-        good = status == OK
-        result = {
-            "t2": np.where(good, t2, np.nan),
-            "m0": np.where(good, amp, np.nan),
-            "rmse": np.where(good, rmse, np.nan),
-            "r2": np.where(good, r2, np.nan),
-            "status": status,
-        }
+        status = classify(low_signal=~enough | (rows[:, 0] <= first_needed),
+                          failed=~(np.isfinite(t2) & np.isfinite(amp)),
+                          out_of_bounds=out_of_bounds, not_converged=~converged)
+        maps = {"t2": t2, "m0": amp, "rmse": rmse, "r2": r2}
         if offset is not None:
-            result["offset"] = np.where(good, offset, np.nan)
+            maps["offset"] = offset
         if b1_out is not None:
-            result["b1"] = np.where(good, b1_out, np.nan)
-        return result
+            maps["b1"] = b1_out
+        return only_ok(status, maps)
 
     fit_in_chunks(flat, select, fit_chunk, outputs, chunk_size=chunk_size,
                   threads=max(1, int(threads)), progress=progress, description=f"T2 ({method})")
