@@ -183,6 +183,65 @@ def _cmd_adcmap(args: argparse.Namespace) -> int:
     return 0
 
 
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _cmd_measure(args: argparse.Namespace) -> int:
+    from .io import load_volume
+    from .io.atomic import check_writable
+    from .io.tables import write_table
+    from .measure import measure
+
+    out = Path(args.out)
+    if out.suffix != ".tsv":
+        raise DiscMRIError(f"--out {out}: expected a .tsv file name")
+    inputs = [Path(p) for p in (args.t2w, args.labels, args.t2map, args.adcmap) if p]
+    if args.scheme not in ("auto", "native", "totalspineseg", "spineps", "spider"):
+        inputs.append(Path(args.scheme))
+    for target in (out, out.with_suffix(".json")):
+        check_writable(target, overwrite=args.overwrite, protected=inputs)
+    if args.qc is not None:
+        from .morphometry.qc import _matplotlib
+
+        _matplotlib()  # fail before the work when matplotlib is missing
+    t2w = load_volume(args.t2w)
+    labels = load_volume(args.labels)
+    t2map = load_volume(args.t2map, allow_nonfinite=True) if args.t2map else None
+    adcmap = load_volume(args.adcmap, allow_nonfinite=True) if args.adcmap else None
+    result = measure(t2w, labels, scheme=args.scheme, t2map=t2map, adcmap=adcmap,
+                     dhi=args.dhi, positions=args.positions)
+    figures: dict[Path, bytes] = {}
+    if args.qc is not None:
+        from .morphometry.qc import disc_figure
+
+        morph = result.morphometry
+        for name, disc in morph.discs.items():
+            row = result.table.set_index("level").loc[name]
+            title = (f"{name}: heights {row.height_anterior_mm:.2f} / {row.height_middle_mm:.2f}"
+                     f" / {row.height_posterior_mm:.2f} mm, depth {row.ap_depth_mm:.1f} mm")
+            near = {k: v for k, v in morph.vertebrae.items()
+                    if k in name.split("-")}
+            figures[Path(args.qc) / f"{out.stem}_{name}.png"] = disc_figure(
+                t2w.data, t2w.affine, disc, vertebrae=near, title=title)
+    sidecar = {**result.units, "Parameters": result.parameters,
+               "Levels": list(result.levels.levels),
+               "LabelScheme": result.levels.scheme}
+    write_table(result.table, out, sidecar, inputs=inputs, extra=figures,
+                overwrite=args.overwrite)
+    measured = int((result.table["status"] == "").sum())
+    print(f"{measured} of {len(result.table)} disc levels measured "
+          f"(labels: {result.levels.scheme}{', detected' if result.levels.detected else ''})")
+    for row in result.table.itertuples():
+        if row.status:
+            print(f"  {row.level}: not measured: {row.status}")
+    for problem in result.levels.problems:
+        print(f"  label map: {problem}")
+    print(f"wrote {out}, {out.with_suffix('.json').name}"
+          + (f" and {len(figures)} QC figures in {args.qc}" if figures else ""))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="discmri",
@@ -239,6 +298,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="threads [1]")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.set_defaults(func=_cmd_adcmap)
+
+    p = sub.add_parser("measure", help="disc heights, DHI and regional T2/ADC per disc level")
+    p.add_argument("--t2w", required=True, help="T2-weighted image (sagittal)")
+    p.add_argument("--labels", required=True, help="label map on the T2w grid")
+    p.add_argument("--scheme", default="auto",
+                   help="label scheme: auto, native, totalspineseg, spineps, spider or a JSON "
+                        "mapping file [auto]")
+    p.add_argument("--t2map", help="T2 map (ms), any grid (e.g. from 'discmri t2map')")
+    p.add_argument("--adcmap", help="ADC map (mm²/s), any grid (e.g. from 'discmri adcmap')")
+    p.add_argument("--dhi", type=_words, default=("mean_height", "masuda", "farfan", "area",
+                                                  "height_width"),
+                   help="DHI formulas, comma-separated: mean_height, masuda, farfan, area, "
+                        "height_width [all]")
+    p.add_argument("--positions", type=_floats, default=(0.1, 0.5, 0.9),
+                   help="anterior, middle, posterior height positions as fractions of the "
+                        "depth from anterior [0.1,0.5,0.9]")
+    p.add_argument("--qc", help="folder for one QC figure per disc (PNG; needs matplotlib)")
+    p.add_argument("--out", required=True, help="output table, .tsv (+ .json sidecar)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.set_defaults(func=_cmd_measure)
     return parser
 
 

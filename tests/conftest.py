@@ -49,3 +49,38 @@ def cohort_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("cohort") / "ds"
     make_cohort(root, participants=3, seed=3, visits_months=(0, 6), dropout=0.0, protocol=FAST)
     return root
+
+
+#: Mixed degeneration used by the morphometry and region tests (one cleft disc, one collapsed).
+MIXED_STATES = {"L2-L3": DiscState(1.0), "L3-L4": DiscState(2.0), "L4-L5": DiscState(4.5),
+                "L5-S1": DiscState(6.8)}
+
+#: Issue #5 accuracy conditions: 0.6 mm in-plane, 4 mm slices, SNR 30 (T2w), and variants
+#: (the names are listed again in tests/morphometry/test_measure.py).
+MORPHOMETRY_CONDITIONS = {
+    "axial-aligned": (Protocol(t2w_snr=30.0), Pose.identity()),
+    "rotated-15deg": (Protocol(t2w_snr=30.0, mese_voxel_mm=None, dwi_voxel_mm=None),
+                      Pose.sagittal(15.0, (0.0, 4.0, -6.0))),
+    "oblique-affine": (Protocol(t2w_snr=30.0, oblique_deg=20.0, mese_voxel_mm=None,
+                                dwi_voxel_mm=None), Pose.sagittal(-6.0)),
+    "1mm-in-plane": (Protocol(t2w_snr=30.0, t2w_voxel_mm=(4.0, 1.0, 1.0), slab_mm=64.0,
+                              mese_voxel_mm=None, dwi_voxel_mm=None), Pose.sagittal(5.0)),
+}
+
+
+@pytest.fixture(scope="session")
+def morphometry_session():
+    """Simulated sessions for the morphometry conditions, made on first use and kept."""
+    cache = {}
+
+    def get(condition: str):
+        if condition not in cache:
+            protocol, pose = MORPHOMETRY_CONDITIONS[condition]
+            seed = sorted(MORPHOMETRY_CONDITIONS).index(condition)
+            anatomy = random_anatomy(np.random.default_rng(100 + seed)).with_states(
+                MIXED_STATES)
+            cache[condition] = simulate_session(
+                anatomy, rng=np.random.default_rng(200 + seed), protocol=protocol, pose=pose)
+        return cache[condition]
+
+    return get

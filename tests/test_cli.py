@@ -1,5 +1,9 @@
+import json
+from pathlib import Path
+
 import nibabel as nib
 import numpy as np
+import pandas as pd
 import pytest
 
 import discmri
@@ -200,3 +204,72 @@ def test_adcmap_wrong_bval_file(cohort_root, tmp_path, capsys):
     assert main(["adcmap", str(dwi), "--bval", str(bval), "--out", str(tmp_path / "x")]) == 2
     assert "3 b-values for 7 diffusion volumes" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["short.bval"]
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+SUB = "sub-01/ses-baseline"
+STEM = "sub-01_ses-baseline"
+
+
+def measure_args(out, **extra):
+    args = ["measure", "--t2w", str(SAMPLE / SUB / "anat" / f"{STEM}_T2w.nii.gz"),
+            "--labels", str(SAMPLE / "derivatives/labels" / SUB / "anat" / f"{STEM}_dseg.nii.gz"),
+            "--out", str(out)]
+    for key, value in extra.items():
+        args += [f"--{key.replace('_', '-')}", str(value)]
+    return args
+
+
+@pytest.mark.slow
+def test_measure_on_the_sample_data_agrees_with_its_truth(tmp_path, capsys):
+    # Issue #5: `discmri measure` works on the sample data and agrees with its truth.
+    echoes = sorted(str(p) for p in (SAMPLE / SUB / "anat").glob(f"{STEM}_echo-*_MESE.nii.gz"))
+    assert main(["t2map", *echoes, "--out", str(tmp_path / "t2")]) == 0
+    dwi = SAMPLE / SUB / "dwi" / f"{STEM}_dwi.nii.gz"
+    assert main(["adcmap", str(dwi), "--out", str(tmp_path / "adc")]) == 0
+    out = tmp_path / "discs.tsv"
+    args = measure_args(out, t2map=tmp_path / "t2_T2map.nii.gz",
+                        adcmap=tmp_path / "adc_ADC.nii.gz", qc=tmp_path / "qc")
+    capsys.readouterr()
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "7 of 7 disc levels measured" in printed
+    table = pd.read_csv(out, sep="\t", na_values="n/a", keep_default_na=False)
+    truth = pd.read_csv(SAMPLE / "derivatives/truth" / SUB / f"{STEM}_discs.tsv", sep="\t")
+    table, truth = table.set_index("level"), truth.set_index("level")
+    assert table.index.tolist() == truth.index.tolist()
+    for col in ("height_anterior_mm", "height_middle_mm", "height_posterior_mm"):
+        assert (table[col] - truth[col]).abs().median() < 0.15  # 1 mm voxels, SNR 80
+        assert (table[col] - truth[col]).abs().max() < 0.5
+    for col in ("dhi_mean_height", "dhi_masuda", "dhi_farfan", "dhi_area"):
+        assert ((table[col] / truth[col] - 1).abs()).median() < 0.02
+    clear = truth.cleft_mm == 0
+    assert ((table.np_t2_ms / truth.np_t2_ms - 1)[clear].abs() < 0.05).all()
+    assert (table.status.fillna("") == "").all()
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["height_middle_mm"]["Units"] == "mm"
+    assert len(sidecar["Sources"]) == 4 and all(len(s["sha256"]) == 64
+                                                for s in sidecar["Sources"])
+    assert sidecar["Parameters"]["scheme"] == "native"
+    pngs = sorted((tmp_path / "qc").glob("*.png"))
+    assert len(pngs) == 7 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+
+def test_measure_refuses_to_overwrite_and_checks_the_grid(tmp_path, capsys):
+    out = tmp_path / "discs.tsv"
+    out.write_text("keep me")
+    assert main(measure_args(out)) == 2
+    assert "exists" in capsys.readouterr().err and out.read_text() == "keep me"
+    other = tmp_path / "other.tsv"
+    mese_labels = SAMPLE / "derivatives/truth" / SUB / f"{STEM}_space-MESE_dseg.nii.gz"
+    args = measure_args(other)
+    args[args.index("--labels") + 1] = str(mese_labels)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("discmri: error:") and "shape" in err and err.count("\n") == 1
+    assert not other.exists() and not other.with_suffix(".json").exists()
+    assert main(measure_args(tmp_path / "table.csv")) == 2
+    assert "expected a .tsv" in capsys.readouterr().err
+    assert main([*measure_args(other), "--dhi", "mean_height,nonsense"]) == 2
+    assert "unknown DHI formula" in capsys.readouterr().err
+    assert not other.exists()

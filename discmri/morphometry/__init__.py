@@ -1,19 +1,35 @@
-"""Disc and vertebral body morphometry: DHI formulas (sub-voxel heights come with issue #5)."""
+"""Disc and vertebral body morphometry: sub-voxel heights, depth, area, wedge angle and DHI."""
 
 from .dhi import (
+    DHI_COLUMNS,
     DHI_FORMULAS,
+    L5S1_NOTE,
     dhi_area,
     dhi_farfan,
     dhi_masuda,
     dhi_mean_height,
+    disc_height_index,
     height_width_ratio,
 )
+from .frame import Frame, frame_from_points
+from .measure import HEIGHT_POSITIONS, SpineMorphometry, measure_spine
+from .segment import SegmentGeometry, measure_segment
 
 __all__ = [
+    "DHI_COLUMNS",
     "DHI_FORMULAS",
+    "L5S1_NOTE",
+    "disc_height_index",
+    "HEIGHT_POSITIONS",
+    "Frame",
+    "SegmentGeometry",
+    "SpineMorphometry",
     "dhi_area",
     "dhi_farfan",
     "dhi_masuda",
     "dhi_mean_height",
+    "frame_from_points",
     "height_width_ratio",
+    "measure_segment",
+    "measure_spine",
 ]

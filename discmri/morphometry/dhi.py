@@ -24,7 +24,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = [
+    "DHI_COLUMNS",
     "DHI_FORMULAS",
+    "L5S1_NOTE",
+    "disc_height_index",
     "dhi_area",
     "dhi_farfan",
     "dhi_masuda",
@@ -32,8 +35,15 @@ __all__ = [
     "height_width_ratio",
 ]
 
-#: Names accepted wherever a DHI formula is chosen, with their function names.
+#: Names accepted wherever a DHI formula is chosen.
 DHI_FORMULAS = ("mean_height", "masuda", "farfan", "area", "height_width")
+
+#: Table column of each formula.
+DHI_COLUMNS = {"mean_height": "dhi_mean_height", "masuda": "dhi_masuda",
+               "farfan": "dhi_farfan", "area": "dhi_area", "height_width": "height_width_ratio"}
+
+#: What the formulas do at a disc whose caudal vertebra is S1.
+L5S1_NOTE = "caudal vertebra is S1 (sacrum): DHI from the cranial vertebral body only"
 
 
 def _caudal(caudal: ArrayLike | None, like: np.ndarray) -> np.ndarray:
@@ -156,3 +166,50 @@ def height_width_ratio(ha: ArrayLike, hm: ArrayLike, hp: ArrayLike, depth: Array
     """Disc height-to-width ratio: ``((Ha+Hm+Hp)/3) / D``."""
     mean = (np.asarray(ha, dtype=np.float64) + np.asarray(hm) + np.asarray(hp)) / 3.0
     return mean / np.asarray(depth, dtype=np.float64)
+
+
+def disc_height_index(
+    formula: str,
+    heights: tuple[float, float, float],
+    depth: float,
+    central_area: float,
+    cranial: tuple[tuple[float, float, float], float, float],
+    caudal: tuple[tuple[float, float, float], float, float] | None,
+) -> float:
+    """One disc's DHI by a named formula, from its measurements and its neighbours'.
+
+    Parameters
+    ----------
+    formula : str
+        One of :data:`DHI_FORMULAS`.
+    heights : (Ha, Hm, Hp)
+        Disc heights, mm.
+    depth : float
+        Disc AP depth, mm.
+    central_area : float
+        Mid-sagittal area of the central 80 % of the depth, mm².
+    cranial, caudal : ((Ha, Hm, Hp), area, depth)
+        Heights (mm), mid-sagittal area (mm²) and depth (mm) of the vertebral bodies above
+        and below. ``caudal=None`` applies the L5-S1 rule (:data:`L5S1_NOTE`); a caudal body
+        with missing (NaN) values gives NaN, not that rule.
+
+    Returns
+    -------
+    float
+    """
+    ha, hm, hp = heights
+    if formula == "farfan":
+        return float(dhi_farfan(ha, hp, depth))
+    if formula == "height_width":
+        return float(height_width_ratio(ha, hm, hp, depth))
+    if formula not in DHI_FORMULAS:
+        raise ValueError(f"unknown DHI formula {formula!r}; expected one of {DHI_FORMULAS}")
+    if caudal is not None and not np.isfinite([*caudal[0], caudal[1], caudal[2]]).all():
+        return float("nan")
+    up_h, up_area, up_depth = cranial
+    low_h, low_area, low_depth = caudal if caudal is not None else (None, None, None)
+    if formula == "mean_height":
+        return float(dhi_mean_height(ha, hm, hp, up_h[1], None if low_h is None else low_h[1]))
+    if formula == "masuda":
+        return float(dhi_masuda(heights, up_h, low_h))
+    return float(dhi_area(central_area, 0.8 * depth, up_area, up_depth, low_area, low_depth))

@@ -35,6 +35,7 @@ from scipy.interpolate import CubicSpline
 from scipy.spatial import cKDTree
 from scipy.special import gamma
 
+from ..morphometry.measure import HEIGHT_POSITIONS
 from ..spine.levels import (
     NATIVE_CANAL,
     NATIVE_PRESACRAL_FAT,
@@ -57,9 +58,6 @@ from .tissue import (
 
 __all__ = ["HEIGHT_POSITIONS", "Segment", "SpineGeometry"]
 
-#: Default positions of anterior, middle and posterior heights, as fractions of AP depth from
-#: the anterior margin.
-HEIGHT_POSITIONS = (0.1, 0.5, 0.9)
 
 TISSUE_AIR, TISSUE_BACKGROUND, TISSUE_BONE, TISSUE_CSF, TISSUE_FAT = range(5)
 _FIXED_TISSUES = (AIR, BACKGROUND, BONE_MARROW, CSF, FAT)

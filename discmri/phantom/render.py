@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,8 +75,11 @@ class Mixture:
         return np.where(weight > 1e-6, out, np.nan).astype(np.float32)
 
 
-def _offsets(spacing: tuple[float, float, float], step_mm: float, max_per_axis: int):
-    counts = [min(max_per_axis, max(1, math.ceil(s / step_mm))) for s in spacing]
+def _offsets(spacing: tuple[float, float, float], step_mm: float | Sequence[float],
+             max_per_axis: int):
+    steps = np.broadcast_to(np.asarray(step_mm, dtype=np.float64), (3,))
+    counts = [min(max_per_axis, max(1, math.ceil(s / st))) for s, st in zip(spacing, steps,
+                                                                          strict=True)]
     axes = [(np.arange(n) + 0.5) / n - 0.5 for n in counts]
     return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
 
@@ -85,7 +89,7 @@ def render(
     grid: Grid,
     pose: Pose | None = None,
     *,
-    subsample_mm: float = 0.5,
+    subsample_mm: float | Sequence[float] = 0.5,
     max_per_axis: int = 8,
     chunk: int = 1 << 18,
 ) -> Mixture:
@@ -104,8 +108,10 @@ def render(
         Acquisition grid in scanner space.
     pose : Pose, optional
         Placement of the body in the scanner (identity by default).
-    subsample_mm : float
-        Target spacing of the sub-samples, mm.
+    subsample_mm : float or sequence of 3 floats
+        Target spacing of the sub-samples, mm, for all grid axes or per axis. Edges are placed
+        to within about ±spacing/(2n) with n sub-samples along an axis, so images used to test
+        sub-voxel measurements need a fine step in-plane.
     max_per_axis : int
         Cap on sub-samples per voxel axis.
     chunk : int

@@ -8,13 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..morphometry.dhi import (
-    dhi_area,
-    dhi_farfan,
-    dhi_masuda,
-    dhi_mean_height,
-    height_width_ratio,
-)
+from ..morphometry.dhi import DHI_COLUMNS, L5S1_NOTE, disc_height_index
 from .anatomy import DiscState
 from .geometry import HEIGHT_POSITIONS, SpineGeometry
 from .tissue import ANNULUS, CLEFT, griffith_grade, pfirrmann_from_griffith
@@ -24,8 +18,6 @@ if TYPE_CHECKING:
 
 __all__ = ["L5S1_NOTE", "truth_table"]
 
-#: What the DHI formulas do at a disc whose caudal vertebra is S1 (see morphometry.dhi).
-L5S1_NOTE = "caudal vertebra is S1 (sacrum): DHI from the cranial vertebral body only"
 
 
 def _heights(fn, segment, positions) -> tuple[float, float, float]:
@@ -77,10 +69,14 @@ def truth_table(
         vb_up = _heights(geometry.vertebra_height, up, positions)
         vb_low = _heights(geometry.vertebra_height, low, positions)
         sacral = low.name == "S1"
-        caudal_mid = None if sacral else vb_low[1]
         area_up, area_low = geometry.vertebra_area(up), geometry.vertebra_area(low)
         central = geometry.disc_area(disc, 0.8)
         grade = griffith_grade(state.severity)
+        cranial_vb = (vb_up, area_up, up.depth)
+        caudal_vb = None if sacral else (vb_low, area_low, low.depth)
+        dhi = {column: disc_height_index(formula, (ha, hm, hp), disc.depth, central, cranial_vb,
+                                         caudal_vb)
+               for formula, column in DHI_COLUMNS.items()}
         cleft = geometry.cleft_fraction(k) if tissue.cleft_mm > 0 else 0.0
         rows.append(
             {
@@ -110,14 +106,7 @@ def truth_table(
                 "vb_caudal_area_mm2": area_low,
                 "vb_cranial_depth_mm": up.depth,
                 "vb_caudal_depth_mm": low.depth,
-                "dhi_mean_height": float(dhi_mean_height(ha, hm, hp, vb_up[1], caudal_mid)),
-                "dhi_masuda": float(dhi_masuda((ha, hm, hp), vb_up, None if sacral else vb_low)),
-                "dhi_farfan": float(dhi_farfan(ha, hp, disc.depth)),
-                "dhi_area": float(
-                    dhi_area(central, 0.8 * disc.depth, area_up, up.depth,
-                             None if sacral else area_low, None if sacral else low.depth)
-                ),
-                "height_width_ratio": float(height_width_ratio(ha, hm, hp, disc.depth)),
+                **dhi,
                 "dhi_note": L5S1_NOTE if sacral else "",
                 "np_volume_mm3": geometry.nucleus_volume(k),
                 "np_t2_ms": tissue.nucleus.t2_ms,

@@ -1,11 +1,16 @@
+import math
+
 import numpy as np
 import pytest
 
 from discmri.morphometry import (
+    DHI_COLUMNS,
+    DHI_FORMULAS,
     dhi_area,
     dhi_farfan,
     dhi_masuda,
     dhi_mean_height,
+    disc_height_index,
     height_width_ratio,
 )
 
@@ -37,3 +42,26 @@ def test_area_by_hand():
 def test_vectorized_with_mixed_l5s1():
     out = dhi_mean_height([10, 12], [10, 12], [10, 12], [25, 24], [25, np.nan])
     np.testing.assert_allclose(out, [10 / 25, 12 / 24])
+
+
+def test_disc_height_index_by_name_and_the_l5s1_rule():
+    heights, depth, central = (12.0, 11.0, 9.0), 36.0, 300.0
+    up, low = ((27.0, 26.0, 28.0), 950.0, 35.0), ((28.0, 27.0, 29.0), 990.0, 36.0)
+    got = {f: disc_height_index(f, heights, depth, central, up, low) for f in DHI_FORMULAS}
+    assert got["mean_height"] == pytest.approx((32 / 3) / 26.5)
+    assert got["masuda"] == pytest.approx(2 * 32 / (81 + 84))
+    assert got["farfan"] == pytest.approx(21 / 36)
+    assert got["height_width"] == pytest.approx((32 / 3) / 36)
+    assert got["area"] == pytest.approx(2 * (300 / 28.8) / (950 / 35 + 990 / 36))
+    # L5-S1: cranial body only
+    sacral = disc_height_index("mean_height", heights, depth, central, up, None)
+    assert sacral == pytest.approx((32 / 3) / 26.0)
+    assert disc_height_index("area", heights, depth, central, up, None) == pytest.approx(
+        (300 / 28.8) / (950 / 35))
+    # a missing caudal body elsewhere is a missing value, not the L5-S1 rule
+    missing = ((math.nan,) * 3, math.nan, math.nan)
+    assert math.isnan(disc_height_index("masuda", heights, depth, central, up, missing))
+    assert not math.isnan(disc_height_index("farfan", heights, depth, central, up, missing))
+    with pytest.raises(ValueError, match="unknown DHI formula"):
+        disc_height_index("pfirrmann", heights, depth, central, up, low)
+    assert set(DHI_COLUMNS) == set(DHI_FORMULAS)

@@ -1,0 +1,66 @@
+"""Write tables as BIDS-style TSV files with a JSON sidecar, all or nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._version import __version__
+from .atomic import file_sha256, write_all_or_nothing
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["table_bytes", "write_table"]
+
+
+def table_bytes(table: pd.DataFrame) -> bytes:
+    """A table as TSV bytes: tab-separated, ``n/a`` for missing values, 6 significant digits."""
+    return table.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.6g",
+                        lineterminator="\n").encode("utf-8")
+
+
+def write_table(
+    table: pd.DataFrame,
+    path: str | os.PathLike[str],
+    sidecar: Mapping[str, Any],
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    extra: Mapping[Path, bytes] | None = None,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write ``table`` to a ``.tsv`` file and its ``.json`` sidecar, atomically together.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+    path : path-like
+        Output ``.tsv`` file.
+    sidecar : mapping
+        Sidecar content (column descriptions, parameters); ``GeneratedBy`` (discmri version)
+        and ``Sources`` (path and SHA-256 of every input) are added.
+    inputs : sequence of path-like
+        Input files, hashed and never overwritten.
+    extra : mapping of Path to bytes, optional
+        Further files written in the same all-or-nothing step (figures).
+    overwrite : bool
+        Replace existing outputs.
+
+    Returns
+    -------
+    list of Path
+        Written files, the table first.
+    """
+    path = Path(path)
+    if path.suffix != ".tsv":
+        raise ValueError(f"{path}: expected a .tsv output file")
+    content = {**sidecar, "GeneratedBy": [{"Name": "discmri", "Version": __version__}],
+               "Sources": [{"path": str(p), "sha256": file_sha256(p)} for p in inputs]}
+    files = {path: table_bytes(table),
+             path.with_suffix(".json"): (json.dumps(content, indent=2, default=str)
+                                         + "\n").encode("utf-8")}
+    files.update(extra or {})
+    return write_all_or_nothing(files, overwrite=overwrite, protected=inputs)

@@ -1,0 +1,263 @@
+"""One image's disc table: heights, DHI and regional T2 / ADC per disc level.
+
+This is what ``discmri measure`` runs and what the dataset pipeline will run per session: read
+the levels of a label map, measure every disc and vertebral body on the T2-weighted image
+(:mod:`discmri.morphometry`), lay the regions on each parameter map's grid
+(:mod:`discmri.spine.roi`) and put one row per disc level in a table.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import DiscMRIError, GeometryError
+from .io.volume import Volume
+from .morphometry.dhi import DHI_COLUMNS, DHI_FORMULAS, L5S1_NOTE, disc_height_index
+from .morphometry.measure import HEIGHT_POSITIONS, SpineMorphometry, measure_spine
+from .spine.labels import SpineLevels, read_levels
+from .spine.roi import SpineRegions, region_stats, spine_regions
+from .spine.schemes import LabelScheme, load_scheme
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["COLUMN_UNITS", "L5S1_NOTE", "Measurement", "measure"]
+
+_DHI_COLUMN = DHI_COLUMNS
+
+#: Unit and description of every column of the disc table.
+COLUMN_UNITS: dict[str, tuple[str, str]] = {
+    "level": ("", "disc level, cranial-caudal vertebrae"),
+    "height_anterior_mm": ("mm", "disc height along the endplate normal, anterior position"),
+    "height_middle_mm": ("mm", "disc height, middle position"),
+    "height_posterior_mm": ("mm", "disc height, posterior position"),
+    "height_mean_mm": ("mm", "mean of the three disc heights"),
+    "ap_depth_mm": ("mm", "disc AP depth at mid-height, mid-sagittal plane"),
+    "area_mm2": ("mm2", "mid-sagittal disc area"),
+    "central_area_mm2": ("mm2", "mid-sagittal area of the central 80 % of the depth"),
+    "volume_mm3": ("mm3", "disc volume from the label map (NaN when cut by the image edge)"),
+    "wedge_angle_deg": ("deg", "angle between the endplates, positive when taller anteriorly"),
+    "vb_cranial_height_anterior_mm": ("mm", "vertebral body above: anterior height"),
+    "vb_cranial_height_middle_mm": ("mm", "vertebral body above: middle height"),
+    "vb_cranial_height_posterior_mm": ("mm", "vertebral body above: posterior height"),
+    "vb_caudal_height_anterior_mm": ("mm", "vertebral body below: anterior height"),
+    "vb_caudal_height_middle_mm": ("mm", "vertebral body below: middle height"),
+    "vb_caudal_height_posterior_mm": ("mm", "vertebral body below: posterior height"),
+    "vb_cranial_depth_mm": ("mm", "vertebral body above: AP depth"),
+    "vb_caudal_depth_mm": ("mm", "vertebral body below: AP depth"),
+    "vb_cranial_area_mm2": ("mm2", "vertebral body above: mid-sagittal area"),
+    "vb_caudal_area_mm2": ("mm2", "vertebral body below: mid-sagittal area"),
+    "dhi_mean_height": ("1", "mean disc height / mean middle height of adjacent bodies"),
+    "dhi_masuda": ("1", "2(Ha+Hm+Hp) / (sum of the adjacent bodies' Ha+Hm+Hp)"),
+    "dhi_farfan": ("1", "(Ha+Hp) / disc depth"),
+    "dhi_area": ("1", "central-80 % disc area/width over adjacent body area/depth"),
+    "height_width_ratio": ("1", "mean disc height / disc depth"),
+    "dhi_note": ("", "how the DHI was computed where it differs (L5-S1)"),
+    "np_t2_ms": ("ms", "median T2 in the nucleus region (segments 2-4)"),
+    "af_anterior_t2_ms": ("ms", "median T2 in the anterior annulus (segment 1)"),
+    "af_posterior_t2_ms": ("ms", "median T2 in the posterior annulus (segment 5)"),
+    "np_adc_mm2_s": ("mm2/s", "median ADC in the nucleus region"),
+    "af_adc_mm2_s": ("mm2/s", "median ADC in the annulus (segments 1 and 5)"),
+    "status": ("", "empty when measured; the reason when not"),
+    "notes": ("", "what limited a measurement that was made"),
+}
+
+_MAP_COLUMNS = {
+    "t2": {"np_t2_ms": "np", "af_anterior_t2_ms": "af_anterior",
+           "af_posterior_t2_ms": "af_posterior"},
+    "adc": {"np_adc_mm2_s": "np", "af_adc_mm2_s": "af"},
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Measurement:
+    """Everything measured on one image.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per disc level (columns :data:`COLUMN_UNITS`, DHI columns as requested).
+    levels : SpineLevels
+    morphometry : SpineMorphometry
+    regions : dict of str to SpineRegions
+        Regions on the grid of each map given (``"t2w"``, ``"t2"``, ``"adc"``).
+    stats : pandas.DataFrame
+        :func:`~discmri.spine.roi.region_stats` of every map, with a ``parameter`` column
+        (``"t2"``, ``"adc"``).
+    parameters : dict
+        Settings used (for provenance).
+    """
+
+    table: pd.DataFrame
+    levels: SpineLevels
+    morphometry: SpineMorphometry
+    regions: dict[str, SpineRegions]
+    stats: pd.DataFrame
+    parameters: dict[str, Any]
+
+    @property
+    def units(self) -> dict[str, dict[str, str]]:
+        """Unit and description of each column of :attr:`table`."""
+        return {c: {"Units": COLUMN_UNITS[c][0], "Description": COLUMN_UNITS[c][1]}
+                for c in self.table.columns}
+
+
+def _check_formulas(dhi: Sequence[str]) -> tuple[str, ...]:
+    out = tuple(dict.fromkeys(dhi))
+    bad = [f for f in out if f not in DHI_FORMULAS]
+    if bad:
+        raise DiscMRIError(f"unknown DHI formula(s) {bad}; expected some of "
+                           f"{list(DHI_FORMULAS)}")
+    return out
+
+
+def _vb_values(morph: SpineMorphometry, name: str):
+    vb = morph.vertebrae.get(name)
+    if vb is None:
+        return (math.nan,) * 3, math.nan, math.nan
+    return vb.heights, vb.area_mm2, vb.depth
+
+
+def _load_labels_scheme(levels: SpineLevels, scheme: str | os.PathLike[str] | LabelScheme):
+    if isinstance(scheme, LabelScheme):
+        return scheme
+    if str(scheme) == "auto":
+        return load_scheme(levels.scheme)
+    return load_scheme(scheme)
+
+
+def measure(
+    t2w: Volume,
+    labels: Volume,
+    *,
+    scheme: str | os.PathLike[str] | LabelScheme = "auto",
+    t2map: Volume | None = None,
+    adcmap: Volume | None = None,
+    dhi: Sequence[str] = DHI_FORMULAS,
+    positions: Sequence[float] = HEIGHT_POSITIONS,
+    central_mm: float = 5.0,
+    erosion_mm: float = 0.5,
+    edges: str = "intensity",
+) -> Measurement:
+    """Measure every disc level of a T2-weighted image with its label map.
+
+    Parameters
+    ----------
+    t2w : Volume
+        T2-weighted image (3-D).
+    labels : Volume
+        Label map on the T2w grid, in any supported scheme.
+    scheme : "auto", scheme name, JSON mapping file or LabelScheme
+    t2map, adcmap : Volume, optional
+        T2 (ms) and ADC (mm²/s) maps, each on its own grid (e.g. the MESE and DWI grids);
+        regions are laid on each map's grid from the geometry measured on the T2w image.
+    dhi : sequence of str
+        DHI formulas to report (:data:`~discmri.morphometry.DHI_FORMULAS`).
+    positions : sequence of 3 float
+        Fractions of the AP depth (from anterior) of the three heights.
+    central_mm, erosion_mm : float
+        Region settings (:func:`discmri.spine.roi.disc_regions`).
+    edges : {"intensity", "labels"}
+        Endplate edges from the T2w intensity profiles (default) or the label boundaries only.
+
+    Returns
+    -------
+    Measurement
+
+    Raises
+    ------
+    DiscMRIError
+        Bad input: label map off the image grid, unknown or empty labels, unknown formula,
+        a map that is not 3-D.
+    """
+    import pandas as pd
+
+    formulas = _check_formulas(dhi)
+    levels = read_levels(labels.data, scheme=scheme)
+    if not levels.discs:
+        raise DiscMRIError(f"label map {labels.source or ''} has no disc labels in the "
+                           f"{levels.scheme} scheme; expected at least one disc")
+    chosen = _load_labels_scheme(levels, scheme)
+    morph = measure_spine(t2w, labels, levels, positions=positions, edges=edges)
+    lab = np.asarray(labels.data).astype(np.int32)
+    regions = {"t2w": spine_regions(morph, lab, labels.affine, chosen, central_mm=central_mm,
+                                    erosion_mm=erosion_mm)}
+    stats = []
+    values: dict[str, dict[tuple[str, str], float]] = {}
+    for key, vol in (("t2", t2map), ("adc", adcmap)):
+        if vol is None:
+            continue
+        if vol.data.ndim != 3:
+            raise GeometryError(f"{key} map {vol.source or ''} has shape {vol.shape}; "
+                                "expected a 3-D parameter map")
+        regions[key] = spine_regions(morph, lab, labels.affine, chosen,
+                                     shape=vol.spatial_shape, affine=vol.affine,
+                                     central_mm=central_mm, erosion_mm=erosion_mm)
+        st = region_stats(vol.data, regions[key])
+        st.insert(0, "parameter", key)
+        stats.append(st)
+        values[key] = {(r.level, r.region): r.median for r in st.itertuples()}
+    rows = []
+    for level in levels.discs:
+        row: dict[str, Any] = {"level": level.name}
+        disc = morph.discs.get(level.name)
+        if disc is None:
+            row["status"] = morph.failures.get(level.name, "not measured")
+            rows.append(row)
+            continue
+        sacral = level.caudal == "S1"
+        up, low = _vb_values(morph, level.cranial), _vb_values(morph, level.caudal)
+        ha, hm, hp = disc.heights
+        row.update({
+            "height_anterior_mm": ha, "height_middle_mm": hm, "height_posterior_mm": hp,
+            "height_mean_mm": (ha + hm + hp) / 3, "ap_depth_mm": disc.depth,
+            "area_mm2": disc.area_mm2, "central_area_mm2": disc.central_area_mm2,
+            "volume_mm3": disc.volume_mm3, "wedge_angle_deg": disc.wedge_deg,
+        })
+        for side, (vb_heights, vb_area, vb_depth) in (("cranial", up), ("caudal", low)):
+            for pos, h in zip(("anterior", "middle", "posterior"), vb_heights, strict=True):
+                row[f"vb_{side}_height_{pos}_mm"] = h
+            row[f"vb_{side}_depth_mm"] = vb_depth
+            row[f"vb_{side}_area_mm2"] = vb_area
+        for f in formulas:
+            row[_DHI_COLUMN[f]] = disc_height_index(f, disc.heights, disc.depth,
+                                                    disc.central_area_mm2, up,
+                                                    None if sacral else low)
+        row["dhi_note"] = L5S1_NOTE if sacral else ""
+        for key, columns in _MAP_COLUMNS.items():
+            if key in values:
+                for col, region in columns.items():
+                    row[col] = values[key].get((level.name, region), math.nan)
+        notes = list(disc.notes)
+        for name in (level.cranial, level.caudal):
+            if name in morph.vertebrae:
+                notes.extend(morph.vertebrae[name].notes)
+            elif name in morph.failures and name != "S1":
+                notes.append(morph.failures[name])
+        row["status"] = ""
+        row["notes"] = "; ".join(dict.fromkeys(notes))
+        rows.append(row)
+    columns = [c for c in COLUMN_UNITS
+               if not (c in _DHI_COLUMN.values() and c not in
+                       {_DHI_COLUMN[f] for f in formulas})
+               and not (c in _MAP_COLUMNS["t2"] and "t2" not in values)
+               and not (c in _MAP_COLUMNS["adc"] and "adc" not in values)]
+    table = pd.DataFrame(rows).reindex(columns=columns)
+    table["status"] = table["status"].fillna("")
+    table["notes"] = table["notes"].fillna("")
+    table["dhi_note"] = table["dhi_note"].fillna("")
+    parameters = {"scheme": levels.scheme, "scheme_detected": levels.detected,
+                  "dhi_formulas": list(formulas), "height_positions": list(positions),
+                  "central_mm": central_mm, "erosion_mm": erosion_mm, "edges": edges,
+                  "label_problems": list(levels.problems),
+                  "region_notes": sorted({n for r in regions.values() for n in r.notes})}
+    stats_df = (pd.concat(stats, ignore_index=True) if stats
+                else pd.DataFrame(columns=["parameter", "level", "region", "n", "mean", "median",
+                                           "sd", "n_excluded"]))
+    return Measurement(table, levels, morph, regions, stats_df, parameters)

@@ -1,0 +1,171 @@
+"""Sub-voxel edges on intensity profiles: half-level crossings between local plateaus.
+
+Profiles are image samples along parallel lines (one row per line) at positions ``q``
+(uniform, mm). For each line a coarse edge position ``guide`` is known (from the label map,
+good to about half a voxel). The edge is placed where the profile crosses the level halfway
+between the plateau on either side of the guide — the half-maximum crossing of an edge
+spread function. Plateaus are robust (median) estimates over bands a fixed distance from the
+guide, smoothed along neighbouring lines, so noise in one line's plateau does not move its
+edge. With linearly interpolated samples of a box-sampled step the crossing is exact when the
+edge lies at a voxel boundary or centre and errs by at most 0.086 voxel in between; noise adds
+about σ·Δ/contrast per line before averaging.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["band_levels", "half_level_edges", "label_edges"]
+
+
+def _band_mask(q: np.ndarray, guide: np.ndarray, direction: int, band: tuple[float, float]):
+    """Samples at signed distance in ``band`` (mm) from the guide towards ``direction``."""
+    d = direction * (q[None, :] - guide[:, None])
+    return (d >= band[0]) & (d <= band[1])
+
+
+def band_levels(
+    profiles: np.ndarray,
+    q: np.ndarray,
+    guide: np.ndarray,
+    direction: int,
+    band: tuple[float, float],
+    *,
+    valid: np.ndarray | None = None,
+    smooth: int = 1,
+    min_samples: int = 3,
+) -> np.ndarray:
+    """Median profile value per line over a band of distances from the guide.
+
+    Parameters
+    ----------
+    profiles : (L, K) ndarray
+    q : (K,) ndarray
+        Sample positions along the lines, mm.
+    guide : (L,) ndarray
+        Coarse edge position per line (NaN: no edge).
+    direction : {+1, -1}
+        Side of the band: towards increasing (+1) or decreasing (−1) ``q``.
+    band : (near, far)
+        Distances from the guide, mm.
+    valid : (L, K) bool ndarray, optional
+        Samples allowed (e.g. those labelled as the expected structure).
+    smooth : int
+        Odd window (lines) of a running median across neighbouring lines; NaNs ignored.
+    min_samples : int
+        Fewer valid samples in the band give NaN.
+
+    Returns
+    -------
+    (L,) ndarray
+    """
+    mask = _band_mask(q, np.nan_to_num(guide, nan=np.inf), direction, band)
+    if valid is not None:
+        mask &= valid
+    vals = np.where(mask, profiles, np.nan)
+    enough = np.sum(mask & np.isfinite(profiles), axis=1) >= min_samples
+    level = np.full(len(profiles), np.nan)
+    if enough.any():
+        level[enough] = np.nanmedian(vals[enough], axis=1)
+    if smooth > 1:
+        pad = smooth // 2
+        padded = np.pad(level, pad, constant_values=np.nan)
+        windows = np.lib.stride_tricks.sliding_window_view(padded, smooth)
+        has = np.isfinite(windows).any(axis=1)
+        out = np.full_like(level, np.nan)
+        out[has] = np.nanmedian(windows[has], axis=1)
+        level = np.where(np.isfinite(level), out, np.nan)
+    return level
+
+
+def half_level_edges(
+    profiles: np.ndarray,
+    q: np.ndarray,
+    guide: np.ndarray,
+    inner: np.ndarray,
+    outer: np.ndarray,
+    *,
+    search_mm: float,
+    min_contrast: float,
+) -> np.ndarray:
+    """Sub-voxel edge per line: the crossing of ``(inner + outer)/2`` nearest the guide.
+
+    Parameters
+    ----------
+    profiles : (L, K) ndarray
+    q : (K,) ndarray
+        Uniform sample positions, mm.
+    guide : (L,) ndarray
+        Coarse edge per line, mm (NaN: no edge).
+    inner, outer : (L,) ndarray
+        Plateau levels on the two sides.
+    search_mm : float
+        Crossings further than this from the guide are not considered.
+    min_contrast : float
+        Lines with ``|inner − outer|`` below this give NaN.
+
+    Returns
+    -------
+    (L,) ndarray
+        Edge positions, mm; NaN where no crossing was found or the contrast is too low.
+    """
+    level = 0.5 * (inner + outer)
+    ok = np.isfinite(guide) & (np.abs(inner - outer) >= min_contrast)
+    d = profiles - level[:, None]
+    a, b = d[:, :-1], d[:, 1:]
+    cross = (a * b <= 0) & (a != b) & np.isfinite(a) & np.isfinite(b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(cross, a / (a - b), np.nan)
+    step = q[1] - q[0]
+    pos = q[None, :-1] + t * step
+    dist = np.abs(pos - guide[:, None])
+    dist = np.where(cross & (dist <= search_mm), dist, np.inf)
+    best = np.argmin(dist, axis=1)
+    rows = np.arange(len(profiles))
+    edge = pos[rows, best]
+    found = np.isfinite(dist[rows, best])
+    return np.where(ok & found, edge, np.nan)
+
+
+def label_edges(inside: np.ndarray, q: np.ndarray, direction: int) -> np.ndarray:
+    """Crossing of 0.5 by an interpolated mask profile, from the centre outwards, per line.
+
+    The run of samples at or above 0.5 that contains (or is nearest to) the middle sample is
+    followed towards ``direction`` to its end; the crossing is interpolated linearly.
+
+    Parameters
+    ----------
+    inside : (L, K) ndarray
+        Mask sampled with linear interpolation (values in [0, 1]).
+    q : (K,) ndarray
+        Uniform sample positions, mm.
+    direction : {+1, -1}
+        Towards increasing or decreasing q.
+
+    Returns
+    -------
+    (L,) ndarray
+        Edge positions, mm (NaN for lines that never reach 0.5 or whose run reaches the end).
+    """
+    vals = np.nan_to_num(inside)
+    above = vals >= 0.5
+    n_lines, n = above.shape
+    k = np.arange(n)
+    start = np.argmin(np.where(above, np.abs(k - n // 2), 2 * n), axis=1)
+    if direction > 0:
+        beyond = ~above & (k[None, :] > start[:, None])
+        found = beyond.any(axis=1)
+        j = np.argmax(beyond, axis=1)
+    else:
+        beyond = ~above & (k[None, :] < start[:, None])
+        found = beyond.any(axis=1)
+        j = n - 1 - np.argmax(beyond[:, ::-1], axis=1)
+    last = j - direction
+    rows = np.arange(n_lines)
+    a = vals[rows, np.clip(last, 0, n - 1)] - 0.5
+    b = vals[rows, np.clip(j, 0, n - 1)] - 0.5
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(a != b, a / (a - b), 0.0)
+    step = q[1] - q[0]
+    edge = q[np.clip(last, 0, n - 1)] + direction * step * frac
+    return np.where(found & above.any(axis=1), edge, np.nan)

@@ -1,0 +1,195 @@
+"""Measure every disc and vertebral body of a label map on its image."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import GeometryError
+from ..io.load import check_same_grid
+from ..io.volume import Volume
+from ..spine.labels import DiscLevel, SpineLevels
+from .frame import Frame, frame_from_points
+from .segment import SegmentGeometry, measure_segment
+
+__all__ = ["HEIGHT_POSITIONS", "SpineMorphometry", "measure_spine"]
+
+#: Default positions of the anterior, middle and posterior heights: fractions of the AP depth
+#: from the anterior margin.
+HEIGHT_POSITIONS = (0.1, 0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class SpineMorphometry:
+    """Geometry of the discs and vertebral bodies of one image.
+
+    Attributes
+    ----------
+    levels : SpineLevels
+        What the label map says (scheme, levels, problems).
+    discs : dict of str to SegmentGeometry
+        Measured discs by level name.
+    vertebrae : dict of str to SegmentGeometry
+        Measured vertebral bodies by name.
+    failures : dict of str to str
+        Discs or vertebrae not measured, with the reason.
+    positions : tuple of float
+        Fractions of the depth (from anterior) of the reported heights.
+    """
+
+    levels: SpineLevels
+    discs: dict[str, SegmentGeometry]
+    vertebrae: dict[str, SegmentGeometry]
+    failures: dict[str, str] = field(default_factory=dict)
+    positions: tuple[float, ...] = HEIGHT_POSITIONS
+
+
+def _world(ijk: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    return ijk @ affine[:3, :3].T + affine[:3, 3]
+
+
+def _lr_axis(affine: np.ndarray) -> int:
+    """Voxel axis closest to the scanner left-right (x) axis."""
+    cols = np.asarray(affine)[:3, :3]
+    return int(np.argmax(np.abs(cols[0]) / np.linalg.norm(cols, axis=0)))
+
+
+def _touches_in_plane(mask: np.ndarray, lr_axis: int) -> bool:
+    for axis in range(3):
+        if axis == lr_axis:
+            continue
+        ends = np.take(mask, [0, mask.shape[axis] - 1], axis=axis)
+        if ends.any():
+            return True
+    return False
+
+
+def _disc_frame(lab: np.ndarray, affine: np.ndarray, level: DiscLevel) -> Frame:
+    pts = _world(np.argwhere(np.isin(lab, level.labels)), affine)
+    cranial = _world(np.argwhere(lab == level.cranial_label), affine).mean(axis=0)
+    return frame_from_points(pts, cranial=cranial)
+
+
+def _vertebra_frame(lab: np.ndarray, affine: np.ndarray, label: int,
+                    normals: list[np.ndarray]) -> Frame:
+    pts = _world(np.argwhere(lab == label), affine)
+    if not normals:
+        return frame_from_points(pts)
+    lr = np.array([1.0, 0.0, 0.0])
+    si = np.sum(normals, axis=0)
+    si = si - (si @ lr) * lr
+    si /= np.linalg.norm(si)
+    ap = np.cross(si, lr)
+    return Frame(pts.mean(axis=0), lr, ap, si)
+
+
+def measure_spine(
+    image: Volume,
+    labels: Volume,
+    levels: SpineLevels,
+    *,
+    positions: Sequence[float] = HEIGHT_POSITIONS,
+    window_mm: float | None = None,
+    edges: str = "intensity",
+) -> SpineMorphometry:
+    """Sub-voxel geometry of every disc with both vertebral bodies, and of those bodies.
+
+    Parameters
+    ----------
+    image : Volume
+        T2-weighted image (3-D).
+    labels : Volume
+        Label map on the image's grid.
+    levels : SpineLevels
+        Levels read from ``labels`` (:func:`discmri.spine.read_levels`).
+    positions : sequence of float
+        Fractions of the AP depth from the anterior margin where heights are taken
+        (anterior, middle, posterior; default 10 %, 50 %, 90 %).
+    window_mm : float, optional
+        Half-width along AP of the local fit giving each height (default: the larger of 2 mm
+        and three in-plane voxels).
+    edges : {"intensity", "labels"}
+        Endplate edges from the image (default) or from the label boundaries alone.
+
+    Returns
+    -------
+    SpineMorphometry
+        A disc or body that cannot be measured is listed in ``failures`` with the reason;
+        the others are still measured.
+
+    Raises
+    ------
+    GeometryError
+        When the label map is not on the image's grid or the image is not 3-D.
+    """
+    if image.data.ndim != 3:
+        raise GeometryError(f"image {image.source or ''} has shape {image.shape}; expected a "
+                            "3-D image (one T2-weighted volume)")
+    check_same_grid(image, labels, what="label map")
+    positions = tuple(float(f) for f in positions)
+    if len(positions) != 3 or not all(0.0 < f < 1.0 for f in positions):
+        raise ValueError(f"positions must be three fractions in (0, 1), got {positions}")
+    affine = np.asarray(image.affine, float)
+    img = np.asarray(image.data)
+    lab = np.asarray(labels.data).astype(np.int32)
+    lr = _lr_axis(affine)
+    discs: dict[str, SegmentGeometry] = {}
+    failures: dict[str, str] = {}
+    for level in levels.discs:
+        missing = [n for n, v in ((level.cranial, level.cranial_label),
+                                  (level.caudal, level.caudal_label)) if v is None]
+        if missing:
+            failures[level.name] = (f"no vertebral body {' or '.join(missing)} in the label map "
+                                    "(a disc needs both neighbours)")
+            continue
+        mask = np.isin(lab, level.labels)
+        if _touches_in_plane(mask, lr):
+            failures[level.name] = "disc reaches the edge of the image in-plane"
+            continue
+        try:
+            discs[level.name] = measure_segment(
+                img, lab, affine, name=level.name, kind="disc", inside=level.labels,
+                above=[level.cranial_label], below=[level.caudal_label],
+                frame=_disc_frame(lab, affine, level), positions=positions,
+                window_mm=window_mm, edges=edges)
+        except ValueError as exc:
+            failures[level.name] = str(exc)
+    vertebrae: dict[str, SegmentGeometry] = {}
+    above_disc = {lv.caudal: lv for lv in levels.discs}
+    below_disc = {lv.cranial: lv for lv in levels.discs}
+    wanted = []
+    for lv in levels.discs:
+        for name in (lv.cranial, lv.caudal):
+            if name not in wanted:
+                wanted.append(name)
+    for name in wanted:
+        label = levels.vertebra_label(name)
+        if label is None:
+            continue
+        if name == "S1":
+            failures[name] = ("S1 is the sacrum: no vertebral body height (DHI at the disc "
+                              "above uses the cranial body only)")
+            continue
+        mask = lab == label
+        if _touches_in_plane(mask, lr):
+            failures[name] = f"vertebral body {name} reaches the edge of the image in-plane"
+            continue
+        up, low = above_disc.get(name), below_disc.get(name)
+        normals = []
+        if up is not None and up.name in discs:
+            normals.append(discs[up.name].normal_lower)
+        if low is not None and low.name in discs:
+            normals.append(discs[low.name].normal_upper)
+        try:
+            vertebrae[name] = measure_segment(
+                img, lab, affine, name=name, kind="vertebra", inside=[label],
+                above=None if up is None else list(up.labels),
+                below=None if low is None else list(low.labels),
+                frame=_vertebra_frame(lab, affine, label, normals), positions=positions,
+                window_mm=window_mm, edges=edges)
+        except ValueError as exc:
+            failures[name] = str(exc)
+    return SpineMorphometry(levels, discs, vertebrae, failures, positions)
+

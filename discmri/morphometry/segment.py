@@ -1,0 +1,437 @@
+"""Sub-voxel geometry of one disc or vertebral body from an image and its label map.
+
+The method, for a structure (disc or vertebral body) with labelled neighbours above and below:
+
+1. **Frame.** Start from a frame (principal axes of the structure's voxels in the sagittal
+   plane, or the endplate normals of the adjacent discs); its origin's left-right coordinate is
+   the mid-sagittal plane of the structure (the centroid of its voxels along the scanner x
+   axis), not the middle slice of the volume.
+2. **AP margins.** Along the AP axis, at mid-height and ±¼ of the height, the anterior and
+   posterior margins are where the linearly interpolated label mask crosses 0.5; the depth is
+   their distance.
+3. **Edge profiles.** Lines parallel to the endplate normal, every ``line_step_mm`` across the
+   depth, sample the image (trilinear) in the mid-sagittal plane. On each line the label
+   boundary is the guide and the edge is the half-level crossing between the bone plateau
+   (1.0–3.5 mm into the vertebral body) and the disc plateau (0.3–1.2 mm into the disc)
+   (:mod:`discmri.morphometry.edges`). Where the image does not resolve the endplate (a bright
+   nucleus within a voxel of it: the profile never reaches the disc plateau) the edge is
+   interpolated from the resolved edges around it; lines without enough contrast use the label
+   boundary.
+4. **Refine.** Quadratics fitted to the upper and lower edges give the endplate slopes at the
+   centre; the frame is turned to their bisector (the endplate normal) and re-centred, and
+   steps 2–4 are repeated until the frame moves less than 0.005° and 0.005 mm (at most
+   ``passes`` times), so the result does not depend on the starting frame. The angle between
+   the two slopes is the wedge angle.
+5. **Measures.** Heights at fractions of the depth from the anterior margin are local linear
+   fits of the per-line heights within ±``window_mm`` (default: 2 mm or three voxels); the
+   mid-sagittal area integrates the per-line heights over the depth (trapezoids); the volume
+   counts labelled voxels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+from scipy.integrate import trapezoid
+
+from .edges import band_levels, half_level_edges, label_edges
+from .frame import Frame
+from .sampling import sample_world
+
+__all__ = ["SegmentGeometry", "measure_segment"]
+
+#: Bands where the plateaus are read: (near, far) distance from the label boundary, in mm
+#: and in in-plane voxels; the larger applies. The disc band must clear the edge voxel's
+#: interpolation ramp yet stay in the annulus next to the endplate.
+BONE_BAND = ((1.0, 3.5), (1.0, 3.0))
+DISC_BAND = ((0.3, 1.2), (0.75, 1.5))
+
+
+_TURN_TOL = math.radians(0.005)
+
+
+def _band(band, voxel_mm: float) -> tuple[float, float]:
+    (near_mm, far_mm), (near_vox, far_vox) = band
+    return max(near_mm, near_vox * voxel_mm), max(far_mm, far_vox * voxel_mm)
+
+
+@dataclass(frozen=True)
+class SegmentGeometry:
+    """Measured geometry of one disc or vertebral body (mm, mm², mm³, degrees).
+
+    Attributes
+    ----------
+    name, kind : str
+        ``"L4-L5"``/``"disc"`` or ``"L4"``/``"vertebra"``.
+    frame : Frame
+        Final frame: ``si`` is the endplate-normal (bisector) direction and the origin lies in
+        the mid-sagittal plane.
+    p : (L,) ndarray
+        AP coordinates of the profile lines.
+    lower, upper : (L,) ndarray
+        Edge positions along ``si`` per line (NaN where not found).
+    from_labels : (L,) bool ndarray
+        Lines with an edge from the label boundary (too little image contrast).
+    interpolated : (L,) bool ndarray
+        Lines with an edge the image did not resolve (a bright nucleus within a voxel of the
+        endplate), interpolated from the resolved edges around it.
+    anterior, posterior : float
+        AP coordinates of the margins.
+    positions : tuple of float
+        Fractions of the depth (from anterior) of ``heights``.
+    heights : tuple of float
+        Heights at ``positions``.
+    wedge_deg : float
+        Angle between the endplates, positive when the structure is taller anteriorly.
+    area_mm2, central_area_mm2 : float
+        Mid-sagittal area, of the whole depth and of its central 80 %.
+    volume_mm3 : float
+        Labelled volume (NaN when the structure touches the edge of the image).
+    normal_lower, normal_upper : (3,) ndarray
+        World unit normals (pointing cranially) of the lower and upper endplates.
+    window_mm : float
+        Half-width of the local fit that gives each height.
+    notes : tuple of str
+        What limited the measurement.
+    """
+
+    name: str
+    kind: str
+    frame: Frame
+    p: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    from_labels: np.ndarray
+    interpolated: np.ndarray
+    anterior: float
+    posterior: float
+    positions: tuple[float, ...]
+    heights: tuple[float, ...]
+    wedge_deg: float
+    area_mm2: float
+    central_area_mm2: float
+    volume_mm3: float
+    normal_lower: np.ndarray
+    normal_upper: np.ndarray
+    window_mm: float = 2.0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def depth(self) -> float:
+        """AP depth, mm."""
+        return self.anterior - self.posterior
+
+    @property
+    def height_lines(self) -> np.ndarray:
+        """Per-line heights, mm."""
+        return self.upper - self.lower
+
+    def position_p(self, fraction: float) -> float:
+        """AP coordinate of a fraction of the depth from the anterior margin."""
+        return self.anterior - fraction * self.depth
+
+    def height_at(self, fraction: float, window_mm: float | None = None) -> float:
+        """Height at a fraction of the depth from the anterior margin (local linear fit)."""
+        window = self.window_mm if window_mm is None else window_mm
+        return _local_linear(self.p, self.height_lines, self.position_p(fraction), window)
+
+
+def _local_linear(x: np.ndarray, y: np.ndarray, at: float, half: float) -> float:
+    ok = np.isfinite(y) & (np.abs(x - at) <= half)
+    if ok.sum() < 3:
+        return math.nan
+    coef = np.polyfit(x[ok] - at, y[ok], 1)
+    return float(coef[-1])
+
+
+def _robust_quadratic(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """Quadratic coefficients (highest first), refitted once without > 3·MAD outliers."""
+    ok = np.isfinite(y)
+    if ok.sum() < 6:
+        return None
+    coef = np.polyfit(x[ok], y[ok], 2)
+    res = y - np.polyval(coef, x)
+    mad = np.nanmedian(np.abs(res[ok] - np.nanmedian(res[ok])))
+    keep = ok & (np.abs(res) <= 3 * 1.4826 * mad + 1e-6)
+    if keep.sum() >= 6:
+        coef = np.polyfit(x[keep], y[keep], 2)
+    return coef
+
+
+def _integrate(p: np.ndarray, h: np.ndarray, lo: float, hi: float) -> float:
+    """∫ h dp over [lo, hi] from line samples (gaps interpolated, ends held constant)."""
+    ok = np.isfinite(h)
+    if ok.sum() < 2:
+        return math.nan
+    grid = np.concatenate([[lo], p[(p > lo) & (p < hi)], [hi]])
+    vals = np.interp(grid, p[ok], h[ok])
+    return float(trapezoid(vals, grid))
+
+
+@dataclass
+class _Context:
+    image: np.ndarray
+    mask: np.ndarray  # float32 mask of the structure
+    labels: np.ndarray
+    affine: np.ndarray
+    inside: np.ndarray  # label values of the structure
+    above: np.ndarray | None  # label values of the neighbour above (None: anything else)
+    below: np.ndarray | None
+    kind: str
+    in_plane_mm: float
+    edges: str = "intensity"
+
+
+def _margins(ctx: _Context, frame: Frame, half_depth: float, half_height: float):
+    step = 0.1
+    p = np.arange(-half_depth - 6.0, half_depth + 6.0 + step / 2, step)
+    # Near the mid-surface only: a wedged disc may be a few mm high at its posterior margin.
+    offsets = np.linspace(-1.0, 1.0, 5) * min(1.0, 0.3 * half_height)
+    pts = frame.to_world(p[None, :], offsets[:, None])
+    m = sample_world(ctx.mask, ctx.affine, pts, outside=0.0)
+    ant = label_edges(m, p, +1)
+    post = label_edges(m, p, -1)
+    return float(np.nanmean(ant)), float(np.nanmean(post))
+
+
+def _neighbour(lab: np.ndarray, values: np.ndarray | None, inside: np.ndarray) -> np.ndarray:
+    if values is None:
+        return ~inside & (lab > 0) | (lab == 0)
+    return np.isin(lab, values)
+
+
+def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_height: float):
+    step = 0.1
+    q = np.arange(-half_height - 6.0, half_height + 6.0 + step / 2, step)
+    pts = frame.to_world(p[:, None], q[None, :])
+    prof = sample_world(ctx.image, ctx.affine, pts)
+    inside_interp = sample_world(ctx.mask, ctx.affine, pts, outside=0.0)
+    lab = sample_world(ctx.labels, ctx.affine, pts, order=0, outside=-1)
+    ins = np.isin(lab, ctx.inside)
+    bone_in = ctx.kind == "vertebra"
+    search = max(0.5, 0.8 * ctx.in_plane_mm)
+    smooth = max(1, int(round(1.5 / 0.25)) | 1)
+    out = {}
+    guides = {}
+    for side, direction, nb in (("upper", +1, ctx.above), ("lower", -1, ctx.below)):
+        guide = label_edges(inside_interp, q, direction)
+        guides[side] = guide
+        if ctx.edges == "labels":
+            out[side] = np.full(len(p), np.nan)
+            continue
+        bone, disc_band = _band(BONE_BAND, ctx.in_plane_mm), _band(DISC_BAND, ctx.in_plane_mm)
+        near_in, near_out = (bone, disc_band) if bone_in else (disc_band, bone)
+        inner = band_levels(prof, q, guide, -direction, near_in, valid=ins, smooth=smooth)
+        outer = band_levels(prof, q, guide, direction, near_out,
+                            valid=_neighbour(lab, nb, ins), smooth=smooth)
+        # The disc plateau next to a healthy nucleus can be lifted by the bright nucleus a
+        # millimetre further in; it is not allowed above the annulus level at the rims.
+        disc = outer if bone_in else inner
+        rim_level = np.nanmedian(disc[rim]) if np.isfinite(disc[rim]).any() else np.nan
+        if np.isfinite(rim_level):
+            disc = np.fmin(disc, rim_level)
+        inner, outer = (inner, disc) if bone_in else (disc, outer)
+        scale = np.fmax(np.abs(inner), np.abs(outer))
+        edge = half_level_edges(prof, q, guide, inner, outer, search_mm=search,
+                                min_contrast=0.0)
+        weak = np.abs(inner - outer) < 0.1 * scale
+        # Where the annulus between endplate and a bright nucleus is thinner than a voxel the
+        # profile never reaches the disc plateau, and no half-level crossing marks the edge:
+        # the profile must come within a quarter of the contrast of the plateau.
+        bone_level = inner if bone_in else outer
+        reach = _reach(prof, q, guide, direction if bone_in else -direction,
+                       disc_band[1], bone_level, disc)
+        unresolved = np.abs(reach - disc) > 0.25 * np.abs(bone_level - disc)
+        out[side] = np.where(weak | unresolved, np.nan, edge)
+    return out["lower"], out["upper"], guides["lower"], guides["upper"]
+
+
+def _fill(p: np.ndarray, edge: np.ndarray, guide: np.ndarray, window: float = 8.0):
+    """Fill unresolved edges from the resolved ones around them, else from the labels.
+
+    An endplate is a smooth surface: where the image does not resolve it on some lines (a
+    bright nucleus closer to it than a voxel), a local quadratic through the resolved edges
+    within ±``window`` mm on both sides gives it; without enough of those, the label boundary.
+
+    Returns
+    -------
+    edge, interpolated, from_labels : ndarray
+    """
+    out = edge.copy()
+    interpolated = np.zeros(len(p), bool)
+    from_labels = np.zeros(len(p), bool)
+    ok = np.isfinite(edge)
+    for i in np.flatnonzero(~ok & np.isfinite(guide)):
+        near = ok & (np.abs(p - p[i]) <= window)
+        coef = None
+        if (p[near] < p[i]).sum() >= 3 and (p[near] > p[i]).sum() >= 3:
+            coef = _robust_quadratic(p[near] - p[i], edge[near])
+        if coef is not None:
+            out[i] = coef[-1]
+            interpolated[i] = True
+        else:
+            out[i] = guide[i]
+            from_labels[i] = True
+    return out, interpolated, from_labels
+
+
+def _reach(prof, q, guide, direction, far, bone_level, disc_level):
+    """Profile value closest to the disc plateau within ``far`` mm into the disc, per line.
+
+    Profiles are first averaged over neighbouring lines (±0.5 mm) to keep noise from faking
+    a deep enough dip.
+    """
+    smooth = ndimage.uniform_filter1d(prof, 5, axis=0, mode="nearest")
+    d = direction * (q[None, :] - np.nan_to_num(guide, nan=np.inf)[:, None])
+    band = (d >= 0) & (d <= far)
+    toward = np.sign(disc_level - bone_level)[:, None]  # +1: the disc is brighter
+    vals = np.where(band, toward * smooth, -np.inf)
+    best = np.max(vals, axis=1)
+    return np.where(np.isfinite(best), toward[:, 0] * best, np.nan)
+
+
+def measure_segment(
+    image: np.ndarray,
+    labels: np.ndarray,
+    affine: np.ndarray,
+    *,
+    name: str,
+    kind: str,
+    inside: Sequence[int],
+    above: Sequence[int] | None,
+    below: Sequence[int] | None,
+    frame: Frame,
+    positions: Sequence[float] = (0.1, 0.5, 0.9),
+    line_step_mm: float = 0.25,
+    window_mm: float | None = None,
+    passes: int = 8,
+    margin_mm: float = 0.5,
+    edges: str = "intensity",
+) -> SegmentGeometry:
+    """Measure one disc or vertebral body (see the module description for the method).
+
+    Parameters
+    ----------
+    image : (X, Y, Z) ndarray
+        Image with contrast between disc and bone (T2-weighted).
+    labels : (X, Y, Z) integer ndarray
+        Label map on the same grid.
+    affine : (4, 4) ndarray
+        Voxel-to-world affine (mm).
+    name : str
+    kind : {"disc", "vertebra"}
+    inside : sequence of int
+        Labels of the structure.
+    above, below : sequence of int or None
+        Labels of the neighbours across the upper and lower edges (None: anything else).
+    frame : Frame
+        Starting frame, origin at the structure's centre in its mid-sagittal plane.
+    positions : sequence of float
+        Fractions of the depth from the anterior margin at which heights are reported.
+    line_step_mm : float
+        Spacing of the profile lines across the depth.
+    window_mm : float, optional
+        Half-width of the local fit giving the height at a position; by default the larger of
+        2 mm and three in-plane voxels (about four independent voxel columns per height).
+    passes : int
+        Most frame refinements.
+    margin_mm : float
+        Lines closer than this to the AP margins are not measured.
+    edges : {"intensity", "labels"}
+        Edges from the image (half-level crossings, the default) or from the label boundaries
+        alone (for images without usable contrast, and for comparison).
+
+    Returns
+    -------
+    SegmentGeometry
+    """
+    if kind not in ("disc", "vertebra"):
+        raise ValueError(f"kind must be 'disc' or 'vertebra', got {kind!r}")
+    if edges not in ("intensity", "labels"):
+        raise ValueError(f"edges must be 'intensity' or 'labels', got {edges!r}")
+    inside_v = np.asarray(list(inside))
+    mask = np.isin(labels, inside_v)
+    spacing = np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
+    ctx = _Context(image, mask.astype(np.float32), labels, affine, inside_v,
+                   None if above is None else np.asarray(list(above)),
+                   None if below is None else np.asarray(list(below)), kind,
+                   float(np.sort(spacing)[:2].mean()), edges)
+    ijk = np.argwhere(mask)
+    pts = ijk @ np.asarray(affine)[:3, :3].T + np.asarray(affine)[:3, 3]
+    notes: list[str] = []
+    touches = bool(((ijk == 0) | (ijk == np.array(mask.shape) - 1)).any())
+    volume = math.nan if touches else float(mask.sum() * np.prod(spacing))
+    if touches and kind == "disc":
+        notes.append("volume not measured: the disc reaches the edge of the image")
+    window_mm = max(2.0, 3.0 * ctx.in_plane_mm) if window_mm is None else float(window_mm)
+    if len(pts) == 0:
+        raise ValueError(f"{name}: no voxels with its labels {list(inside_v)}")
+    p0, q0, _ = frame.to_local(pts)
+    extent = (float(np.ptp(p0)) + ctx.in_plane_mm, float(np.ptp(q0)) + ctx.in_plane_mm)
+    if extent[0] < 4 * ctx.in_plane_mm or extent[1] < 2 * ctx.in_plane_mm:
+        raise ValueError(f"{name}: {len(pts)} voxels spanning {extent[0]:.1f} × "
+                         f"{extent[1]:.1f} mm (AP × SI) in its sagittal plane; too small to "
+                         "measure")
+    half_depth = float(np.abs(p0).max()) + 1.0
+    half_height = float(np.abs(q0).max()) + 1.0
+    wedge = math.nan
+    slopes = (math.nan, math.nan)
+    for k in range(passes):
+        anterior, posterior = _margins(ctx, frame, half_depth, half_height)
+        if not (np.isfinite(anterior) and np.isfinite(posterior)):
+            raise ValueError(f"{name}: no anterior or posterior margin found in its "
+                             "mid-sagittal plane")
+        p = np.arange(posterior + margin_mm, anterior - margin_mm + 1e-9, line_step_mm)
+        centre = 0.5 * (anterior + posterior)
+        depth = anterior - posterior
+        rim = np.abs(p - centre) >= 0.35 * depth
+        lower, upper, guide_low, guide_up = _edges(ctx, frame, p, rim, half_height)
+        lower, interp_low, labels_low = _fill(p, lower, guide_low)
+        upper, interp_up, labels_up = _fill(p, upper, guide_up)
+        from_labels, interpolated = labels_low | labels_up, interp_low | interp_up
+        central = np.abs(p - centre) <= 0.4 * depth
+        fit_up = _robust_quadratic(p[central] - centre, upper[central])
+        fit_low = _robust_quadratic(p[central] - centre, lower[central])
+        if fit_up is None or fit_low is None:
+            raise ValueError(f"{name}: too few endplate edges found to orient it")
+        b_up, b_low = math.atan(fit_up[1]), math.atan(fit_low[1])
+        wedge = math.degrees(b_up - b_low)
+        slopes = (b_low, b_up)
+        turn, mid_q = 0.5 * (b_up + b_low), 0.5 * (fit_up[2] + fit_low[2])
+        if k == passes - 1 or (abs(turn) < _TURN_TOL and abs(mid_q) < 0.005
+                               and abs(centre) < 0.005):
+            break
+        frame = frame.rotated(turn, frame.to_world(centre, mid_q))
+    heights = tuple(_local_linear(p, upper - lower, anterior - f * depth, window_mm)
+                    for f in positions)
+    used = np.zeros(len(p), bool)
+    for f in positions:
+        used |= np.abs(p - (anterior - f * depth)) <= window_mm
+    if from_labels[used].any() and edges == "intensity":
+        share = from_labels[used].mean()
+        notes.append(f"{name}: {100 * share:.0f} % of the profiles at the reported heights had "
+                     "too little contrast; label boundaries used there")
+    if interpolated[used].mean() > 0.5:
+        notes.append(f"{name}: endplate not resolved by the image on "
+                     f"{100 * interpolated[used].mean():.0f} % of the profiles at the reported "
+                     "heights (nucleus within a voxel of it); interpolated from the profiles "
+                     "around")
+    h = upper - lower
+    area = _integrate(p, h, posterior, anterior)
+    central_area = _integrate(p, h, posterior + 0.1 * depth, anterior - 0.1 * depth)
+
+    def normal(beta: float) -> np.ndarray:
+        return -math.sin(beta) * frame.ap + math.cos(beta) * frame.si
+
+    return SegmentGeometry(
+        name=name, kind=kind, frame=frame, p=p, lower=lower, upper=upper,
+        from_labels=from_labels, interpolated=interpolated, anterior=anterior, posterior=posterior,
+        positions=tuple(float(f) for f in positions), heights=heights, wedge_deg=wedge,
+        area_mm2=area, central_area_mm2=central_area, volume_mm3=volume,
+        normal_lower=normal(slopes[0]), normal_upper=normal(slopes[1]), window_mm=window_mm,
+        notes=tuple(notes),
+    )
