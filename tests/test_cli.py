@@ -273,3 +273,37 @@ def test_measure_refuses_to_overwrite_and_checks_the_grid(tmp_path, capsys):
     assert main([*measure_args(other), "--dhi", "mean_height,nonsense"]) == 2
     assert "unknown DHI formula" in capsys.readouterr().err
     assert not other.exists()
+
+
+def test_measure_reads_other_schemes_and_json_mappings(tmp_path, capsys):
+    from discmri.spine import convert_labels
+
+    labels_path = SAMPLE / "derivatives/labels" / SUB / "anat" / f"{STEM}_dseg.nii.gz"
+    img = nib.load(labels_path)
+    tss, _ = convert_labels(np.asarray(img.dataobj).astype(np.int16), "native", "totalspineseg")
+    tss_path = tmp_path / "tss_dseg.nii.gz"
+    nib.save(nib.Nifti1Image(tss, img.affine), tss_path)
+    mapping = tmp_path / "scheme.json"
+    lumbar = {f"L{i}": 40 + i for i in range(1, 6)}
+    discs = {"T12-L1": 91, **{f"L{i}-L{i + 1}": 91 + i for i in range(1, 5)}, "L5-S1": 100}
+    mapping.write_text(json.dumps({"vertebrae": {"T11": 31, "T12": 32, **lumbar, "S1": 50},
+                                   "discs": {"T11-T12": 82, **discs}, "canal": [2]}))
+    # scheme.tsv's sidecar would be scheme.json, the mapping itself: refused, nothing lost
+    clash = measure_args(tmp_path / "scheme.tsv", scheme=mapping)
+    clash[clash.index("--labels") + 1] = str(tss_path)
+    assert main(clash) == 2 and "refusing to overwrite an input" in capsys.readouterr().err
+    assert "discs" in json.loads(mapping.read_text())
+    tables = {}
+    for scheme in ("native", "totalspineseg", str(mapping)):
+        out = tmp_path / f"out-{Path(scheme).stem}.tsv"
+        args = measure_args(out, scheme=scheme)
+        if scheme != "native":
+            args[args.index("--labels") + 1] = str(tss_path)
+        assert main(args) == 0, capsys.readouterr().err
+        tables[scheme] = pd.read_csv(out, sep="\t", na_values="n/a", keep_default_na=False)
+    printed = capsys.readouterr().out
+    assert "labels: totalspineseg" in printed and "labels: scheme)" in printed
+    cols = ["height_anterior_mm", "height_middle_mm", "height_posterior_mm", "dhi_mean_height"]
+    for scheme in ("totalspineseg", str(mapping)):
+        assert tables[scheme].level.tolist() == tables["native"].level.tolist()
+        assert np.allclose(tables[scheme][cols], tables["native"][cols])

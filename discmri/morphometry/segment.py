@@ -184,6 +184,11 @@ class _Context:
     kind: str
     in_plane_mm: float
     edges: str = "intensity"
+    line_step_mm: float = 0.25
+
+    def lines(self, half_width_mm: float) -> int:
+        """Odd number of neighbouring profile lines spanning ±``half_width_mm``."""
+        return 2 * max(0, int(round(half_width_mm / self.line_step_mm))) + 1
 
 
 def _margins(ctx: _Context, frame: Frame, half_depth: float, half_height: float):
@@ -199,8 +204,8 @@ def _margins(ctx: _Context, frame: Frame, half_depth: float, half_height: float)
 
 
 def _neighbour(lab: np.ndarray, values: np.ndarray | None, inside: np.ndarray) -> np.ndarray:
-    if values is None:
-        return ~inside & (lab > 0) | (lab == 0)
+    if values is None:  # anything but the structure itself, inside the image
+        return ~inside & (lab >= 0)
     return np.isin(lab, values)
 
 
@@ -214,7 +219,7 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
     ins = np.isin(lab, ctx.inside)
     bone_in = ctx.kind == "vertebra"
     search = max(0.5, 0.8 * ctx.in_plane_mm)
-    smooth = max(1, int(round(1.5 / 0.25)) | 1)
+    smooth = ctx.lines(0.75)
     out = {}
     guides = {}
     for side, direction, nb in (("upper", +1, ctx.above), ("lower", -1, ctx.below)):
@@ -244,7 +249,7 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
         # the profile must come within a quarter of the contrast of the plateau.
         bone_level = inner if bone_in else outer
         reach = _reach(prof, q, guide, direction if bone_in else -direction,
-                       disc_band[1], bone_level, disc)
+                       disc_band[1], bone_level, disc, ctx.lines(0.5))
         unresolved = np.abs(reach - disc) > 0.25 * np.abs(bone_level - disc)
         out[side] = np.where(weak | unresolved, np.nan, edge)
     return out["lower"], out["upper"], guides["lower"], guides["upper"]
@@ -279,13 +284,13 @@ def _fill(p: np.ndarray, edge: np.ndarray, guide: np.ndarray, window: float = 8.
     return out, interpolated, from_labels
 
 
-def _reach(prof, q, guide, direction, far, bone_level, disc_level):
+def _reach(prof, q, guide, direction, far, bone_level, disc_level, lines):
     """Profile value closest to the disc plateau within ``far`` mm into the disc, per line.
 
-    Profiles are first averaged over neighbouring lines (±0.5 mm) to keep noise from faking
-    a deep enough dip.
+    Profiles are first averaged over ``lines`` neighbouring lines to keep noise from faking a
+    deep enough dip.
     """
-    smooth = ndimage.uniform_filter1d(prof, 5, axis=0, mode="nearest")
+    smooth = ndimage.uniform_filter1d(prof, lines, axis=0, mode="nearest")
     d = direction * (q[None, :] - np.nan_to_num(guide, nan=np.inf)[:, None])
     band = (d >= 0) & (d <= far)
     toward = np.sign(disc_level - bone_level)[:, None]  # +1: the disc is brighter
@@ -359,7 +364,7 @@ def measure_segment(
     ctx = _Context(image, mask.astype(np.float32), labels, affine, inside_v,
                    None if above is None else np.asarray(list(above)),
                    None if below is None else np.asarray(list(below)), kind,
-                   float(np.sort(spacing)[:2].mean()), edges)
+                   float(np.sort(spacing)[:2].mean()), edges, float(line_step_mm))
     ijk = np.argwhere(mask)
     pts = ijk @ np.asarray(affine)[:3, :3].T + np.asarray(affine)[:3, 3]
     notes: list[str] = []
