@@ -36,13 +36,15 @@ def disc_figure(
     title: str | None = None,
     step_mm: float = 0.2,
     dpi: int = 110,
+    roi_erosion_mm: float = 0.5,
+    np_height_fraction: float = 0.6,
 ) -> bytes:
     """PNG of the disc's mid-sagittal plane, resliced in its frame, with measurements drawn.
 
     Drawn: the endplate edges found on each profile line (orange; interpolated where the image
     did not resolve them in magenta; label boundaries in red), the heights at the reported
-    positions (cyan), the AP margins and five-segment boundaries (dashed), and the adjacent
-    vertebral body edges when given.
+    positions (cyan), the AP margins and five-segment boundaries (dashed), the eroded regions,
+    and the adjacent vertebral body edges when given.
 
     Parameters
     ----------
@@ -56,6 +58,9 @@ def disc_figure(
     step_mm : float
         Pixel size of the reslice, mm.
     dpi : int
+    roi_erosion_mm, np_height_fraction : float
+        Region settings drawn (:func:`discmri.spine.disc_regions`): the eroded disc (lime) and
+        the nucleus region (magenta), for voxels of the image's size.
 
     Returns
     -------
@@ -92,6 +97,7 @@ def disc_figure(
     for k in range(6):
         at = disc.anterior - k * disc.depth / 5
         ax.axvline(at, color="yellow" if k in (0, 5) else "lime", lw=0.6, ls="--")
+    _draw_regions(ax, disc, affine, roi_erosion_mm, np_height_fraction)
     if vertebrae:
         for vb in vertebrae.values():
             world = vb.frame.to_world(np.repeat(vb.p, 2), np.ravel([vb.lower, vb.upper], "F"))
@@ -104,3 +110,20 @@ def disc_figure(
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     return buf.getvalue()
+
+
+def _draw_regions(ax, disc: SegmentGeometry, affine, erosion_mm: float, fraction: float) -> None:
+    spacing = np.sort(np.linalg.norm(np.asarray(affine)[:3, :3], axis=0))[:2]
+    margin = 0.5 * float(np.hypot(*spacing)) + erosion_mm
+    p = np.linspace(disc.posterior + margin, disc.anterior - margin, 200)
+    ok_low, ok_up = np.isfinite(disc.lower), np.isfinite(disc.upper)
+    low = np.interp(p, disc.p[ok_low], disc.lower[ok_low]) + margin
+    up = np.interp(p, disc.p[ok_up], disc.upper[ok_up]) - margin
+    ax.plot(np.r_[p, p[::-1], p[:1]], np.r_[low, up[::-1], low[:1]], color="lime", lw=0.8)
+    frac = (disc.anterior - p) / disc.depth
+    core = (frac >= 0.2) & (frac <= 0.8)
+    mid, half = 0.5 * (low + up + 0.0), 0.5 * fraction * (up - low + 2 * margin)
+    top, bottom = np.minimum(mid + half, up), np.maximum(mid - half, low)
+    pc = p[core]
+    ax.plot(np.r_[pc, pc[::-1], pc[:1]], np.r_[bottom[core], top[core][::-1], bottom[core][:1]],
+            color="magenta", lw=0.8)
