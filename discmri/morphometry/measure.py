@@ -12,6 +12,7 @@ from ..io.load import check_same_grid
 from ..io.volume import Volume
 from ..spine.labels import DiscLevel, SpineLevels
 from .frame import Frame, frame_from_points
+from .sampling import lr_axis, voxel_to_world
 from .segment import SegmentGeometry, measure_segment
 
 __all__ = ["HEIGHT_POSITIONS", "SpineMorphometry", "measure_spine"]
@@ -46,19 +47,9 @@ class SpineMorphometry:
     positions: tuple[float, ...] = HEIGHT_POSITIONS
 
 
-def _world(ijk: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    return ijk @ affine[:3, :3].T + affine[:3, 3]
-
-
-def _lr_axis(affine: np.ndarray) -> int:
-    """Voxel axis closest to the scanner left-right (x) axis."""
-    cols = np.asarray(affine)[:3, :3]
-    return int(np.argmax(np.abs(cols[0]) / np.linalg.norm(cols, axis=0)))
-
-
-def _touches_in_plane(mask: np.ndarray, lr_axis: int) -> bool:
+def _touches_in_plane(mask: np.ndarray, lr: int) -> bool:
     for axis in range(3):
-        if axis == lr_axis:
+        if axis == lr:
             continue
         ends = np.take(mask, [0, mask.shape[axis] - 1], axis=axis)
         if ends.any():
@@ -67,14 +58,14 @@ def _touches_in_plane(mask: np.ndarray, lr_axis: int) -> bool:
 
 
 def _disc_frame(lab: np.ndarray, affine: np.ndarray, level: DiscLevel) -> Frame:
-    pts = _world(np.argwhere(np.isin(lab, level.labels)), affine)
-    cranial = _world(np.argwhere(lab == level.cranial_label), affine).mean(axis=0)
+    pts = voxel_to_world(affine, np.argwhere(np.isin(lab, level.labels)))
+    cranial = voxel_to_world(affine, np.argwhere(lab == level.cranial_label)).mean(axis=0)
     return frame_from_points(pts, cranial=cranial)
 
 
 def _vertebra_frame(lab: np.ndarray, affine: np.ndarray, label: int,
                     normals: list[np.ndarray]) -> Frame:
-    pts = _world(np.argwhere(lab == label), affine)
+    pts = voxel_to_world(affine, np.argwhere(lab == label))
     if not normals:
         return frame_from_points(pts)
     lr = np.array([1.0, 0.0, 0.0])
@@ -134,7 +125,7 @@ def measure_spine(
     affine = np.asarray(image.affine, float)
     img = np.asarray(image.data)
     lab = np.asarray(labels.data).astype(np.int32)
-    lr = _lr_axis(affine)
+    lr = lr_axis(affine)
     discs: dict[str, SegmentGeometry] = {}
     failures: dict[str, str] = {}
     for level in levels.discs:

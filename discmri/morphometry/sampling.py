@@ -5,7 +5,22 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["sample_world", "world_to_voxel"]
+__all__ = ["lr_axis", "sample_world", "voxel_to_world", "world_to_voxel"]
+
+
+def voxel_to_world(affine: np.ndarray, ijk: np.ndarray) -> np.ndarray:
+    """World points (..., 3), mm, of voxel indices (..., 3)."""
+    a = np.asarray(affine, float)
+    return np.asarray(ijk, float) @ a[:3, :3].T + a[:3, 3]
+
+
+def lr_axis(affine: np.ndarray) -> int:
+    """Voxel axis most nearly along the scanner left-right (x) axis.
+
+    On a sagittal acquisition this is the slice axis.
+    """
+    cols = np.asarray(affine, float)[:3, :3]
+    return int(np.argmax(np.abs(cols[0]) / np.linalg.norm(cols, axis=0)))
 
 
 def world_to_voxel(affine: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ from scipy.integrate import trapezoid
 
 from .edges import band_levels, half_level_edges, label_edges
 from .frame import Frame
-from .sampling import sample_world
+from .sampling import sample_world, voxel_to_world
 
 __all__ = ["SegmentGeometry", "measure_segment"]
 
@@ -366,7 +366,7 @@ def measure_segment(
                    None if below is None else np.asarray(list(below)), kind,
                    float(np.sort(spacing)[:2].mean()), edges, float(line_step_mm))
     ijk = np.argwhere(mask)
-    pts = ijk @ np.asarray(affine)[:3, :3].T + np.asarray(affine)[:3, 3]
+    pts = voxel_to_world(affine, ijk)
     notes: list[str] = []
     touches = bool(((ijk == 0) | (ijk == np.array(mask.shape) - 1)).any())
     volume = math.nan if touches else float(mask.sum() * np.prod(spacing))

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import ndimage
 
-from ..morphometry.sampling import sample_world, world_to_voxel
+from ..morphometry.sampling import lr_axis, sample_world, voxel_to_world, world_to_voxel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,18 +79,13 @@ class SpineRegions:
 
 def _voxel_centres(shape: tuple[int, ...], affine: np.ndarray) -> np.ndarray:
     ijk = np.stack(np.meshgrid(*(np.arange(n) for n in shape), indexing="ij"), axis=-1)
-    return ijk @ np.asarray(affine)[:3, :3].T + np.asarray(affine)[:3, 3]
+    return voxel_to_world(affine, ijk)
 
 
-def _in_plane_margin(affine: np.ndarray, lr_axis: int) -> float:
+def _in_plane_margin(affine: np.ndarray, lr: int) -> float:
     spacing = np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
-    in_plane = np.delete(spacing, lr_axis)
+    in_plane = np.delete(spacing, lr)
     return 0.5 * float(np.hypot(*in_plane))
-
-
-def _lr_axis(affine: np.ndarray) -> int:
-    cols = np.asarray(affine)[:3, :3]
-    return int(np.argmax(np.abs(cols[0]) / np.linalg.norm(cols, axis=0)))
 
 
 def _surfaces(geometry: SegmentGeometry, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +130,7 @@ def disc_regions(
     dict of str to (X, Y, Z) bool ndarray
         Keys :data:`DISC_REGIONS`.
     """
-    lr = _lr_axis(affine)
+    lr = lr_axis(affine)
     margin = _in_plane_margin(affine, lr) + erosion_mm
     box = _box(geometry, shape, affine, central_mm)
     out = {name: np.zeros(shape, bool) for name in DISC_REGIONS}
@@ -168,7 +163,7 @@ def _box(geometry: SegmentGeometry, shape, affine, central_mm: float, posterior_
 def _voxel_centres_box(box, affine) -> np.ndarray:
     ijk = np.stack(np.meshgrid(*(np.arange(s.start, s.stop) for s in box), indexing="ij"),
                    axis=-1)
-    return ijk @ np.asarray(affine)[:3, :3].T + np.asarray(affine)[:3, 3]
+    return voxel_to_world(affine, ijk)
 
 
 def _regions_in_box(geometry, centres, margin, central_mm, np_height_fraction):
@@ -212,11 +207,11 @@ def resample_labels(
     return sample_world(labels, affine, centres, order=0, outside=0).astype(np.int32)
 
 
-def _erode_in_plane(mask: np.ndarray, lr_axis: int) -> np.ndarray:
+def _erode_in_plane(mask: np.ndarray, lr: int) -> np.ndarray:
     structure = np.zeros((3, 3, 3), bool)
     structure[1, 1, 1] = True
     for axis in range(3):
-        if axis != lr_axis:
+        if axis != lr:
             idx = [1, 1, 1]
             for k in (0, 2):
                 idx[axis] = k
@@ -263,7 +258,7 @@ def spine_regions(
     same = shape == np.asarray(labels).shape and np.allclose(affine, labels_affine, atol=1e-3)
     lab = (np.asarray(labels).astype(np.int32) if same
            else resample_labels(labels, labels_affine, shape, affine))
-    lr = _lr_axis(affine)
+    lr = lr_axis(affine)
     margin = _in_plane_margin(affine, lr) + erosion_mm
     notes: list[str] = []
     canal = _erode_in_plane(np.isin(lab, list(scheme.canal)), lr) if scheme.canal else None
@@ -298,15 +293,15 @@ def spine_regions(
     return SpineRegions(shape, affine, masks, tuple(notes))
 
 
-def _central_of(mask: np.ndarray, lr_axis: int) -> np.ndarray:
+def _central_of(mask: np.ndarray, lr: int) -> np.ndarray:
     """Slices (along LR) within one slice of the mask's central slice."""
-    counts = mask.sum(axis=tuple(a for a in range(3) if a != lr_axis))
+    counts = mask.sum(axis=tuple(a for a in range(3) if a != lr))
     idx = np.flatnonzero(counts)
     centre = int(round(float(np.average(idx, weights=counts[idx]))))
-    keep = np.zeros(mask.shape[lr_axis], bool)
+    keep = np.zeros(mask.shape[lr], bool)
     keep[max(0, centre - 1):centre + 2] = True
     shape = [1, 1, 1]
-    shape[lr_axis] = -1
+    shape[lr] = -1
     return np.broadcast_to(keep.reshape(shape), mask.shape)
 
 
