@@ -63,9 +63,8 @@ def _disc_frame(lab: np.ndarray, affine: np.ndarray, level: DiscLevel) -> Frame:
     return frame_from_points(pts, cranial=cranial)
 
 
-def _vertebra_frame(lab: np.ndarray, affine: np.ndarray, label: int,
-                    normals: list[np.ndarray]) -> Frame:
-    pts = voxel_to_world(affine, np.argwhere(lab == label))
+def _vertebra_frame(body: np.ndarray, affine: np.ndarray, normals: list[np.ndarray]) -> Frame:
+    pts = voxel_to_world(affine, np.argwhere(body))
     if not normals:
         return frame_from_points(pts)
     lr = np.array([1.0, 0.0, 0.0])
@@ -74,6 +73,41 @@ def _vertebra_frame(lab: np.ndarray, affine: np.ndarray, label: int,
     si /= np.linalg.norm(si)
     ap = np.cross(si, lr)
     return Frame(pts.mean(axis=0), lr, ap, si)
+
+
+def _split_endplates(lab: np.ndarray, affine: np.ndarray, level: DiscLevel, frame: Frame):
+    """Endplate voxels of a disc (SPINEPS) above and below its mid-plane."""
+    ep = np.isin(lab, level.endplate_labels) if level.endplate_labels else None
+    if ep is None or not ep.any():
+        empty = np.zeros(lab.shape, bool)
+        return empty, empty
+    ijk = np.argwhere(ep)
+    _, q, _ = frame.to_local(voxel_to_world(affine, ijk))
+    up = np.zeros(lab.shape, bool)
+    low = np.zeros(lab.shape, bool)
+    up[tuple(ijk[q > 0].T)] = True
+    low[tuple(ijk[q <= 0].T)] = True
+    return up, low
+
+
+def _body(vertebra: np.ndarray, affine: np.ndarray, discs: list[SegmentGeometry],
+          margin_mm: float = 5.0) -> np.ndarray:
+    """The vertebral body of a whole-vertebra label.
+
+    The part within the adjacent discs' AP extent (± ``margin_mm``): this leaves out the arch
+    and processes behind the canal, which TotalSpineSeg, SPINEPS and SPIDER label with the body.
+    """
+    if not discs:
+        return vertebra.copy()
+    ijk = np.argwhere(vertebra)
+    world = voxel_to_world(affine, ijk)
+    keep = np.ones(len(ijk), bool)
+    for disc in discs:
+        p, _, _ = disc.frame.to_local(world)
+        keep &= (p >= disc.posterior - margin_mm) & (p <= disc.anterior + margin_mm)
+    out = np.zeros(vertebra.shape, bool)
+    out[tuple(ijk[keep].T)] = True
+    return out
 
 
 def measure_spine(
@@ -128,6 +162,8 @@ def measure_spine(
     lr = lr_axis(affine)
     discs: dict[str, SegmentGeometry] = {}
     failures: dict[str, str] = {}
+    # endplate voxels (SPINEPS) on each side of each disc: bone of the body on that side
+    endplates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for level in levels.discs:
         missing = [n for n, v in ((level.cranial, level.cranial_label),
                                   (level.caudal, level.caudal_label)) if v is None]
@@ -139,12 +175,19 @@ def measure_spine(
         if _touches_in_plane(mask, lr):
             failures[level.name] = "disc reaches the edge of the image in-plane"
             continue
+        if not mask.any():
+            failures[level.name] = "disc label is empty"
+            continue
+        frame = _disc_frame(lab, affine, level)
+        ep_up, ep_low = _split_endplates(lab, affine, level, frame)
+        endplates[level.name] = (ep_up, ep_low)
         try:
             discs[level.name] = measure_segment(
                 img, lab, affine, name=level.name, kind="disc", inside=level.labels,
-                above=[level.cranial_label], below=[level.caudal_label],
-                frame=_disc_frame(lab, affine, level), positions=positions,
-                window_mm=window_mm, edges=edges)
+                above=None, below=None, frame=frame, positions=positions,
+                window_mm=window_mm, edges=edges,
+                masks=(mask, (lab == level.cranial_label) | ep_up,
+                       (lab == level.caudal_label) | ep_low))
         except ValueError as exc:
             failures[level.name] = str(exc)
     vertebrae: dict[str, SegmentGeometry] = {}
@@ -163,11 +206,15 @@ def measure_spine(
             failures[name] = ("S1 is the sacrum: no vertebral body height (DHI at the disc "
                               "above uses the cranial body only)")
             continue
-        mask = lab == label
-        if _touches_in_plane(mask, lr):
+        up, low = above_disc.get(name), below_disc.get(name)
+        adjacent = [discs[d.name] for d in (up, low) if d is not None and d.name in discs]
+        body = _body(lab == label, affine, adjacent)
+        for disc, side in ((up, 1), (low, 0)):  # the disc above lends its lower endplate
+            if disc is not None and disc.name in endplates:
+                body |= endplates[disc.name][side]
+        if _touches_in_plane(body, lr):
             failures[name] = f"vertebral body {name} reaches the edge of the image in-plane"
             continue
-        up, low = above_disc.get(name), below_disc.get(name)
         normals = []
         if up is not None and up.name in discs:
             normals.append(discs[up.name].normal_lower)
@@ -175,11 +222,11 @@ def measure_spine(
             normals.append(discs[low.name].normal_upper)
         try:
             vertebrae[name] = measure_segment(
-                img, lab, affine, name=name, kind="vertebra", inside=[label],
-                above=None if up is None else list(up.labels),
-                below=None if low is None else list(low.labels),
-                frame=_vertebra_frame(lab, affine, label, normals), positions=positions,
-                window_mm=window_mm, edges=edges)
+                img, lab, affine, name=name, kind="vertebra", inside=[label], above=None,
+                below=None, frame=_vertebra_frame(body, affine, normals), positions=positions,
+                window_mm=window_mm, edges=edges,
+                masks=(body, None if up is None else np.isin(lab, up.labels),
+                       None if low is None else np.isin(lab, low.labels)))
         except ValueError as exc:
             failures[name] = str(exc)
     return SpineMorphometry(levels, discs, vertebrae, failures, positions)

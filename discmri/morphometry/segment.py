@@ -172,15 +172,18 @@ def _integrate(p: np.ndarray, h: np.ndarray, lo: float, hi: float) -> float:
     return float(trapezoid(vals, grid))
 
 
+#: Codes of the structure map: the structure, its neighbours across the upper and lower edges.
+_INSIDE, _ABOVE, _BELOW = 1, 2, 3
+
+
 @dataclass
 class _Context:
     image: np.ndarray
     mask: np.ndarray  # float32 mask of the structure
-    labels: np.ndarray
+    codes: np.ndarray  # uint8: _INSIDE, _ABOVE, _BELOW, 0 elsewhere
     affine: np.ndarray
-    inside: np.ndarray  # label values of the structure
-    above: np.ndarray | None  # label values of the neighbour above (None: anything else)
-    below: np.ndarray | None
+    has_above: bool  # False: anything but the structure counts as the neighbour above
+    has_below: bool
     kind: str
     in_plane_mm: float
     edges: str = "intensity"
@@ -203,10 +206,10 @@ def _margins(ctx: _Context, frame: Frame, half_depth: float, half_height: float)
     return float(np.nanmean(ant)), float(np.nanmean(post))
 
 
-def _neighbour(lab: np.ndarray, values: np.ndarray | None, inside: np.ndarray) -> np.ndarray:
-    if values is None:  # anything but the structure itself, inside the image
-        return ~inside & (lab >= 0)
-    return np.isin(lab, values)
+def _neighbour(codes: np.ndarray, code: int, given: bool) -> np.ndarray:
+    if not given:  # anything but the structure itself, inside the image
+        return (codes != _INSIDE) & (codes >= 0)
+    return codes == code
 
 
 def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_height: float):
@@ -215,14 +218,15 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
     pts = frame.to_world(p[:, None], q[None, :])
     prof = sample_world(ctx.image, ctx.affine, pts)
     inside_interp = sample_world(ctx.mask, ctx.affine, pts, outside=0.0)
-    lab = sample_world(ctx.labels, ctx.affine, pts, order=0, outside=-1)
-    ins = np.isin(lab, ctx.inside)
+    codes = sample_world(ctx.codes, ctx.affine, pts, order=0, outside=-1)
+    ins = codes == _INSIDE
     bone_in = ctx.kind == "vertebra"
     search = max(0.5, 0.8 * ctx.in_plane_mm)
     smooth = ctx.lines(0.75)
     out = {}
     guides = {}
-    for side, direction, nb in (("upper", +1, ctx.above), ("lower", -1, ctx.below)):
+    for side, direction, code, given in (("upper", +1, _ABOVE, ctx.has_above),
+                                         ("lower", -1, _BELOW, ctx.has_below)):
         guide = label_edges(inside_interp, q, direction)
         guides[side] = guide
         if ctx.edges == "labels":
@@ -232,7 +236,7 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
         near_in, near_out = (bone, disc_band) if bone_in else (disc_band, bone)
         inner = band_levels(prof, q, guide, -direction, near_in, valid=ins, smooth=smooth)
         outer = band_levels(prof, q, guide, direction, near_out,
-                            valid=_neighbour(lab, nb, ins), smooth=smooth)
+                            valid=_neighbour(codes, code, given), smooth=smooth)
         # The disc plateau next to a healthy nucleus can be lifted by the bright nucleus a
         # millimetre further in; it is not allowed above the annulus level at the rims.
         disc = outer if bone_in else inner
@@ -316,6 +320,7 @@ def measure_segment(
     passes: int = 8,
     margin_mm: float = 0.5,
     edges: str = "intensity",
+    masks: tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None = None,
 ) -> SegmentGeometry:
     """Measure one disc or vertebral body (see the module description for the method).
 
@@ -349,6 +354,10 @@ def measure_segment(
     edges : {"intensity", "labels"}
         Edges from the image (half-level crossings, the default) or from the label boundaries
         alone (for images without usable contrast, and for comparison).
+    masks : (inside, above, below) boolean arrays, optional
+        The structure and its neighbours as masks, instead of ``inside``/``above``/``below``
+        label values (e.g. a vertebral body with its endplates, without its posterior
+        elements); ``above``/``below`` may be None.
 
     Returns
     -------
@@ -358,13 +367,19 @@ def measure_segment(
         raise ValueError(f"kind must be 'disc' or 'vertebra', got {kind!r}")
     if edges not in ("intensity", "labels"):
         raise ValueError(f"edges must be 'intensity' or 'labels', got {edges!r}")
-    inside_v = np.asarray(list(inside))
-    mask = np.isin(labels, inside_v)
+    if masks is None:
+        masks = (np.isin(labels, list(inside)),
+                 None if above is None else np.isin(labels, list(above)),
+                 None if below is None else np.isin(labels, list(below)))
+    mask, above_mask, below_mask = masks
+    codes = np.zeros(np.shape(labels), np.uint8)
+    for code, m in ((_ABOVE, above_mask), (_BELOW, below_mask), (_INSIDE, mask)):
+        if m is not None:
+            codes[m] = code
     spacing = np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
-    ctx = _Context(image, mask.astype(np.float32), labels, affine, inside_v,
-                   None if above is None else np.asarray(list(above)),
-                   None if below is None else np.asarray(list(below)), kind,
-                   float(np.sort(spacing)[:2].mean()), edges, float(line_step_mm))
+    ctx = _Context(image, mask.astype(np.float32), codes, affine, above_mask is not None,
+                   below_mask is not None, kind, float(np.sort(spacing)[:2].mean()), edges,
+                   float(line_step_mm))
     ijk = np.argwhere(mask)
     pts = voxel_to_world(affine, ijk)
     notes: list[str] = []
@@ -374,7 +389,7 @@ def measure_segment(
         notes.append("volume not measured: the disc reaches the edge of the image")
     window_mm = max(2.0, 3.0 * ctx.in_plane_mm) if window_mm is None else float(window_mm)
     if len(pts) == 0:
-        raise ValueError(f"{name}: no voxels with its labels {list(inside_v)}")
+        raise ValueError(f"{name}: no voxels in its label mask")
     p0, q0, _ = frame.to_local(pts)
     extent = (float(np.ptp(p0)) + ctx.in_plane_mm, float(np.ptp(q0)) + ctx.in_plane_mm)
     if extent[0] < 4 * ctx.in_plane_mm or extent[1] < 2 * ctx.in_plane_mm:

@@ -38,6 +38,8 @@ class DiscLevel:
         Nucleus sub-labels (native scheme), else empty.
     cranial_label, caudal_label : int or None
         Labels of the adjacent vertebral bodies, None when absent from the map.
+    endplate_labels : tuple of int
+        Labels of the endplates lining the disc (SPINEPS), else empty; they are bone.
     """
 
     name: str
@@ -47,6 +49,7 @@ class DiscLevel:
     nucleus_labels: tuple[int, ...] = ()
     cranial_label: int | None = None
     caudal_label: int | None = None
+    endplate_labels: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,18 +100,37 @@ def _consistent(scheme: LabelScheme, values: set[int]) -> bool:
     if scheme.name == "native":  # nucleus labels inside discs, or native extras
         nuclei = {v for v in values if v in scheme.nuclei}
         return any(v - 100 in values for v in nuclei) or bool(values & {301, 302})
-    if scheme.name == "spineps":
-        return not any(200 <= v < 400 for v in values)
+    if scheme.name == "spineps":  # endplates 2xx, but none of the native extras
+        return not any(300 <= v < 400 for v in values)
     if scheme.name == "spider":
         return not any(100 < v < 200 for v in values)
     return True
 
 
-def detect_scheme(values: Iterable[int]) -> tuple[LabelScheme, str]:
+def _endplates_not_nuclei(labels: np.ndarray) -> float:
+    """Share of the outer boundary of the 2xx labels that is vertebra (labels 1–99).
+
+    Native nuclei (2xx) lie inside their discs and touch no vertebra; SPINEPS endplates (2xx)
+    lie between disc and vertebra and touch the vertebrae along half their boundary.
+    """
+    lab = np.asarray(labels)
+    two = (lab >= 200) & (lab < 300)
+    ring = ndimage.binary_dilation(two) & ~two
+    if not ring.any():
+        return 0.0
+    around = lab[ring]
+    return float(np.mean((around > 0) & (around < 100)))
+
+
+def detect_scheme(
+    values: Iterable[int], labels: np.ndarray | None = None
+) -> tuple[LabelScheme, str]:
     """Choose the built-in scheme that explains a set of label values.
 
     A scheme must know every value and be consistent with the map (native nucleus labels sit
-    in discs; SPINEPS has no 2xx/3xx; SPIDER no 101–199).
+    in discs; SPINEPS has no 3xx; SPIDER no 101–199). Native and SPINEPS share their
+    integers; when both fit and the map is given, 2xx labels against the vertebrae are SPINEPS
+    endplates and 2xx labels inside discs native nuclei.
 
     Returns
     -------
@@ -132,6 +154,14 @@ def detect_scheme(values: Iterable[int]) -> tuple[LabelScheme, str]:
             fits.append(scheme)
     if len(fits) == 1:
         return fits[0], f"detected: every label value is a {fits[0].name} label"
+    if labels is not None and {f.name for f in fits} == {"native", "spineps"}:
+        share = _endplates_not_nuclei(labels)
+        if share > 0.15:
+            return SCHEMES["spineps"], (f"detected: spineps (its 2xx labels lie against the "
+                                        f"vertebrae, {100 * share:.0f} % of their border: "
+                                        "endplates)")
+        return SCHEMES["native"], (f"detected: native (its 2xx labels lie inside the discs, "
+                                   f"{100 * share:.0f} % of their border on vertebrae: nuclei)")
     shown = ", ".join(f"{k} {100 * v:.0f} %" for k, v in coverage.items())
     if not fits:
         raise DiscMRIError(
@@ -178,7 +208,7 @@ def read_levels(
     values = set(np.unique(lab).tolist()) - {0}
     detected = None
     if str(scheme) == "auto":
-        chosen, detected = detect_scheme(values)
+        chosen, detected = detect_scheme(values, lab)
     else:
         chosen = load_scheme(scheme)
         if not values:
@@ -206,6 +236,7 @@ def read_levels(
     label_of = dict(vert)
     discs: dict[str, list[int]] = {}
     nuclei: dict[str, list[int]] = {}
+    endplates: dict[str, list[int]] = {}
     for v in sorted(values):
         if v in chosen.discs:
             discs.setdefault(chosen.discs[v], []).append(v)
@@ -218,10 +249,16 @@ def read_levels(
             discs.setdefault(cranial, []).append(v)
         elif v in chosen.nuclei:
             nuclei.setdefault(chosen.nuclei[v], []).append(v)
+        elif v in chosen.endplates:
+            endplates.setdefault(chosen.endplates[v], []).append(v)
     for cranial in nuclei:
         if cranial not in discs:
             problems.append(f"nucleus label(s) {nuclei[cranial]} without a disc label below "
                             f"{cranial}")
+    for cranial in endplates:
+        if cranial not in discs:
+            problems.append(f"endplate label(s) {endplates[cranial]} without a disc label below "
+                            f"{cranial}; ignored")
     levels = []
     for cranial in sorted(set(discs) | set(nuclei), key=_ORDER.index):
         caudal = _next(cranial, names)
@@ -229,7 +266,7 @@ def read_levels(
         level = DiscLevel(name, cranial, caudal,
                           tuple(discs.get(cranial, [])) + tuple(nuclei.get(cranial, [])),
                           tuple(nuclei.get(cranial, [])), label_of.get(cranial),
-                          label_of.get(caudal))
+                          label_of.get(caudal), tuple(endplates.get(cranial, [])))
         missing = [v for v, lbl in ((cranial, level.cranial_label), (caudal, level.caudal_label))
                    if lbl is None]
         if missing:
@@ -274,7 +311,8 @@ def convert_labels(
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """Relabel a map from one scheme to another, structure by structure.
 
-    Nuclei merge into their disc when the target has no nucleus labels; structures the target
+    Nuclei merge into their disc when the target has no nucleus labels; endplates (SPINEPS)
+    join the nearest vertebra when the target has no endplate labels; structures the target
     cannot express (e.g. the sacrum in SPIDER) become 0 and are listed.
 
     Returns
@@ -309,6 +347,18 @@ def convert_labels(
         out[np.isin(lab, annulus)] = disc_value
         nucleus_value = inv_nuc.get(level.cranial, disc_value)
         out[np.isin(lab, level.nucleus_labels)] = nucleus_value
+    plates = [v for lv in levels.discs for v in lv.endplate_labels]
+    if plates:
+        inv_plate = {n: v for v, n in dst.endplates.items()}
+        ep = np.isin(lab, plates)
+        if all(src.endplates[v] in inv_plate for v in plates):
+            for v in plates:
+                out[lab == v] = inv_plate[src.endplates[v]]
+        else:  # bone: each voxel joins the nearest vertebra (as relabelled above)
+            bone = (out > 0) & np.isin(out, list(dst.vertebrae))
+            if bone.any():
+                _, nearest = ndimage.distance_transform_edt(~bone, return_indices=True)
+                out[ep] = out[tuple(idx[ep] for idx in nearest)]
     if levels.canal_labels:
         if dst.canal:
             out[np.isin(lab, levels.canal_labels)] = min(dst.canal)

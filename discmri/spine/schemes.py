@@ -7,7 +7,11 @@ name of a disc follows the vertebrae actually present (the disc below L5 is "L5-
 * ``native`` — discmri's own scheme (:mod:`discmri.spine.levels`): annulus 100 + v, nucleus
   200 + v.
 * ``spineps`` — SPINEPS ``seg-vert`` instance maps: vertebrae C1…C7 1–7, T1…T12 8–19,
-  L1…L5 20–24, L6 25, sacrum 26, T13 28; disc = 100 + vertebra above.
+  L1…L5 20–24, L6 25, sacrum 26, T13 28; disc = 100 + vertebra above; endplates = 200 +
+  vertebra above the disc they line (both its upper and lower endplate, as in the SPINEPS
+  sample of TPTBox). The same integers as the native scheme: a map with 2xx labels is told
+  apart by where they lie (native nuclei inside discs, SPINEPS endplates against vertebrae).
+  Vertebra labels cover the whole vertebra; only the body is measured.
 * ``totalspineseg`` — TotalSpineSeg (current release): cord 1, canal 2, C1–C7 11–17,
   T1–T12 21–32, L1–L5 41–45, L6 46, sacrum 50; discs C2-C3 … C6-C7 63–67, C7-T1 71,
   T1-T2 … T11-T12 72–82, T12-L1 91, L1-L2 … L4-L5 92–95, L5-L6 96, L5-S 100. (Earlier
@@ -54,6 +58,9 @@ class LabelScheme:
     canal : frozenset of int
     other : mapping of int to str
         Other known labels (spinal cord, presacral fat …).
+    endplates : mapping of int to str
+        Endplate label → name of the vertebra above the disc they line (SPINEPS); endplates
+        count as bone, each voxel with the nearer vertebral body.
     lumbosacral_disc : int or None
         Label of "the disc above the sacrum", whatever the number of lumbar vertebrae
         (TotalSpineSeg's 100); its cranial vertebra is the lowest lumbar one present.
@@ -66,11 +73,13 @@ class LabelScheme:
     canal: frozenset[int] = frozenset()
     other: Mapping[int, str] = field(default_factory=dict)
     lumbosacral_disc: int | None = None
+    endplates: Mapping[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for attr in ("vertebrae", "discs", "nuclei", "other"):
+        for attr in ("vertebrae", "discs", "nuclei", "other", "endplates"):
             object.__setattr__(self, attr, MappingProxyType(dict(getattr(self, attr))))
-        names = [*self.vertebrae.values(), *self.discs.values(), *self.nuclei.values()]
+        names = [*self.vertebrae.values(), *self.discs.values(), *self.nuclei.values(),
+                 *self.endplates.values()]
         unknown = sorted({n for n in names if n not in _ORDER})
         if unknown:
             raise DiscMRIError(f"label scheme {self.name!r}: unknown vertebra names {unknown}; "
@@ -81,7 +90,7 @@ class LabelScheme:
         """Every integer this scheme gives a meaning to."""
         extra = {self.lumbosacral_disc} if self.lumbosacral_disc is not None else set()
         return frozenset({*self.vertebrae, *self.discs, *self.nuclei, *self.canal, *self.other,
-                          *extra})
+                          *self.endplates, *extra})
 
 
 def _native() -> LabelScheme:
@@ -94,7 +103,8 @@ def _native() -> LabelScheme:
 def _spineps() -> LabelScheme:
     vert = {v: k for k, v in NATIVE_VERTEBRA.items()}  # SPINEPS uses the same vertebra ids
     discs = {100 + v: name for v, name in vert.items() if name != "S1"}
-    return LabelScheme("spineps", vert, discs)
+    endplates = {200 + v: name for v, name in vert.items() if name != "S1"}
+    return LabelScheme("spineps", vert, discs, endplates=endplates)
 
 
 def _totalspineseg() -> LabelScheme:

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from discmri.errors import DiscMRIError
 from discmri.phantom import Protocol, default_anatomy, random_anatomy, simulate_session
@@ -123,5 +124,37 @@ def test_detection_refuses_ambiguity_and_nonsense():
 def test_scheme_tables_are_unambiguous():
     for scheme in SCHEMES.values():
         groups = [set(scheme.vertebrae), set(scheme.discs), set(scheme.nuclei), scheme.canal,
-                  set(scheme.other), {scheme.lumbosacral_disc} - {None}]
+                  set(scheme.other), set(scheme.endplates), {scheme.lumbosacral_disc} - {None}]
         assert sum(len(g) for g in groups) == len(scheme.known)  # no integer means two things
+
+
+def test_native_and_spineps_2xx_labels_are_told_apart_by_where_they_lie(native):
+    # Both schemes use the same integers; 2xx are native nuclei (inside discs) or SPINEPS
+    # endplates (between disc and vertebra).
+    no_extras = np.where(native >= 300, 0, native)
+    lv = read_levels(no_extras)
+    assert lv.scheme == "native" and "nuclei" in lv.detected
+    lab, _ = convert_labels(native, "native", "spineps")
+    lab = lab.astype(np.int16)
+    plates = lab.copy()
+    for disc in (v for v in np.unique(lab) if 100 < v < 200):
+        ring = ndimage.binary_dilation(lab == disc) & (lab > 0) & (lab < 100)
+        plates[ring] = disc + 100
+    lv = read_levels(plates)
+    assert lv.scheme == "spineps" and "endplates" in lv.detected
+    assert lv.disc("L4-L5").endplate_labels == (223,)
+    assert lv.disc("L4-L5").labels == (123,)
+
+
+def test_converting_spineps_endplates_gives_them_to_the_nearest_vertebra(native):
+    lab, _ = convert_labels(native, "native", "spineps")
+    lab = lab.astype(np.int16)
+    plates = lab.copy()
+    for disc in (v for v in np.unique(lab) if 100 < v < 200):
+        ring = ndimage.binary_dilation(lab == disc) & (lab > 0) & (lab < 100)
+        plates[ring] = disc + 100
+    back, dropped = convert_labels(plates, "spineps", "spineps")
+    assert np.array_equal(back, plates) and dropped == ()
+    tss, _ = convert_labels(plates, "spineps", "totalspineseg")
+    direct, _ = convert_labels(lab, "spineps", "totalspineseg")
+    assert np.array_equal(tss, direct)  # every endplate voxel went back to its own body
