@@ -179,6 +179,10 @@ def measure(
     import pandas as pd
 
     formulas = _check_formulas(dhi)
+    for key, vol in (("T2", t2map), ("ADC", adcmap)):
+        if vol is not None and vol.data.ndim != 3:
+            raise GeometryError(f"{key} map {vol.source or ''} has shape {vol.shape}; "
+                                "expected a 3-D parameter map")
     levels = read_levels(labels.data, scheme=scheme)
     if not levels.discs:
         raise DiscMRIError(f"label map {labels.source or ''} has no disc labels in the "
@@ -193,9 +197,6 @@ def measure(
     for key, vol in (("t2", t2map), ("adc", adcmap)):
         if vol is None:
             continue
-        if vol.data.ndim != 3:
-            raise GeometryError(f"{key} map {vol.source or ''} has shape {vol.shape}; "
-                                "expected a 3-D parameter map")
         regions[key] = spine_regions(morph, lab, labels.affine, chosen,
                                      shape=vol.spatial_shape, affine=vol.affine,
                                      central_mm=central_mm, erosion_mm=erosion_mm)

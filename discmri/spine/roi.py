@@ -63,6 +63,7 @@ class SpineRegions:
         Spatial shape of the grid.
     affine : (4, 4) ndarray
     masks : dict of (level, region) to ndarray of bool
+        Per disc level (``"L4-L5"``); the presacral fat, tied to no disc, has level ``""``.
     notes : tuple of str
         Regions that could not be made and why.
     """
