@@ -6,17 +6,17 @@ The method, for a structure (disc or vertebral body) with labelled neighbours ab
    plane, or the endplate normals of the adjacent discs); its origin's left-right coordinate is
    the mid-sagittal plane of the structure (the centroid of its voxels along the scanner x
    axis), not the middle slice of the volume.
-2. **AP margins.** Along the AP axis, at mid-height and ±¼ of the height, the anterior and
-   posterior margins are where the linearly interpolated label mask crosses 0.5; the depth is
-   their distance.
+2. **AP margins.** Along the AP axis, on five lines within ±1 mm of the mid-surface, the
+   anterior and posterior margins are where the linearly interpolated label mask crosses 0.5
+   (averaged over the lines); the depth is their distance.
 3. **Edge profiles.** Lines parallel to the endplate normal, every ``line_step_mm`` across the
    depth, sample the image (trilinear) in the mid-sagittal plane. On each line the label
    boundary is the guide and the edge is the half-level crossing between the bone plateau
-   (1.0–3.5 mm into the vertebral body) and the disc plateau (0.3–1.2 mm into the disc)
-   (:mod:`discmri.morphometry.edges`). Where the image does not resolve the endplate (a bright
-   nucleus within a voxel of it: the profile never reaches the disc plateau) the edge is
-   interpolated from the resolved edges around it; lines without enough contrast use the label
-   boundary.
+   (1.0–3.5 mm, at least 1–3 voxels, into the vertebral body) and the disc plateau
+   (0.3–1.2 mm, at least 0.75–1.5 voxels, into the disc) (:mod:`discmri.morphometry.edges`).
+   Where the image does not resolve the endplate (a bright nucleus within a voxel of it: the
+   profile never reaches the disc plateau) the edge is interpolated from the resolved edges
+   around it; lines without enough contrast use the label boundary.
 4. **Refine.** Quadratics fitted to the upper and lower edges give the endplate slopes at the
    centre; the frame is turned to their bisector (the endplate normal) and re-centred, and
    steps 2–4 are repeated until the frame moves less than 0.005° and 0.005 mm (at most

@@ -128,18 +128,23 @@ def test_scheme_tables_are_unambiguous():
         assert sum(len(g) for g in groups) == len(scheme.known)  # no integer means two things
 
 
+def spineps_with_endplates(native):
+    """The map as SPINEPS writes it: endplates 200+v between disc 100+v and the bone."""
+    lab = convert_labels(native, "native", "spineps")[0].astype(np.int16)
+    plates = lab.copy()
+    for disc in (v for v in np.unique(lab) if 100 < v < 200):
+        ring = ndimage.binary_dilation(lab == disc) & (lab > 0) & (lab < 100)
+        plates[ring] = disc + 100
+    return plates
+
+
 def test_native_and_spineps_2xx_labels_are_told_apart_by_where_they_lie(native):
     # Both schemes use the same integers; 2xx are native nuclei (inside discs) or SPINEPS
     # endplates (between disc and vertebra).
     no_extras = np.where(native >= 300, 0, native)
     lv = read_levels(no_extras)
     assert lv.scheme == "native" and "nuclei" in lv.detected
-    lab, _ = convert_labels(native, "native", "spineps")
-    lab = lab.astype(np.int16)
-    plates = lab.copy()
-    for disc in (v for v in np.unique(lab) if 100 < v < 200):
-        ring = ndimage.binary_dilation(lab == disc) & (lab > 0) & (lab < 100)
-        plates[ring] = disc + 100
+    plates = spineps_with_endplates(native)
     lv = read_levels(plates)
     assert lv.scheme == "spineps" and "endplates" in lv.detected
     assert lv.disc("L4-L5").endplate_labels == (223,)
@@ -147,12 +152,8 @@ def test_native_and_spineps_2xx_labels_are_told_apart_by_where_they_lie(native):
 
 
 def test_converting_spineps_endplates_gives_them_to_the_nearest_vertebra(native):
-    lab, _ = convert_labels(native, "native", "spineps")
-    lab = lab.astype(np.int16)
-    plates = lab.copy()
-    for disc in (v for v in np.unique(lab) if 100 < v < 200):
-        ring = ndimage.binary_dilation(lab == disc) & (lab > 0) & (lab < 100)
-        plates[ring] = disc + 100
+    lab = convert_labels(native, "native", "spineps")[0].astype(np.int16)
+    plates = spineps_with_endplates(native)
     back, dropped = convert_labels(plates, "spineps", "spineps")
     assert np.array_equal(back, plates) and dropped == ()
     tss, _ = convert_labels(plates, "spineps", "totalspineseg")
