@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..fitting.outputs import write_fit_maps
+from ..fitting.outputs import fit_output_names, write_fit_maps
 from ..io.volume import Volume
 from .adc import ADCFit
 
@@ -16,14 +16,7 @@ __all__ = ["adc_output_names", "write_adc_maps"]
 def adc_output_names(prefix: str | os.PathLike[str], method: str) -> dict[str, Path]:
     """File of each map for an output prefix (BIDS-derivative style names)."""
     p = str(prefix)
-    names = {
-        "adc": f"{p}_ADC.nii.gz",
-        "s0": f"{p}_S0map.nii.gz",
-        "rmse": f"{p}_desc-rmse_ADC.nii.gz",
-        "r2": f"{p}_desc-r2_ADC.nii.gz",
-        "status": f"{p}_desc-status_ADC.nii.gz",
-        "sidecar": f"{p}_ADC.json",
-    }
+    names = fit_output_names(p, "adc", "ADC", "s0", "S0map")
     if method == "ivim":
         names["f"] = f"{p}_desc-ivimf_ADC.nii.gz"
         names["d_star"] = f"{p}_desc-ivimDstar_ADC.nii.gz"

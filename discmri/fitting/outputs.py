@@ -13,7 +13,27 @@ from ..io.maps import write_map_set
 from ..io.volume import Volume
 from .status import STATUS, status_counts
 
-__all__ = ["write_fit_maps"]
+__all__ = ["fit_output_names", "write_fit_maps"]
+
+
+def fit_output_names(
+    prefix: str | os.PathLike[str], key: str, suffix: str, amplitude: str, amplitude_suffix: str
+) -> dict[str, str]:
+    """The files every fit writes, BIDS-derivative style, for an output prefix.
+
+    The fitted quantity ``PREFIX_{suffix}.nii.gz`` (under ``key``), the amplitude
+    ``PREFIX_{amplitude_suffix}.nii.gz`` (under ``amplitude``), the quality maps
+    ``PREFIX_desc-{rmse,r2,status}_{suffix}.nii.gz`` and the sidecar ``PREFIX_{suffix}.json``.
+    """
+    p = str(prefix)
+    return {
+        key: f"{p}_{suffix}.nii.gz",
+        amplitude: f"{p}_{amplitude_suffix}.nii.gz",
+        "rmse": f"{p}_desc-rmse_{suffix}.nii.gz",
+        "r2": f"{p}_desc-r2_{suffix}.nii.gz",
+        "status": f"{p}_desc-status_{suffix}.nii.gz",
+        "sidecar": f"{p}_{suffix}.json",
+    }
 
 
 def write_fit_maps(

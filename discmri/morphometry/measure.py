@@ -57,8 +57,8 @@ def _touches_in_plane(mask: np.ndarray, lr: int) -> bool:
     return False
 
 
-def _disc_frame(lab: np.ndarray, affine: np.ndarray, level: DiscLevel) -> Frame:
-    pts = voxel_to_world(affine, np.argwhere(np.isin(lab, level.labels)))
+def _disc_frame(lab: np.ndarray, mask: np.ndarray, affine: np.ndarray, level: DiscLevel) -> Frame:
+    pts = voxel_to_world(affine, np.argwhere(mask))
     cranial = voxel_to_world(affine, np.argwhere(lab == level.cranial_label)).mean(axis=0)
     return frame_from_points(pts, cranial=cranial)
 
@@ -178,7 +178,7 @@ def measure_spine(
         if not mask.any():
             failures[level.name] = "disc label is empty"
             continue
-        frame = _disc_frame(lab, affine, level)
+        frame = _disc_frame(lab, mask, affine, level)
         ep_up, ep_low = _split_endplates(lab, affine, level, frame)
         endplates[level.name] = (ep_up, ep_low)
         try:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..fitting.outputs import write_fit_maps
+from ..fitting.outputs import fit_output_names, write_fit_maps
 from ..io.volume import Volume
 from .t2 import T2Fit
 
@@ -16,14 +16,7 @@ __all__ = ["t2_output_names", "write_t2_maps"]
 def t2_output_names(prefix: str | os.PathLike[str], fit_method: str) -> dict[str, Path]:
     """File of each map for an output prefix (BIDS-derivative style names)."""
     p = str(prefix)
-    names = {
-        "t2": f"{p}_T2map.nii.gz",
-        "m0": f"{p}_M0map.nii.gz",
-        "rmse": f"{p}_desc-rmse_T2map.nii.gz",
-        "r2": f"{p}_desc-r2_T2map.nii.gz",
-        "status": f"{p}_desc-status_T2map.nii.gz",
-        "sidecar": f"{p}_T2map.json",
-    }
+    names = fit_output_names(p, "t2", "T2map", "m0", "M0map")
     if fit_method == "epg":
         names["b1"] = f"{p}_B1map.nii.gz"
     if fit_method == "offset":
