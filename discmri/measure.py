@@ -3,7 +3,7 @@
 This is what ``discmri measure`` runs and what the dataset pipeline will run per session: read
 the levels of a label map, measure every disc and vertebral body on the T2-weighted image
 (:mod:`discmri.morphometry`), lay the regions on each parameter map's grid
-(:mod:`discmri.spine.roi`) and put one row per disc level in a table.
+(:mod:`discmri.regions`) and put one row per disc level in a table.
 """
 
 from __future__ import annotations
@@ -20,53 +20,18 @@ from .errors import DiscMRIError, GeometryError
 from .io.volume import Volume
 from .morphometry.dhi import DHI_COLUMNS, DHI_FORMULAS, L5S1_NOTE, disc_height_index
 from .morphometry.measure import HEIGHT_POSITIONS, SpineMorphometry, measure_spine
+from .regions import SpineRegions, region_stats, spine_regions
+from .regions.checks import MAP_KINDS, check_map_header, check_map_values
 from .spine.labels import SpineLevels, read_levels
-from .spine.roi import SpineRegions, region_stats, spine_regions
 from .spine.schemes import LabelScheme, load_scheme
+from .table import MEASUREMENT_COLUMNS as COLUMN_UNITS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMN_UNITS", "L5S1_NOTE", "Measurement", "measure"]
+__all__ = ["COLUMN_UNITS", "L5S1_NOTE", "Measurement", "disc_qc_figures", "measure"]
 
 _DHI_COLUMN = DHI_COLUMNS
-
-#: Unit and description of every column of the disc table.
-COLUMN_UNITS: dict[str, tuple[str, str]] = {
-    "level": ("", "disc level, cranial-caudal vertebrae"),
-    "height_anterior_mm": ("mm", "disc height along the endplate normal, anterior position"),
-    "height_middle_mm": ("mm", "disc height, middle position"),
-    "height_posterior_mm": ("mm", "disc height, posterior position"),
-    "height_mean_mm": ("mm", "mean of the three disc heights"),
-    "ap_depth_mm": ("mm", "disc AP depth at mid-height, mid-sagittal plane"),
-    "area_mm2": ("mm2", "mid-sagittal disc area"),
-    "central_area_mm2": ("mm2", "mid-sagittal area of the central 80 % of the depth"),
-    "volume_mm3": ("mm3", "disc volume from the label map (NaN when cut by the image edge)"),
-    "wedge_angle_deg": ("deg", "angle between the endplates, positive when taller anteriorly"),
-    "vb_cranial_height_anterior_mm": ("mm", "vertebral body above: anterior height"),
-    "vb_cranial_height_middle_mm": ("mm", "vertebral body above: middle height"),
-    "vb_cranial_height_posterior_mm": ("mm", "vertebral body above: posterior height"),
-    "vb_caudal_height_anterior_mm": ("mm", "vertebral body below: anterior height"),
-    "vb_caudal_height_middle_mm": ("mm", "vertebral body below: middle height"),
-    "vb_caudal_height_posterior_mm": ("mm", "vertebral body below: posterior height"),
-    "vb_cranial_depth_mm": ("mm", "vertebral body above: AP depth"),
-    "vb_caudal_depth_mm": ("mm", "vertebral body below: AP depth"),
-    "vb_cranial_area_mm2": ("mm2", "vertebral body above: mid-sagittal area"),
-    "vb_caudal_area_mm2": ("mm2", "vertebral body below: mid-sagittal area"),
-    "dhi_mean_height": ("1", "mean disc height / mean middle height of adjacent bodies"),
-    "dhi_masuda": ("1", "2(Ha+Hm+Hp) / (sum of the adjacent bodies' Ha+Hm+Hp)"),
-    "dhi_farfan": ("1", "(Ha+Hp) / disc depth"),
-    "dhi_area": ("1", "central-80 % disc area/width over adjacent body area/depth"),
-    "height_width_ratio": ("1", "mean disc height / disc depth"),
-    "dhi_note": ("", "how the DHI was computed where it differs (L5-S1)"),
-    "np_t2_ms": ("ms", "median T2 in the nucleus region (segments 2-4)"),
-    "af_anterior_t2_ms": ("ms", "median T2 in the anterior annulus (segment 1)"),
-    "af_posterior_t2_ms": ("ms", "median T2 in the posterior annulus (segment 5)"),
-    "np_adc_mm2_s": ("mm2/s", "median ADC in the nucleus region"),
-    "af_adc_mm2_s": ("mm2/s", "median ADC in the annulus (segments 1 and 5)"),
-    "status": ("", "empty when measured; the reason when not"),
-    "notes": ("", "what limited a measurement that was made"),
-}
 
 _MAP_COLUMNS = {
     "t2": {"np_t2_ms": "np", "af_anterior_t2_ms": "af_anterior",
@@ -88,7 +53,7 @@ class Measurement:
     regions : dict of str to SpineRegions
         Regions on the grid of each map given (``"t2w"``, ``"t2"``, ``"adc"``).
     stats : pandas.DataFrame
-        :func:`~discmri.spine.roi.region_stats` of every map, with a ``parameter`` column
+        :func:`~discmri.regions.region_stats` of every map, with a ``parameter`` column
         (``"t2"``, ``"adc"``).
     parameters : dict
         Settings used (for provenance).
@@ -162,7 +127,7 @@ def measure(
     positions : sequence of 3 float
         Fractions of the AP depth (from anterior) of the three heights.
     central_mm, erosion_mm : float
-        Region settings (:func:`discmri.spine.roi.disc_regions`).
+        Region settings (:func:`discmri.regions.disc_regions`).
     edges : {"intensity", "labels"}
         Endplate edges from the T2w intensity profiles (default) or the label boundaries only.
 
@@ -175,6 +140,10 @@ def measure(
     DiscMRIError
         Bad input: label map off the image grid, unknown or empty labels, unknown formula,
         a map that is not 3-D.
+    MapError
+        A map that cannot be what it claims (:mod:`discmri.regions.checks`): an acquired image,
+        other units, no finite value, no value over any disc, disc values outside the range
+        of the unit.
     """
     import pandas as pd
 
@@ -188,13 +157,20 @@ def measure(
         raise DiscMRIError(f"label map {labels.source or ''} has no disc labels in the "
                            f"{levels.scheme} scheme; expected at least one disc")
     chosen = _load_labels_scheme(levels, scheme)
+    maps = {"t2": t2map, "adc": adcmap}
+    for key, vol in maps.items():
+        if vol is not None:
+            same = vol.spatial_shape == t2w.spatial_shape and np.allclose(vol.affine, t2w.affine)
+            check_map_header(key, vol.data, vol.meta, vol.source,
+                             image=t2w.data if same else None)
     morph = measure_spine(t2w, labels, levels, positions=positions, edges=edges)
     lab = np.asarray(labels.data).astype(np.int32)
     regions = {"t2w": spine_regions(morph, lab, labels.affine, chosen, central_mm=central_mm,
                                     erosion_mm=erosion_mm)}
     stats = []
     values: dict[str, dict[tuple[str, str], float]] = {}
-    for key, vol in (("t2", t2map), ("adc", adcmap)):
+    outside: dict[str, set[str]] = {}
+    for key, vol in maps.items():
         if vol is None:
             continue
         regions[key] = spine_regions(morph, lab, labels.affine, chosen,
@@ -204,6 +180,11 @@ def measure(
         st.insert(0, "parameter", key)
         stats.append(st)
         values[key] = {(r.level, r.region): r.median for r in st.itertuples()}
+        disc_rows = st[st.region.isin(["np", "af"])]
+        check_map_values(key, disc_rows.groupby("level")["median"].median().to_dict(),
+                         vol.source)
+        empty = disc_rows.groupby("level")[["n", "n_excluded"]].sum()
+        outside[key] = set(empty.index[(empty.n == 0) & (empty.n_excluded == 0)])
     rows = []
     for level in levels.discs:
         row: dict[str, Any] = {"level": level.name}
@@ -236,6 +217,9 @@ def measure(
                 for col, region in columns.items():
                     row[col] = values[key].get((level.name, region), math.nan)
         notes = list(disc.notes)
+        for key, names in outside.items():
+            if level.name in names:
+                notes.append(f"outside the {MAP_KINDS[key]['name']} map's field of view")
         for name in (level.cranial, level.caudal):
             if name in morph.vertebrae:
                 notes.extend(morph.vertebrae[name].notes)
@@ -262,3 +246,35 @@ def measure(
                 else pd.DataFrame(columns=["parameter", "level", "region", "n", "mean", "median",
                                            "sd", "n_excluded"]))
     return Measurement(table, levels, morph, regions, stats_df, parameters)
+
+
+def disc_qc_figures(result: Measurement, t2w: Volume) -> dict[str, bytes]:
+    """One QC figure (PNG bytes) per measured disc.
+
+    Each shows the disc's mid-sagittal plane with the edges, heights, segments and regions
+    drawn (:func:`discmri.morphometry.qc.disc_figure`).
+
+    Parameters
+    ----------
+    result : Measurement
+        What :func:`measure` returned for ``t2w``.
+    t2w : Volume
+        The T2-weighted image that was measured.
+
+    Returns
+    -------
+    dict of str to bytes
+        By disc level. Needs matplotlib (the ``qc`` extra).
+    """
+    from .morphometry.qc import disc_figure
+
+    morph = result.morphometry
+    rows = result.table.set_index("level")
+    figures = {}
+    for name, disc in morph.discs.items():
+        row = rows.loc[name]
+        title = (f"{name}: heights {row.height_anterior_mm:.2f} / {row.height_middle_mm:.2f}"
+                 f" / {row.height_posterior_mm:.2f} mm, depth {row.ap_depth_mm:.1f} mm")
+        near = {k: v for k, v in morph.vertebrae.items() if k in name.split("-")}
+        figures[name] = disc_figure(t2w.data, t2w.affine, disc, vertebrae=near, title=title)
+    return figures

@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AcquisitionError
+from ..acquisition import validate_bvals, validate_bvecs
+from ..errors import AcquisitionError, ParameterError
 from ..fitting import fit_in_chunks, loglinear, loglinear_iterated, varpro_newton
 from ..fitting.inputs import check_magnitude, check_mask
 from ..fitting.quality import fit_quality
 from ..fitting.status import MASKED, STATUS, classify, only_ok, status_counts
-from ..io.acquisition import validate_bvals, validate_bvecs
 from .shells import B0_MAX, Shells, group_shells
 
 __all__ = ["METHODS", "STATUS", "ADCFit", "fit_adc"]
@@ -72,7 +72,7 @@ class ADCFit:
 
 def _check(signal, bvals, bvecs, mask, method, b_range, ivim_threshold, tolerance):
     if method not in METHODS:
-        raise ValueError(f"method {method!r} unknown; expected one of {METHODS}")
+        raise ParameterError(f"method {method!r} unknown; expected one of {METHODS}")
     s = np.asarray(signal)
     b = validate_bvals(bvals, n_volumes=s.shape[-1] if s.ndim else None)
     if bvecs is not None:
@@ -81,7 +81,7 @@ def _check(signal, bvals, bvecs, mask, method, b_range, ivim_threshold, toleranc
     shells = group_shells(b, tolerance=tolerance)
     lo, hi = (-np.inf, np.inf) if b_range is None else (float(b_range[0]), float(b_range[1]))
     if lo > hi:
-        raise ValueError(f"b_range {b_range!r} is empty; expected (low, high)")
+        raise ParameterError(f"b_range {b_range!r} is empty; expected (low, high)")
     if not shells.has_b0 and lo <= B0_MAX:
         raise AcquisitionError(
             f"b-values {sorted(set(np.round(b).tolist()))} have no b = 0 volume; expected one "

@@ -9,11 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from ..io.maps import write_map_set
+from ..io.atomic import write_all_or_nothing
+from ..io.maps import map_set_files
 from ..io.volume import Volume
 from .status import STATUS, status_counts
 
-__all__ = ["fit_output_names", "write_fit_maps"]
+__all__ = ["fit_map_files", "fit_output_names", "write_fit_maps"]
 
 
 def fit_output_names(
@@ -34,6 +35,32 @@ def fit_output_names(
         "status": f"{p}_desc-status_{suffix}.nii.gz",
         "sidecar": f"{p}_{suffix}.json",
     }
+
+
+def fit_map_files(
+    names: Mapping[str, Path],
+    values: Mapping[str, np.ndarray | None],
+    units: Mapping[str, tuple[str, str]],
+    status: np.ndarray,
+    reference: Volume,
+    sidecar: dict[str, Any],
+    *,
+    label: str,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    hashes: dict[str, str] | None = None,
+) -> dict[Path, bytes]:
+    """The bytes of every file :func:`write_fit_maps` writes, by path (nothing is written)."""
+    maps = {names[k]: (v, np.float32, units[k][1]) for k, v in values.items()
+            if k in names and v is not None}
+    maps[names["status"]] = (status, np.uint8, f"{label} fit status")
+    content = {
+        **sidecar,
+        "StatusCodes": {str(k): v for k, v in STATUS.items()},
+        "StatusCounts": status_counts(status),
+        "Maps": {k: {"file": names[k].name, "units": units[k][0]} for k in units if k in names},
+    }
+    return map_set_files(maps, reference, names["sidecar"], content, inputs=inputs,
+                         hashes=hashes)
 
 
 def write_fit_maps(
@@ -69,14 +96,6 @@ def write_fit_maps(
     inputs, overwrite
         As for :func:`discmri.io.maps.write_map_set`.
     """
-    maps = {names[k]: (v, np.float32, units[k][1]) for k, v in values.items()
-            if k in names and v is not None}
-    maps[names["status"]] = (status, np.uint8, f"{label} fit status")
-    content = {
-        **sidecar,
-        "StatusCodes": {str(k): v for k, v in STATUS.items()},
-        "StatusCounts": status_counts(status),
-        "Maps": {k: {"file": names[k].name, "units": units[k][0]} for k in units if k in names},
-    }
-    write_map_set(maps, reference, names["sidecar"], content, inputs=inputs,
-                  overwrite=overwrite)
+    files = fit_map_files(names, values, units, status, reference, sidecar, label=label,
+                          inputs=inputs)
+    write_all_or_nothing(files, overwrite=overwrite, protected=inputs)

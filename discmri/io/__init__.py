@@ -2,7 +2,12 @@
 
 Only this subpackage touches file formats. Everything it returns is in discmri's conventions:
 float32 x-y-z[-n] arrays, RAS+ affines in mm, echo times in ms, b-values in s/mm².
+SimpleITK is imported only when a DICOM series is read (or its adapter is asked for), so that
+worker processes that read NIfTI files do not pay for it.
 """
+
+import importlib
+from typing import Any
 
 from .acquisition import (
     bvecs_to_world,
@@ -17,9 +22,7 @@ from .acquisition import (
 from .atomic import atomic_path, file_sha256, write_all_or_nothing, write_text_atomic
 from .bids import Session, find_sessions, read_tsv
 from .bidsname import parse_bids_name, read_json, read_sidecar
-from .dicom import load_dicom_series
 from .load import check_same_grid, load_dwi, load_mese, load_volume, save_volume
-from .sitk import array_to_sitk, sitk_to_array
 from .volume import Volume, voxel_spacing
 
 __all__ = [
@@ -52,3 +55,12 @@ __all__ = [
     "write_all_or_nothing",
     "write_text_atomic",
 ]
+
+#: Names imported on first use (they need SimpleITK).
+_LAZY = {"load_dicom_series": ".dicom", "array_to_sitk": ".sitk", "sitk_to_array": ".sitk"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'discmri.io' has no attribute {name!r}")

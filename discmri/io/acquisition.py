@@ -8,11 +8,11 @@ unit are reported, never silently rescaled.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ..acquisition import _label, validate_bvals, validate_bvecs, validate_echo_times
 from ..errors import AcquisitionError, InputNotFoundError
 
 __all__ = [
@@ -26,67 +26,6 @@ __all__ = [
     "validate_echo_times",
     "world_to_bvecs",
 ]
-
-#: Below this (ms) an echo time cannot be a spin-echo echo time; it is probably in seconds.
-_MIN_PLAUSIBLE_TE_MS = 1.0
-#: Above this (s/mm²) a b-value is implausible for tissue imaging; it is probably in s/m².
-_MAX_PLAUSIBLE_B = 1.0e5
-
-
-def _label(source: str | os.PathLike[str] | None) -> str:
-    return f"{source}: " if source else ""
-
-
-def validate_echo_times(
-    echo_times_ms: Sequence[float] | np.ndarray,
-    *,
-    n_echoes: int | None = None,
-    source: str | os.PathLike[str] | None = None,
-) -> np.ndarray:
-    """Check echo times in milliseconds and return them as a float64 array.
-
-    Parameters
-    ----------
-    echo_times_ms : sequence of float
-        Echo times, ms.
-    n_echoes : int, optional
-        Number of echoes in the image they belong to.
-    source : path-like, optional
-        Where they came from, for messages.
-
-    Returns
-    -------
-    (n_echoes,) ndarray
-        Echo times, ms.
-
-    Raises
-    ------
-    AcquisitionError
-        If they are not a finite, positive, strictly increasing 1-D sequence, do not match
-        ``n_echoes``, or all lie below 1 ms (which means seconds were given).
-    """
-    te = np.asarray(echo_times_ms, dtype=np.float64)
-    where = _label(source)
-    if te.ndim != 1 or te.size == 0:
-        raise AcquisitionError(f"{where}echo times must be a 1-D list, got shape {te.shape}")
-    if n_echoes is not None and te.size != n_echoes:
-        raise AcquisitionError(
-            f"{where}{te.size} echo times given for {n_echoes} echoes; expected one per echo"
-        )
-    if not np.isfinite(te).all() or (te <= 0).any():
-        raise AcquisitionError(f"{where}echo times {te.tolist()} must be finite and positive (ms)")
-    if te.size > 1 and (np.diff(te) <= 0).any():
-        raise AcquisitionError(
-            f"{where}echo times {te.tolist()} ms are not strictly increasing; expected the echo "
-            "order of the image"
-        )
-    if te.max() < _MIN_PLAUSIBLE_TE_MS:
-        raise AcquisitionError(
-            f"{where}echo times {te.tolist()} look like seconds; expected milliseconds "
-            f"(e.g. {[round(t * 1000, 3) for t in te[:3]]} ...)"
-        )
-    return te
-
 
 def echo_times_from_sidecar(
     sidecar: dict, *, source: str | os.PathLike[str] | None = None
@@ -128,64 +67,6 @@ def _read_numbers(path: Path, what: str) -> np.ndarray:
     if not rows or len({len(r) for r in rows}) != 1:
         raise AcquisitionError(f"{path}: expected rows of equal length, FSL {what} format")
     return np.array(rows, dtype=np.float64)
-
-
-def validate_bvals(
-    bvals: Sequence[float] | np.ndarray,
-    *,
-    n_volumes: int | None = None,
-    source: str | os.PathLike[str] | None = None,
-) -> np.ndarray:
-    """Check b-values (s/mm²): 1-D, finite, non-negative, plausible units, matching the volumes."""
-    b = np.asarray(bvals, dtype=np.float64)
-    where = _label(source)
-    if b.ndim != 1:
-        raise AcquisitionError(f"{where}b-values must be one row, got shape {b.shape}")
-    if n_volumes is not None and b.size != n_volumes:
-        raise AcquisitionError(
-            f"{where}{b.size} b-values for {n_volumes} diffusion volumes; expected one per volume"
-        )
-    if not np.isfinite(b).all() or (b < 0).any():
-        raise AcquisitionError(f"{where}b-values {b.tolist()} must be finite and >= 0 (s/mm²)")
-    if b.max(initial=0) > _MAX_PLAUSIBLE_B:
-        raise AcquisitionError(
-            f"{where}b-value {b.max():g} looks like s/m²; expected s/mm² (e.g. {b.max() / 1e6:g})"
-        )
-    return b
-
-
-def validate_bvecs(
-    bvecs: np.ndarray,
-    bvals: np.ndarray,
-    *,
-    source: str | os.PathLike[str] | None = None,
-    tol: float = 0.05,
-) -> np.ndarray:
-    """Check b-vectors, (n, 3): unit length (within ``tol``) wherever b > 0.
-
-    Returns
-    -------
-    (n, 3) ndarray
-        The vectors, with those of b = 0 volumes kept as given.
-    """
-    v = np.asarray(bvecs, dtype=np.float64)
-    where = _label(source)
-    if v.ndim != 2 or v.shape[1] != 3 or v.shape[0] != len(bvals):
-        raise AcquisitionError(
-            f"{where}b-vectors have shape {v.shape}; expected ({len(bvals)}, 3), one unit "
-            "vector per volume"
-        )
-    if not np.isfinite(v).all():
-        raise AcquisitionError(f"{where}b-vectors contain NaN or inf")
-    norms = np.linalg.norm(v, axis=1)
-    bad = (np.asarray(bvals) > 0) & (np.abs(norms - 1.0) > tol)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise AcquisitionError(
-            f"{where}b-vector {i} {v[i].tolist()} has length {norms[i]:.3f}; expected unit "
-            "vectors for diffusion-weighted volumes"
-        )
-    return v
 
 
 def read_bvals(path: str | os.PathLike[str], *, n_volumes: int | None = None) -> np.ndarray:

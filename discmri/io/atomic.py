@@ -9,12 +9,14 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..errors import OutputExistsError
+from ..errors import OutputError, OutputExistsError
 
 __all__ = [
     "atomic_path",
     "check_writable",
+    "ensure_folder",
     "file_sha256",
+    "sources",
     "write_all_or_nothing",
     "write_bytes_atomic",
     "write_text_atomic",
@@ -54,8 +56,46 @@ def check_writable(
         if p is not None and Path(p).resolve() == resolved:
             raise OutputExistsError(f"{target}: refusing to overwrite an input file")
     if target.exists() and not overwrite:
-        raise OutputExistsError(f"{target}: file exists; pass overwrite=True to replace it")
+        raise OutputExistsError(f"{target}: file exists; not replaced without overwrite=True")
+    if target.is_dir():
+        raise OutputError(f"{target}: is a folder; expected a file name")
     return target
+
+
+def ensure_folder(folder: str | os.PathLike[str], *, what: str = "output folder") -> Path:
+    """Create ``folder`` (and its parents) and check that files can be written in it.
+
+    Done before any work, so that a run does not fit maps for an hour and then fail to save
+    them. The check writes and removes a hidden empty file.
+
+    Parameters
+    ----------
+    folder : path-like
+    what : str
+        Name of the folder in the message (e.g. ``"--out"``).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    OutputError
+        If a file stands where the folder (or one of its parents) should be, or the folder
+        cannot be created or written to.
+    """
+    folder = Path(folder)
+    for parent in (folder, *folder.parents):
+        if parent.exists() and not parent.is_dir():
+            raise OutputError(f"{what} {folder}: {parent} is a file, expected a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".discmri-write-check.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"{what} {folder}: cannot write there ({exc.strerror or exc})") from exc
+    return folder
 
 
 @contextlib.contextmanager
@@ -111,9 +151,10 @@ def write_all_or_nothing(
 ) -> list[Path]:
     """Write several files so that either all of them appear or none does.
 
-    Every target is checked first (:func:`check_writable`); all are written to temporary files
-    beside their targets, and renamed only once every write has succeeded. On failure the
-    temporary files are removed and no target is touched.
+    Every target is checked first (:func:`check_writable`); all are written to hidden temporary
+    files beside their targets, and renamed only once every write has succeeded. Files being
+    replaced are first moved aside, so that a failure part-way through the renames puts every
+    target back as it was. On any failure no temporary file is left behind.
 
     Parameters
     ----------
@@ -128,25 +169,53 @@ def write_all_or_nothing(
     -------
     list of Path
         The written files.
+
+    Raises
+    ------
+    OutputExistsError
+        If a target exists (without ``overwrite``) or is a protected input.
+    OutputError
+        If a target cannot be written (its folder cannot be made or written to, disk full).
     """
     protected = list(protected)
     targets = [check_writable(p, overwrite=overwrite, protected=protected) for p in files]
-    staged: list[tuple[Path, Path]] = []
+    staged: list[tuple[Path, Path]] = []  # (temporary file, target)
+    moved: list[tuple[Path, Path]] = []  # (target, its old content moved aside)
+    done: list[Path] = []
     try:
         for target, payload in zip(targets, files.values(), strict=True):
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+            staged.append((Path(tmp), target))
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
             os.chmod(tmp, 0o644)
-            staged.append((Path(tmp), target))
+        for target in targets:
+            if target.exists():
+                fd, aside = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.old.")
+                os.close(fd)
+                os.replace(target, aside)
+                moved.append((target, Path(aside)))
         for tmp, target in staged:
             os.replace(tmp, target)
-    except BaseException:
+            done.append(target)
+    except BaseException as exc:
+        for target in done:
+            with contextlib.suppress(OSError):
+                target.unlink()
+        for target, aside in moved:
+            with contextlib.suppress(OSError):
+                os.replace(aside, target)
         for tmp, _ in staged:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 tmp.unlink()
+        if isinstance(exc, OSError) and not isinstance(exc, OutputExistsError):
+            raise OutputError(f"{exc.filename or targets[0].parent}: cannot write "
+                              f"({exc.strerror or exc}); nothing was written") from exc
         raise
+    for _, aside in moved:
+        with contextlib.suppress(OSError):
+            aside.unlink()
     return targets
 
 
@@ -160,3 +229,12 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def sources(
+    inputs: Iterable[str | os.PathLike[str]],
+    hashes: dict[str, str] | None = None,
+) -> list[dict[str, str]]:
+    """Provenance entries ``{"path", "sha256"}`` of input files (hashes reused when given)."""
+    hashes = hashes or {}
+    return [{"path": str(p), "sha256": hashes.get(str(p)) or file_sha256(p)} for p in inputs]

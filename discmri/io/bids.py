@@ -176,7 +176,11 @@ def _months(sub_dir: Path, participant: str, problems_by_session: dict) -> dict[
     return out
 
 
-def find_sessions(root: str | os.PathLike[str]) -> list[Session]:
+def find_sessions(
+    root: str | os.PathLike[str],
+    *,
+    participants: str | os.PathLike[str] | None = None,
+) -> list[Session]:
     """List every participant × session of a BIDS dataset with what it holds.
 
     Missing or faulty pieces are recorded per session (``missing``, ``problems``) and never stop
@@ -186,6 +190,9 @@ def find_sessions(root: str | os.PathLike[str]) -> list[Session]:
     ----------
     root : path-like
         Dataset folder (holding ``participants.tsv`` and ``sub-*`` folders).
+    participants : path-like, optional
+        A ``participants.tsv`` to use instead of the dataset's own (e.g. the arms, kept apart
+        from the images until unblinding).
 
     Returns
     -------
@@ -210,16 +217,22 @@ def find_sessions(root: str | os.PathLike[str]) -> list[Session]:
             f"{root}: no participant folders (sub-*) found; expected a BIDS dataset with "
             "participants.tsv and sub-<label>/ folders"
         )
-    participants: dict[str, dict[str, str]] = {}
-    ptsv = root / "participants.tsv"
+    rows: dict[str, dict[str, str]] = {}
+    ptsv = root / "participants.tsv" if participants is None else Path(participants)
+    if participants is not None and not ptsv.is_file():
+        raise InputNotFoundError(f"participants file {ptsv}: no such file")
     if ptsv.is_file():
-        for row in read_tsv(ptsv):
-            participants[row.get("participant_id", "").removeprefix("sub-")] = row
+        table = read_tsv(ptsv)
+        if participants is not None and table and "participant_id" not in table[0]:
+            raise DatasetError(f"participants file {ptsv}: no participant_id column; expected "
+                               "participant_id, group, treated_levels")
+        for row in table:
+            rows[row.get("participant_id", "").removeprefix("sub-")] = row
     labels_root = root / "derivatives" / "labels"
     sessions = []
     for sub_dir in subjects:
         participant = sub_dir.name.removeprefix("sub-")
-        prow = participants.get(participant)
+        prow = rows.get(participant)
         extra: dict[str, list[str]] = {}
         months = _months(sub_dir, participant, extra)
         ses_dirs = sorted(p for p in sub_dir.glob("ses-*") if p.is_dir()) or [sub_dir]

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AcquisitionError, GeometryError, ImageFormatError, InputNotFoundError
+from ..errors import AcquisitionError, ImageFormatError, InputNotFoundError
+from ..geometry import check_same_grid
 from .acquisition import (
     echo_times_from_sidecar,
     read_bvals,
@@ -18,7 +19,6 @@ from .acquisition import (
     validate_echo_times,
 )
 from .bidsname import BIDSName, parse_bids_name, read_sidecar
-from .dicom import load_dicom_series
 from .nifti import is_nifti, load_nifti, save_nifti
 from .volume import Volume
 
@@ -56,6 +56,8 @@ def load_volume(path: str | os.PathLike[str], *, allow_nonfinite: bool = False) 
     if not path.exists():
         raise InputNotFoundError(f"{path}: no such file or folder")
     if path.is_dir():
+        from .dicom import load_dicom_series  # SimpleITK only when a DICOM series is read
+
         return load_dicom_series(path)
     if not is_nifti(path):
         raise ImageFormatError(
@@ -67,35 +69,6 @@ def load_volume(path: str | os.PathLike[str], *, allow_nonfinite: bool = False) 
     if sidecar:
         return Volume(volume.data, volume.affine, {**volume.meta, "sidecar": sidecar})
     return volume
-
-
-def check_same_grid(
-    volume: Volume, other: Volume, *, what: str = "label map", atol: float = 1e-3
-) -> None:
-    """Raise :class:`GeometryError` unless two volumes share a voxel grid (shape and affine).
-
-    Parameters
-    ----------
-    volume, other : Volume
-        The reference image and the one that must match it (e.g. a label map).
-    what : str
-        Name of ``other`` in the message.
-    atol : float
-        Tolerance on affine entries (mm).
-    """
-    name = other.source or what
-    ref = volume.source or "the image"
-    if other.spatial_shape != volume.spatial_shape:
-        raise GeometryError(
-            f"{name}: {what} has shape {other.spatial_shape}, expected {volume.spatial_shape} "
-            f"as in {ref}"
-        )
-    if not np.allclose(other.affine, volume.affine, atol=atol):
-        diff = float(np.abs(other.affine - volume.affine).max())
-        raise GeometryError(
-            f"{name}: {what} affine differs from {ref} by up to {diff:.3g} mm; expected the same "
-            "voxel grid"
-        )
 
 
 def load_mese(

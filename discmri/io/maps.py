@@ -11,11 +11,37 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from .atomic import file_sha256, write_all_or_nothing
+from .atomic import sources, write_all_or_nothing
 from .nifti import nifti_bytes
 from .volume import Volume
 
-__all__ = ["write_map_set"]
+__all__ = ["map_set_files", "write_map_set"]
+
+
+def map_set_files(
+    maps: Mapping[Path, tuple[np.ndarray, Any, str]],
+    reference: Volume,
+    sidecar_path: Path,
+    sidecar: dict[str, Any],
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    hashes: dict[str, str] | None = None,
+) -> dict[Path, bytes]:
+    """The bytes of every file :func:`write_map_set` writes, by path (nothing is written).
+
+    ``hashes`` (path → SHA-256) spares hashing inputs again that the caller has hashed.
+    """
+    header = {"header": reference.meta.get("header")}
+    files: dict[Path, bytes] = {
+        path: nifti_bytes(Volume(data, reference.affine, header), path, dtype=dtype,
+                          description=description)
+        for path, (data, dtype, description) in maps.items()
+    }
+    content = {**sidecar, "GeneratedBy": [{"Name": "discmri", "Version": __version__}],
+               "Sources": sources(inputs, hashes)}
+    files[sidecar_path] = (json.dumps(content, indent=2, sort_keys=True, default=str)
+                           + "\n").encode()
+    return files
 
 
 def write_map_set(
@@ -49,14 +75,5 @@ def write_map_set(
     -------
     list of Path
     """
-    header = {"header": reference.meta.get("header")}
-    files: dict[Path, bytes] = {
-        path: nifti_bytes(Volume(data, reference.affine, header), path, dtype=dtype,
-                          description=description)
-        for path, (data, dtype, description) in maps.items()
-    }
-    content = {**sidecar, "GeneratedBy": [{"Name": "discmri", "Version": __version__}],
-               "Sources": [{"path": str(p), "sha256": file_sha256(p)} for p in inputs]}
-    files[sidecar_path] = (json.dumps(content, indent=2, sort_keys=True, default=str)
-                           + "\n").encode()
+    files = map_set_files(maps, reference, sidecar_path, sidecar, inputs=inputs)
     return write_all_or_nothing(files, overwrite=overwrite, protected=inputs)

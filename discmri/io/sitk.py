@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 
+from ..errors import GeometryError, ImageFormatError
+
 __all__ = ["LPS_TO_RAS", "array_to_sitk", "sitk_to_array"]
 
 #: Flip of the first two world axes; its own inverse.
@@ -32,7 +34,7 @@ def sitk_to_array(image: sitk.Image) -> tuple[np.ndarray, np.ndarray]:
         Voxel-to-world transform, RAS+ mm.
     """
     if image.GetDimension() != 3:
-        raise ValueError(f"expected a 3-D SimpleITK image, got {image.GetDimension()}-D")
+        raise ImageFormatError(f"expected a 3-D SimpleITK image, got {image.GetDimension()}-D")
     arr = sitk.GetArrayFromImage(image)  # (z, y, x[, c])
     data = np.transpose(arr, (2, 1, 0) + tuple(range(3, arr.ndim)))
     direction = np.array(image.GetDirection(), dtype=np.float64).reshape(3, 3)
@@ -60,12 +62,12 @@ def array_to_sitk(data: np.ndarray, affine: np.ndarray) -> sitk.Image:
     """
     data = np.asarray(data)
     if data.ndim != 3:
-        raise ValueError(f"expected a 3-D array, got shape {data.shape}")
+        raise ImageFormatError(f"expected a 3-D array, got shape {data.shape}")
     lps = LPS_TO_RAS @ np.asarray(affine, dtype=np.float64)
     spacing = np.linalg.norm(lps[:3, :3], axis=0)
     direction = lps[:3, :3] / spacing[None, :]
     if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-5):
-        raise ValueError("affine has shear; SimpleITK needs orthogonal voxel axes")
+        raise GeometryError("affine has shear; SimpleITK needs orthogonal voxel axes")
     image = sitk.GetImageFromArray(np.ascontiguousarray(np.transpose(data, (2, 1, 0))))
     image.SetSpacing(tuple(float(s) for s in spacing))
     image.SetDirection(tuple(float(d) for d in direction.ravel()))

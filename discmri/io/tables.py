@@ -9,18 +9,42 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from .atomic import file_sha256, write_all_or_nothing
+from ..errors import ParameterError
+from .atomic import sources, write_all_or_nothing
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["table_bytes", "write_table"]
+__all__ = ["table_bytes", "table_files", "write_table"]
 
 
 def table_bytes(table: pd.DataFrame) -> bytes:
     """A table as TSV bytes: tab-separated, ``n/a`` for missing values, 6 significant digits."""
     return table.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.6g",
                         lineterminator="\n").encode("utf-8")
+
+
+def table_files(
+    table: pd.DataFrame,
+    path: str | os.PathLike[str],
+    sidecar: Mapping[str, Any],
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    hashes: dict[str, str] | None = None,
+) -> dict[Path, bytes]:
+    """The bytes of a ``.tsv`` table and its ``.json`` sidecar, by path (nothing is written).
+
+    ``GeneratedBy`` (discmri version) and ``Sources`` (path and SHA-256 of every input; reused
+    from ``hashes`` when given) are added to the sidecar.
+    """
+    path = Path(path)
+    if path.suffix != ".tsv":
+        raise ParameterError(f"{path}: expected a .tsv output file")
+    content = {**sidecar, "GeneratedBy": [{"Name": "discmri", "Version": __version__}],
+               "Sources": sources(inputs, hashes)}
+    return {path: table_bytes(table),
+            path.with_suffix(".json"): (json.dumps(content, indent=2, default=str)
+                                        + "\n").encode("utf-8")}
 
 
 def write_table(
@@ -54,13 +78,6 @@ def write_table(
     list of Path
         Written files, the table first.
     """
-    path = Path(path)
-    if path.suffix != ".tsv":
-        raise ValueError(f"{path}: expected a .tsv output file")
-    content = {**sidecar, "GeneratedBy": [{"Name": "discmri", "Version": __version__}],
-               "Sources": [{"path": str(p), "sha256": file_sha256(p)} for p in inputs]}
-    files = {path: table_bytes(table),
-             path.with_suffix(".json"): (json.dumps(content, indent=2, default=str)
-                                         + "\n").encode("utf-8")}
+    files = table_files(table, path, sidecar, inputs=inputs)
     files.update(extra or {})
     return write_all_or_nothing(files, overwrite=overwrite, protected=inputs)

@@ -10,23 +10,10 @@ from typing import Any
 import numpy as np
 from nibabel.orientations import aff2axcodes
 
+from ..errors import GeometryError, ImageFormatError
+from ..geometry import voxel_spacing
+
 __all__ = ["Volume", "voxel_spacing"]
-
-
-def voxel_spacing(affine: np.ndarray) -> tuple[float, float, float]:
-    """Voxel edge lengths (mm) of a 4×4 voxel-to-world affine.
-
-    Parameters
-    ----------
-    affine : (4, 4) ndarray
-        Voxel-to-world (RAS+, mm) transform.
-
-    Returns
-    -------
-    tuple of 3 float
-        Length in mm of a unit step along each voxel axis.
-    """
-    return tuple(float(v) for v in np.linalg.norm(np.asarray(affine)[:3, :3], axis=0))  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,13 +52,18 @@ class Volume:
         data.flags.writeable = False
         affine = np.array(self.affine, dtype=np.float64)
         if affine.shape != (4, 4):
-            raise ValueError(f"affine must be a 4x4 matrix, got shape {affine.shape}")
+            raise GeometryError(f"affine must be a 4x4 matrix, got shape {affine.shape}")
         if data.ndim not in (3, 4):
-            raise ValueError(f"data must be 3-D or 4-D (x, y, z[, n]), got shape {data.shape}")
+            raise ImageFormatError(
+                f"data must be 3-D or 4-D (x, y, z[, n]), got shape {data.shape}")
         affine.flags.writeable = False
         object.__setattr__(self, "data", data)
         object.__setattr__(self, "affine", affine)
         object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+
+    def __reduce__(self):
+        # MappingProxyType does not pickle: rebuild from plain parts (for worker processes)
+        return (Volume, (np.array(self.data), np.array(self.affine), dict(self.meta)))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -116,7 +108,7 @@ class Volume:
         """
         data = np.asarray(data)
         if data.shape[:3] != self.spatial_shape:
-            raise ValueError(
+            raise GeometryError(
                 f"new data has spatial shape {data.shape[:3]}, expected {self.spatial_shape}"
             )
         merged = {k: v for k, v in self.meta.items() if k != "source"}

@@ -13,7 +13,7 @@ from .dhi import (
 )
 from .frame import Frame, frame_from_points
 from .measure import HEIGHT_POSITIONS, SpineMorphometry, measure_spine
-from .segment import SegmentGeometry, measure_segment
+from .structure import StructureGeometry, measure_structure
 
 __all__ = [
     "DHI_COLUMNS",
@@ -22,7 +22,7 @@ __all__ = [
     "disc_height_index",
     "HEIGHT_POSITIONS",
     "Frame",
-    "SegmentGeometry",
+    "StructureGeometry",
     "SpineMorphometry",
     "dhi_area",
     "dhi_farfan",
@@ -30,6 +30,6 @@ __all__ = [
     "dhi_mean_height",
     "frame_from_points",
     "height_width_ratio",
-    "measure_segment",
+    "measure_structure",
     "measure_spine",
 ]

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..errors import ParameterError
+
 __all__ = [
     "DHI_COLUMNS",
     "DHI_FORMULAS",
@@ -203,7 +205,7 @@ def disc_height_index(
     if formula == "height_width":
         return float(height_width_ratio(ha, hm, hp, depth))
     if formula not in DHI_FORMULAS:
-        raise ValueError(f"unknown DHI formula {formula!r}; expected one of {DHI_FORMULAS}")
+        raise ParameterError(f"unknown DHI formula {formula!r}; expected one of {DHI_FORMULAS}")
     if caudal is not None and not np.isfinite([*caudal[0], caudal[1], caudal[2]]).all():
         return float("nan")
     up_h, up_area, up_depth = cranial

@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import GeometryError
-from ..io.load import check_same_grid
+from ..errors import GeometryError, MeasurementError, ParameterError
+from ..geometry import check_same_grid, lr_axis, voxel_to_world
 from ..io.volume import Volume
 from ..spine.labels import DiscLevel, SpineLevels
 from .frame import Frame, frame_from_points
-from .sampling import lr_axis, voxel_to_world
-from .segment import SegmentGeometry, measure_segment
+from .structure import StructureGeometry, measure_structure
 
 __all__ = ["HEIGHT_POSITIONS", "SpineMorphometry", "measure_spine"]
 
@@ -30,9 +29,9 @@ class SpineMorphometry:
     ----------
     levels : SpineLevels
         What the label map says (scheme, levels, problems).
-    discs : dict of str to SegmentGeometry
+    discs : dict of str to StructureGeometry
         Measured discs by level name.
-    vertebrae : dict of str to SegmentGeometry
+    vertebrae : dict of str to StructureGeometry
         Measured vertebral bodies by name.
     failures : dict of str to str
         Discs or vertebrae not measured, with the reason.
@@ -41,8 +40,8 @@ class SpineMorphometry:
     """
 
     levels: SpineLevels
-    discs: dict[str, SegmentGeometry]
-    vertebrae: dict[str, SegmentGeometry]
+    discs: dict[str, StructureGeometry]
+    vertebrae: dict[str, StructureGeometry]
     failures: dict[str, str] = field(default_factory=dict)
     positions: tuple[float, ...] = HEIGHT_POSITIONS
 
@@ -90,7 +89,7 @@ def _split_endplates(lab: np.ndarray, affine: np.ndarray, level: DiscLevel, fram
     return up, low
 
 
-def _body(vertebra: np.ndarray, affine: np.ndarray, discs: list[SegmentGeometry],
+def _body(vertebra: np.ndarray, affine: np.ndarray, discs: list[StructureGeometry],
           margin_mm: float = 5.0) -> np.ndarray:
     """The vertebral body of a whole-vertebra label.
 
@@ -155,12 +154,12 @@ def measure_spine(
     check_same_grid(image, labels, what="label map")
     positions = tuple(float(f) for f in positions)
     if len(positions) != 3 or not all(0.0 < f < 1.0 for f in positions):
-        raise ValueError(f"positions must be three fractions in (0, 1), got {positions}")
+        raise ParameterError(f"positions must be three fractions in (0, 1), got {positions}")
     affine = np.asarray(image.affine, float)
     img = np.asarray(image.data)
     lab = np.asarray(labels.data).astype(np.int32)
     lr = lr_axis(affine)
-    discs: dict[str, SegmentGeometry] = {}
+    discs: dict[str, StructureGeometry] = {}
     failures: dict[str, str] = {}
     # endplate voxels (SPINEPS) on each side of each disc: bone of the body on that side
     endplates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -182,15 +181,15 @@ def measure_spine(
         ep_up, ep_low = _split_endplates(lab, affine, level, frame)
         endplates[level.name] = (ep_up, ep_low)
         try:
-            discs[level.name] = measure_segment(
+            discs[level.name] = measure_structure(
                 img, lab, affine, name=level.name, kind="disc", inside=level.labels,
                 above=None, below=None, frame=frame, positions=positions,
                 window_mm=window_mm, edges=edges,
                 masks=(mask, (lab == level.cranial_label) | ep_up,
                        (lab == level.caudal_label) | ep_low))
-        except ValueError as exc:
+        except MeasurementError as exc:
             failures[level.name] = str(exc)
-    vertebrae: dict[str, SegmentGeometry] = {}
+    vertebrae: dict[str, StructureGeometry] = {}
     above_disc = {lv.caudal: lv for lv in levels.discs}
     below_disc = {lv.cranial: lv for lv in levels.discs}
     wanted = []
@@ -221,13 +220,13 @@ def measure_spine(
         if low is not None and low.name in discs:
             normals.append(discs[low.name].normal_upper)
         try:
-            vertebrae[name] = measure_segment(
+            vertebrae[name] = measure_structure(
                 img, lab, affine, name=name, kind="vertebra", inside=[label], above=None,
                 below=None, frame=_vertebra_frame(body, affine, normals), positions=positions,
                 window_mm=window_mm, edges=edges,
                 masks=(body, None if up is None else np.isin(lab, up.labels),
                        None if low is None else np.isin(lab, low.labels)))
-        except ValueError as exc:
+        except MeasurementError as exc:
             failures[name] = str(exc)
     return SpineMorphometry(levels, discs, vertebrae, failures, positions)
 

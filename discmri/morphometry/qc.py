@@ -12,8 +12,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..errors import DiscMRIError
-from .sampling import sample_world
-from .segment import SegmentGeometry
+from ..geometry import sample_world
+from .structure import StructureGeometry
 
 __all__ = ["disc_figure"]
 
@@ -30,9 +30,9 @@ def _matplotlib():
 def disc_figure(
     image: np.ndarray,
     affine: np.ndarray,
-    disc: SegmentGeometry,
+    disc: StructureGeometry,
     *,
-    vertebrae: Mapping[str, SegmentGeometry] | None = None,
+    vertebrae: Mapping[str, StructureGeometry] | None = None,
     title: str | None = None,
     step_mm: float = 0.2,
     dpi: int = 110,
@@ -51,15 +51,15 @@ def disc_figure(
     image : (X, Y, Z) ndarray
         The image the disc was measured on.
     affine : (4, 4) ndarray
-    disc : SegmentGeometry
-    vertebrae : mapping of str to SegmentGeometry, optional
+    disc : StructureGeometry
+    vertebrae : mapping of str to StructureGeometry, optional
         Measured vertebral bodies (their edges are drawn when in view).
     title : str, optional
     step_mm : float
         Pixel size of the reslice, mm.
     dpi : int
     roi_erosion_mm, np_height_fraction : float
-        Region settings drawn (:func:`discmri.spine.disc_regions`): the eroded disc (lime) and
+        Region settings drawn (:func:`discmri.regions.disc_regions`): the eroded disc (lime) and
         the nucleus region (magenta), for voxels of the image's size.
 
     Returns
@@ -112,7 +112,7 @@ def disc_figure(
     return buf.getvalue()
 
 
-def _draw_regions(ax, disc: SegmentGeometry, affine, erosion_mm: float, fraction: float) -> None:
+def _draw_regions(ax, disc: StructureGeometry, affine, erosion_mm: float, fraction: float) -> None:
     spacing = np.sort(np.linalg.norm(np.asarray(affine)[:3, :3], axis=0))[:2]
     margin = 0.5 * float(np.hypot(*spacing)) + erosion_mm
     p = np.linspace(disc.posterior + margin, disc.anterior - margin, 200)

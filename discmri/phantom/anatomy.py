@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..spine.levels import disc_name
 
 __all__ = ["DiscShape", "DiscState", "SpineAnatomy", "VertebraShape", "default_anatomy",
@@ -125,13 +126,13 @@ class SpineAnatomy:
     def __post_init__(self) -> None:
         names = [v.name for v in self.vertebrae]
         if len(self.discs) != len(names) - 1:
-            raise ValueError(f"{len(self.discs)} discs for {len(names)} vertebrae")
+            raise ParameterError(f"{len(self.discs)} discs for {len(names)} vertebrae")
         for disc, up, low in zip(self.discs, names[:-1], names[1:], strict=True):
             if disc.name != disc_name(up, low):
-                raise ValueError(f"disc {disc.name!r} between {up} and {low}")
+                raise ParameterError(f"disc {disc.name!r} between {up} and {low}")
         unknown = set(self.states) - {d.name for d in self.discs}
         if unknown:
-            raise ValueError(f"states for unknown discs {sorted(unknown)}")
+            raise ParameterError(f"states for unknown discs {sorted(unknown)}")
 
     @property
     def disc_names(self) -> tuple[str, ...]:
@@ -181,7 +182,7 @@ def default_anatomy(*, lumbar_vertebrae: int = 5) -> SpineAnatomy:
         6 adds a transitional L6 (lumbarised S1), for testing level detection.
     """
     if lumbar_vertebrae not in (5, 6):
-        raise ValueError(f"lumbar_vertebrae must be 5 or 6, got {lumbar_vertebrae}")
+        raise ParameterError(f"lumbar_vertebrae must be 5 or 6, got {lumbar_vertebrae}")
     names = ["T11", "T12", *(f"L{i}" for i in range(1, lumbar_vertebrae + 1)), "S1"]
     if lumbar_vertebrae == 6:  # the last lumbar disc carries the lumbosacral wedge
         below = {**_DISC_BELOW, "L5": _DISC_BELOW["L4"], "L6": _DISC_BELOW["L5"]}

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._version import __version__
-from ..errors import OutputExistsError
+from ..errors import OutputExistsError, ParameterError
 from ..io.nifti import save_nifti
 from ..io.volume import Volume
 from ..spine.levels import native_label_table
@@ -228,15 +228,15 @@ def make_cohort(
 
     root = Path(root)
     if participants < 1:
-        raise ValueError(f"participants must be >= 1, got {participants}")
+        raise ParameterError(f"participants must be >= 1, got {participants}")
     if not arms:
-        raise ValueError("at least one arm is needed")
+        raise ParameterError("at least one arm is needed")
     visits = [float(v) for v in visits_months]
     increasing = all(b > a for a, b in zip(visits[:-1], visits[1:], strict=True))
     if not visits or visits[0] != 0 or not increasing:
-        raise ValueError(f"visits_months {visits_months!r} must start at 0 and increase")
+        raise ParameterError(f"visits_months {visits_months!r} must start at 0 and increase")
     if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        raise ParameterError(f"dropout must be in [0, 1), got {dropout}")
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise OutputExistsError(f"{root}: exists and is not an empty folder; choose a new one")
     protocol = sample_protocol() if protocol is None else protocol

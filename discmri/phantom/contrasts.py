@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ParameterError
 from .grid import Grid
 from .render import Mixture
 
@@ -74,7 +75,7 @@ def mese(
 
     spacing = te[0]
     if not np.allclose(te, spacing * np.arange(1, len(te) + 1)):
-        raise ValueError(f"echo times {te.tolist()} are not k x echo spacing; EPG needs that")
+        raise ParameterError(f"echo times {te.tolist()} are not k x echo spacing; EPG needs that")
     pd = np.array([t.pd for t in mixture.tissues])
     t1 = np.array([t.t1_ms for t in mixture.tissues])
     t2 = np.array([t.t2_ms for t in mixture.tissues])
@@ -128,7 +129,7 @@ def dwi(
     b = np.asarray(bvals, dtype=np.float64)
     g = np.asarray(bvecs_world, dtype=np.float64)
     if g.shape != (len(b), 3):
-        raise ValueError(f"bvecs_world has shape {g.shape}, expected ({len(b)}, 3)")
+        raise ParameterError(f"bvecs_world has shape {g.shape}, expected ({len(b)}, 3)")
     u = np.asarray(fibre_axis_world, dtype=np.float64)
     u = u / np.linalg.norm(u)
     s0 = spin_echo_weights(mixture, [te_ms], tr_ms)[:, 0]

@@ -35,6 +35,7 @@ from scipy.interpolate import CubicSpline
 from scipy.spatial import cKDTree
 from scipy.special import gamma
 
+from ..errors import ParameterError
 from ..morphometry.measure import HEIGHT_POSITIONS
 from ..spine.levels import (
     NATIVE_CANAL,
@@ -188,7 +189,7 @@ class SpineGeometry:
             keep = 1.0 - self.disc_tissue[shape.name].height_loss
             height = shape.height_mm * keep + state.height_gain_mm
             if height <= 0:
-                raise ValueError(f"{shape.name}: non-positive disc height {height:.3g} mm")
+                raise ParameterError(f"{shape.name}: non-positive disc height {height:.3g} mm")
             depth = 0.5 * (up.depth_mm + low.depth_mm)
             t = math.tan(math.radians(shape.wedge_deg) / 2) * keep
             max_t = max(0.0, (height - 0.2) / depth)  # keep both rims at least 0.2 mm open
@@ -231,7 +232,7 @@ class SpineGeometry:
                 return nuc
             nuc = _Nucleus(nuc.center_p, nuc.center_q, nuc.semi_ap, nuc.semi_lr,
                            nuc.semi_si * 0.95)
-        raise ValueError(f"{disc.name}: nucleus does not fit inside the disc")
+        raise ParameterError(f"{disc.name}: nucleus does not fit inside the disc")
 
     def _build_canal(self) -> None:
         a = self.anatomy

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ParameterError
+
 __all__ = ["Grid", "Pose", "rotation_matrix"]
 
 
@@ -50,7 +52,7 @@ class Pose:
         if r.shape != (3, 3) or not np.allclose(r @ r.T, np.eye(3), atol=1e-9) or (
             np.linalg.det(r) < 0
         ):
-            raise ValueError("Pose rotation must be a proper 3x3 rotation matrix")
+            raise ParameterError("Pose rotation must be a proper 3x3 rotation matrix")
         object.__setattr__(self, "rotation", r)
         object.__setattr__(self, "translation", np.asarray(self.translation, dtype=np.float64))
 

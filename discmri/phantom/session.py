@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..io.acquisition import world_to_bvecs
 from ..io.volume import Volume
 from .anatomy import SpineAnatomy
@@ -106,7 +107,7 @@ class SimulatedSession:
 def diffusion_directions(n: int) -> np.ndarray:
     """``n`` ≥ 3 unit gradient directions: the three axes, then a spiral on the hemisphere."""
     if n < 3:
-        raise ValueError(f"need at least 3 diffusion directions, got {n}")
+        raise ParameterError(f"need at least 3 diffusion directions, got {n}")
     if n == 3:
         return np.eye(3)
     k = np.arange(n) + 0.5

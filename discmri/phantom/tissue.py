@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ParameterError
+
 __all__ = [
     "AIR",
     "ANNULUS",
@@ -112,7 +114,7 @@ class DiscTissue:
 def _check_severity(severity: float) -> float:
     s = float(severity)
     if not 1.0 <= s <= 8.0:
-        raise ValueError(f"severity {severity!r} outside the Griffith range [1, 8]")
+        raise ParameterError(f"severity {severity!r} outside the Griffith range [1, 8]")
     return s
 
 
@@ -130,7 +132,7 @@ def pfirrmann_from_griffith(grade: int) -> int:
     """
     table = {1: 1, 2: 2, 3: 3, 4: 3, 5: 4, 6: 4, 7: 4, 8: 5}
     if grade not in table:
-        raise ValueError(f"Griffith grade {grade!r} outside 1–8")
+        raise ParameterError(f"Griffith grade {grade!r} outside 1–8")
     return table[grade]
 
 

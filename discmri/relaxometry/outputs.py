@@ -6,11 +6,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..fitting.outputs import fit_output_names, write_fit_maps
+from ..fitting.outputs import fit_map_files, fit_output_names
+from ..io.atomic import write_all_or_nothing
 from ..io.volume import Volume
 from .t2 import T2Fit
 
-__all__ = ["t2_output_names", "write_t2_maps"]
+__all__ = ["t2_map_files", "t2_output_names", "write_t2_maps"]
 
 
 def t2_output_names(prefix: str | os.PathLike[str], fit_method: str) -> dict[str, Path]:
@@ -24,6 +25,48 @@ def t2_output_names(prefix: str | os.PathLike[str], fit_method: str) -> dict[str
     return {k: Path(v) for k, v in names.items()}
 
 
+def t2_map_files(
+    fit: T2Fit,
+    reference: Volume,
+    prefix: str | os.PathLike[str],
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    hashes: dict[str, str] | None = None,
+) -> tuple[dict[str, Path], dict[Path, bytes]]:
+    """The maps of a fit and their sidecar as file bytes by path, on ``reference``'s grid.
+
+    Nothing is written: the caller writes them all or nothing (with other files of a session).
+
+    Parameters
+    ----------
+    fit : T2Fit
+    reference : Volume
+        The MESE volume the fit came from (geometry and header are kept).
+    prefix : path-like
+        Output prefix; see :func:`t2_output_names`.
+    inputs : sequence of path-like
+        Input files, hashed into the sidecar for provenance.
+    hashes : dict of str to str, optional
+        SHA-256 of inputs already hashed (path → hex digest).
+
+    Returns
+    -------
+    names : dict of str to Path
+        File of each map by key.
+    files : dict of Path to bytes
+    """
+    names = t2_output_names(prefix, fit.method)
+    units = {"t2": ("ms", "T2 (ms)"), "m0": ("signal", "M0"), "rmse": ("signal", "RMSE"),
+             "r2": ("1", "R^2"), "b1": ("1", "B1 scale"), "offset": ("signal", "offset C")}
+    values = {"t2": fit.t2, "m0": fit.m0, "rmse": fit.rmse, "r2": fit.r2, "b1": fit.b1,
+              "offset": fit.offset}
+    sidecar = {"Units": "ms", "Method": fit.method, "EchoTimes_ms": list(fit.echo_times_ms),
+               "NoiseSigma": fit.noise_sigma, "Parameters": fit.parameters}
+    files = fit_map_files(names, values, units, fit.status, reference, sidecar, label="T2",
+                          inputs=inputs, hashes=hashes)
+    return names, files
+
+
 def write_t2_maps(
     fit: T2Fit,
     reference: Volume,
@@ -34,29 +77,9 @@ def write_t2_maps(
 ) -> dict[str, Path]:
     """Write the maps of a T2 fit on the grid (and header) of ``reference``, all or nothing.
 
-    Parameters
-    ----------
-    fit : T2Fit
-    reference : Volume
-        The MESE volume the fit came from (geometry and header are kept).
-    prefix : path-like
-        Output prefix; see :func:`t2_output_names`.
-    inputs : sequence of path-like
-        Input files, hashed into the sidecar for provenance (and never overwritten).
-    overwrite : bool
-        Replace existing outputs.
-
-    Returns
-    -------
-    dict of str to Path
+    See :func:`t2_map_files` for the files; ``overwrite`` replaces existing outputs (never an
+    input). Returns the file of each map by key.
     """
-    names = t2_output_names(prefix, fit.method)
-    units = {"t2": ("ms", "T2 (ms)"), "m0": ("signal", "M0"), "rmse": ("signal", "RMSE"),
-             "r2": ("1", "R^2"), "b1": ("1", "B1 scale"), "offset": ("signal", "offset C")}
-    values = {"t2": fit.t2, "m0": fit.m0, "rmse": fit.rmse, "r2": fit.r2, "b1": fit.b1,
-              "offset": fit.offset}
-    sidecar = {"Units": "ms", "Method": fit.method, "EchoTimes_ms": list(fit.echo_times_ms),
-               "NoiseSigma": fit.noise_sigma, "Parameters": fit.parameters}
-    write_fit_maps(names, values, units, fit.status, reference, sidecar, label="T2",
-                   inputs=inputs, overwrite=overwrite)
+    names, files = t2_map_files(fit, reference, prefix, inputs=inputs)
+    write_all_or_nothing(files, overwrite=overwrite, protected=inputs)
     return names

@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AcquisitionError
+from ..acquisition import validate_echo_times
+from ..errors import AcquisitionError, ParameterError
 from ..fitting import estimate_noise_sigma, fit_in_chunks, loglinear, varpro_newton
 from ..fitting.inputs import check_magnitude, check_mask
 from ..fitting.quality import fit_quality
 from ..fitting.status import MASKED, STATUS, classify, only_ok, status_counts
-from ..io.acquisition import validate_echo_times
 from .dictionary import EPGDictionary
 
 __all__ = ["METHODS", "STATUS", "T2Fit", "fit_t2"]
@@ -100,7 +100,7 @@ class T2Fit:
 
 def _check_inputs(signal, echo_times_ms, mask, method):
     if method not in METHODS:
-        raise ValueError(f"method {method!r} unknown; expected one of {METHODS}")
+        raise ParameterError(f"method {method!r} unknown; expected one of {METHODS}")
     s = check_magnitude(signal, axis_name="echoes")
     te = validate_echo_times(echo_times_ms, n_echoes=s.shape[-1])
     needed = 3 if method in ("offset", "epg") else 2
@@ -218,20 +218,20 @@ def fit_t2(
     sigma: float | None
     if isinstance(noise_sigma, str):
         if noise_sigma != "auto":
-            raise ValueError(f"noise_sigma {noise_sigma!r}: expected a number, 'auto' or None")
+            raise ParameterError(f"noise_sigma {noise_sigma!r}: expected a number, 'auto' or None")
         sigma = estimate_noise_sigma(s)
     elif noise_sigma is None:
         sigma = None
     else:
         sigma = float(noise_sigma)
         if not np.isfinite(sigma) or sigma <= 0:
-            raise ValueError(f"noise_sigma {noise_sigma!r} must be a positive number")
+            raise ParameterError(f"noise_sigma {noise_sigma!r} must be a positive number")
     if method == "offset":
         sigma = None
     b1_flat = None
     if b1 is not None:
         if method != "epg":
-            raise ValueError("b1 is used by method='epg' only")
+            raise ParameterError("b1 is used by method='epg' only")
         b1_flat = np.broadcast_to(np.asarray(b1, dtype=np.float64), spatial).reshape(-1)
     if method == "epg":
         if dictionary is None:

@@ -1,4 +1,4 @@
-"""Spine anatomy: level names, label schemes, disc levels from label maps, and regions."""
+"""Spine anatomy: level names, label schemes and disc levels from label maps."""
 
 from .labels import DiscLevel, SpineLevels, convert_labels, detect_scheme, read_levels
 from .levels import (
@@ -9,24 +9,10 @@ from .levels import (
     native_disc_labels,
     native_label_table,
 )
-from .roi import (
-    DISC_REGIONS,
-    SpineRegions,
-    disc_regions,
-    region_stats,
-    resample_labels,
-    spine_regions,
-)
 from .schemes import SCHEMES, LabelScheme, load_scheme, scheme_from_mapping
 
 __all__ = [
-    "DISC_REGIONS",
     "SCHEMES",
-    "SpineRegions",
-    "disc_regions",
-    "region_stats",
-    "resample_labels",
-    "spine_regions",
     "DiscLevel",
     "LabelScheme",
     "SpineLevels",

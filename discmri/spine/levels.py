@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from ..errors import ParameterError
+
 __all__ = [
     "NATIVE_CANAL",
     "NATIVE_PRESACRAL_FAT",
@@ -60,16 +62,16 @@ def disc_name(cranial: str, caudal: str) -> str:
     """Name of the disc between two vertebrae, e.g. ``disc_name("L5", "S1") == "L5-S1"``."""
     for v in (cranial, caudal):
         if v not in NATIVE_VERTEBRA:
-            raise ValueError(f"unknown vertebra {v!r}; expected one of {list(_VERTEBRA_ORDER)}")
+            raise ParameterError(f"unknown vertebra {v!r}; expected one of {list(_VERTEBRA_ORDER)}")
     if _VERTEBRA_ORDER.index(cranial) >= _VERTEBRA_ORDER.index(caudal):
-        raise ValueError(f"{cranial!r} is not cranial to {caudal!r}")
+        raise ParameterError(f"{cranial!r} is not cranial to {caudal!r}")
     return f"{cranial}-{caudal}"
 
 
 def native_disc_labels(cranial: str) -> tuple[int, int]:
     """Native (annulus, nucleus) integers of the disc below vertebra ``cranial``."""
     if cranial not in NATIVE_VERTEBRA:
-        raise ValueError(f"unknown vertebra {cranial!r}")
+        raise ParameterError(f"unknown vertebra {cranial!r}")
     v = NATIVE_VERTEBRA[cranial]
     return 100 + v, 200 + v
 

@@ -85,6 +85,12 @@ class LabelScheme:
             raise DiscMRIError(f"label scheme {self.name!r}: unknown vertebra names {unknown}; "
                                f"expected names like 'L4', 'T12', 'S1'")
 
+    def __reduce__(self):
+        # MappingProxyType does not pickle: rebuild from plain dicts (for worker processes)
+        return (LabelScheme, (self.name, dict(self.vertebrae), dict(self.discs),
+                              dict(self.nuclei), self.canal, dict(self.other),
+                              self.lumbosacral_disc, dict(self.endplates)))
+
     @property
     def known(self) -> frozenset[int]:
         """Every integer this scheme gives a meaning to."""

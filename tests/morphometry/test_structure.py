@@ -1,4 +1,4 @@
-"""measure_segment on a synthetic stack with flat endplates aligned with the voxel grid.
+"""measure_structure on a synthetic stack with flat endplates aligned with the voxel grid.
 
 This is the worst case for label boundaries: every profile line meets the endplate at the
 same sub-voxel phase, so no averaging along the endplate removes the ±½-voxel quantization of
@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from discmri.morphometry import frame_from_points, measure_segment
+from discmri.morphometry import frame_from_points, measure_structure
 
 SPACING = (4.0, 0.6, 0.6)
 SHAPE = (5, 100, 150)
@@ -57,7 +57,7 @@ def stack(shift=0.21, noise=0.0, seed=0):
 def measure(image, labels, affine, **kw):
     pts = np.argwhere(labels == 1) @ affine[:3, :3].T + affine[:3, 3]
     frame = frame_from_points(pts, cranial=np.array([0.0, 0.0, 30.0]))
-    return measure_segment(image, labels, affine, name="L4-L5", kind="disc", inside=[1],
+    return measure_structure(image, labels, affine, name="L4-L5", kind="disc", inside=[1],
                            above=[3], below=[2], frame=frame, **kw)
 
 
@@ -119,5 +119,5 @@ def test_label_edges_on_request():
 def test_kind_must_be_disc_or_vertebra():
     image, labels, affine = stack()
     with pytest.raises(ValueError, match="kind"):
-        measure_segment(image, labels, affine, name="x", kind="rib", inside=[1], above=[3],
+        measure_structure(image, labels, affine, name="x", kind="rib", inside=[1], above=[3],
                         below=[2], frame=frame_from_points(np.argwhere(labels == 1) * 1.0))

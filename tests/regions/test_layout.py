@@ -5,18 +5,10 @@ import pandas as pd
 import pytest
 
 from discmri import fit_t2
+from discmri.errors import GeometryError
 from discmri.morphometry import measure_spine
-from discmri.spine import (
-    DISC_REGIONS,
-    SCHEMES,
-    convert_labels,
-    disc_regions,
-    native_disc_labels,
-    read_levels,
-    region_stats,
-    resample_labels,
-    spine_regions,
-)
+from discmri.regions import DISC_REGIONS, disc_regions, region_stats, resample_labels, spine_regions
+from discmri.spine import SCHEMES, convert_labels, native_disc_labels, read_levels
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +112,7 @@ def test_region_stats_numbers():
     empty = out.set_index("region").loc["af"]
     assert empty.n == 0 and np.isnan(empty["mean"])
     assert list(out.columns) == ["level", "region", "n", "mean", "median", "sd", "n_excluded"]
-    with pytest.raises(ValueError, match="grid"):
+    with pytest.raises(GeometryError, match="grid"):
         region_stats(values[:3], {("L4-L5", "np"): a})
     assert isinstance(out, pd.DataFrame)
 
@@ -142,4 +134,4 @@ def test_disc_regions_outside_the_grid_are_empty(case):
     affine[2, 3] += 1000.0  # a grid far above the spine
     out = disc_regions(morph.discs["L4-L5"], sim.mese.spatial_shape, affine)
     assert set(out) == set(DISC_REGIONS)
-    assert not any(m.any() for m in out.values())
+    assert not any(r.size for r in out.values())

@@ -38,11 +38,12 @@ import numpy as np
 from scipy import ndimage
 from scipy.integrate import trapezoid
 
+from ..errors import MeasurementError, ParameterError
+from ..geometry import sample_world, voxel_to_world
 from .edges import band_levels, half_level_edges, label_edges
 from .frame import Frame
-from .sampling import sample_world, voxel_to_world
 
-__all__ = ["SegmentGeometry", "measure_segment"]
+__all__ = ["StructureGeometry", "measure_structure"]
 
 #: Bands where the plateaus are read: (near, far) distance from the label boundary, in mm
 #: and in in-plane voxels; the larger applies. The disc band must clear the edge voxel's
@@ -60,7 +61,7 @@ def _band(band, voxel_mm: float) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class SegmentGeometry:
+class StructureGeometry:
     """Measured geometry of one disc or vertebral body (mm, mm², mm³, degrees).
 
     Attributes
@@ -303,7 +304,7 @@ def _reach(prof, q, guide, direction, far, bone_level, disc_level, lines):
     return np.where(np.isfinite(best), toward[:, 0] * best, np.nan)
 
 
-def measure_segment(
+def measure_structure(
     image: np.ndarray,
     labels: np.ndarray,
     affine: np.ndarray,
@@ -321,7 +322,7 @@ def measure_segment(
     margin_mm: float = 0.5,
     edges: str = "intensity",
     masks: tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None = None,
-) -> SegmentGeometry:
+) -> StructureGeometry:
     """Measure one disc or vertebral body (see the module description for the method).
 
     Parameters
@@ -361,12 +362,12 @@ def measure_segment(
 
     Returns
     -------
-    SegmentGeometry
+    StructureGeometry
     """
     if kind not in ("disc", "vertebra"):
-        raise ValueError(f"kind must be 'disc' or 'vertebra', got {kind!r}")
+        raise ParameterError(f"kind must be 'disc' or 'vertebra', got {kind!r}")
     if edges not in ("intensity", "labels"):
-        raise ValueError(f"edges must be 'intensity' or 'labels', got {edges!r}")
+        raise ParameterError(f"edges must be 'intensity' or 'labels', got {edges!r}")
     if masks is None:
         masks = (np.isin(labels, list(inside)),
                  None if above is None else np.isin(labels, list(above)),
@@ -389,11 +390,11 @@ def measure_segment(
         notes.append("volume not measured: the disc reaches the edge of the image")
     window_mm = max(2.0, 3.0 * ctx.in_plane_mm) if window_mm is None else float(window_mm)
     if len(pts) == 0:
-        raise ValueError(f"{name}: no voxels in its label mask")
+        raise MeasurementError(f"{name}: no voxels in its label mask")
     p0, q0, _ = frame.to_local(pts)
     extent = (float(np.ptp(p0)) + ctx.in_plane_mm, float(np.ptp(q0)) + ctx.in_plane_mm)
     if extent[0] < 4 * ctx.in_plane_mm or extent[1] < 2 * ctx.in_plane_mm:
-        raise ValueError(f"{name}: {len(pts)} voxels spanning {extent[0]:.1f} × "
+        raise MeasurementError(f"{name}: {len(pts)} voxels spanning {extent[0]:.1f} × "
                          f"{extent[1]:.1f} mm (AP × SI) in its sagittal plane; too small to "
                          "measure")
     half_depth = float(np.abs(p0).max()) + 1.0
@@ -403,7 +404,7 @@ def measure_segment(
     for k in range(passes):
         anterior, posterior = _margins(ctx, frame, half_depth, half_height)
         if not (np.isfinite(anterior) and np.isfinite(posterior)):
-            raise ValueError(f"{name}: no anterior or posterior margin found in its "
+            raise MeasurementError(f"{name}: no anterior or posterior margin found in its "
                              "mid-sagittal plane")
         p = np.arange(posterior + margin_mm, anterior - margin_mm + 1e-9, line_step_mm)
         centre = 0.5 * (anterior + posterior)
@@ -417,7 +418,7 @@ def measure_segment(
         fit_up = _robust_quadratic(p[central] - centre, upper[central])
         fit_low = _robust_quadratic(p[central] - centre, lower[central])
         if fit_up is None or fit_low is None:
-            raise ValueError(f"{name}: too few endplate edges found to orient it")
+            raise MeasurementError(f"{name}: too few endplate edges found to orient it")
         b_up, b_low = math.atan(fit_up[1]), math.atan(fit_low[1])
         wedge = math.degrees(b_up - b_low)
         slopes = (b_low, b_up)
@@ -447,7 +448,7 @@ def measure_segment(
     def normal(beta: float) -> np.ndarray:
         return -math.sin(beta) * frame.ap + math.cos(beta) * frame.si
 
-    return SegmentGeometry(
+    return StructureGeometry(
         name=name, kind=kind, frame=frame, p=p, lower=lower, upper=upper,
         from_labels=from_labels, interpolated=interpolated, anterior=anterior, posterior=posterior,
         positions=tuple(float(f) for f in positions), heights=heights, wedge_deg=wedge,

@@ -23,27 +23,25 @@ voxel in-plane; ``presacral_fat`` — a presacral fat label (native scheme), ero
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
 
-from ..morphometry.sampling import lr_axis, sample_world, voxel_to_world, world_to_voxel
+from ..geometry import lr_axis, sample_world, voxel_centres, world_to_voxel
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from ..morphometry.measure import SpineMorphometry
-    from ..morphometry.segment import SegmentGeometry
-    from .schemes import LabelScheme
+    from ..morphometry.structure import StructureGeometry
+    from ..spine.schemes import LabelScheme
 
 __all__ = [
     "DISC_REGIONS",
+    "Region",
     "SpineRegions",
     "disc_regions",
-    "region_stats",
     "resample_labels",
     "spine_regions",
 ]
@@ -54,33 +52,81 @@ DISC_REGIONS = ("segment_1", "segment_2", "segment_3", "segment_4", "segment_5",
 
 
 @dataclass(frozen=True)
+class Region:
+    """A boolean mask stored compactly: the index box that holds it and the mask inside it.
+
+    Attributes
+    ----------
+    box : tuple of 3 slice
+        Index box of the grid (start, stop per axis).
+    mask : ndarray of bool
+        The mask inside ``box`` (shape of the box).
+    """
+
+    box: tuple[slice, slice, slice]
+    mask: np.ndarray
+
+    @classmethod
+    def from_mask(cls, mask: np.ndarray) -> Region:
+        """The tightest box around a full-grid mask (an empty box when the mask is empty)."""
+        idx = np.argwhere(mask)
+        if idx.size == 0:
+            return cls((slice(0, 0),) * 3, np.zeros((0, 0, 0), bool))
+        lo, hi = idx.min(axis=0), idx.max(axis=0) + 1
+        box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+        return cls(box, np.ascontiguousarray(mask[box]))  # type: ignore[arg-type]
+
+    @property
+    def size(self) -> int:
+        """Number of voxels in the region."""
+        return int(self.mask.sum())
+
+    def values(self, data: np.ndarray) -> np.ndarray:
+        """The voxels of ``data`` (a full-grid array) in the region."""
+        return np.asarray(data)[self.box][self.mask]
+
+    def full(self, shape: tuple[int, int, int]) -> np.ndarray:
+        """The mask on the whole grid."""
+        out = np.zeros(shape, bool)
+        out[self.box] = self.mask
+        return out
+
+
+@dataclass(frozen=True)
 class SpineRegions:
-    """Boolean masks on one grid, per disc level and region.
+    """Regions on one grid, per disc level and region, stored compactly (a box and a mask).
 
     Attributes
     ----------
     shape : tuple of int
         Spatial shape of the grid.
     affine : (4, 4) ndarray
-    masks : dict of (level, region) to ndarray of bool
+    regions : dict of (level, region) to Region
         Per disc level (``"L4-L5"``); the presacral fat, tied to no disc, has level ``""``.
     notes : tuple of str
         Regions that could not be made and why.
+
+    Notes
+    -----
+    Only the box around each region is kept, so a session's regions weigh kilobytes, not a
+    full-grid boolean array each; :meth:`get` gives the full-grid mask when one is needed.
     """
 
     shape: tuple[int, int, int]
     affine: np.ndarray
-    masks: dict[tuple[str, str], np.ndarray]
+    regions: dict[tuple[str, str], Region]
     notes: tuple[str, ...] = field(default=())
 
     def get(self, level: str, region: str) -> np.ndarray:
-        """Mask of ``region`` at ``level`` (all False when absent)."""
-        return self.masks.get((level, region), np.zeros(self.shape, bool))
+        """Full-grid mask of ``region`` at ``level`` (all False when absent)."""
+        found = self.regions.get((level, region))
+        return np.zeros(self.shape, bool) if found is None else found.full(self.shape)
 
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.regions)
 
-def _voxel_centres(shape: tuple[int, ...], affine: np.ndarray) -> np.ndarray:
-    ijk = np.stack(np.meshgrid(*(np.arange(n) for n in shape), indexing="ij"), axis=-1)
-    return voxel_to_world(affine, ijk)
+    def __len__(self) -> int:
+        return len(self.regions)
 
 
 def _in_plane_margin(affine: np.ndarray, lr: int) -> float:
@@ -89,7 +135,7 @@ def _in_plane_margin(affine: np.ndarray, lr: int) -> float:
     return 0.5 * float(np.hypot(*in_plane))
 
 
-def _surfaces(geometry: SegmentGeometry, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _surfaces(geometry: StructureGeometry, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper endplate positions at AP coordinates ``p`` (ends held)."""
     out = []
     for edge in (geometry.lower, geometry.upper):
@@ -99,7 +145,7 @@ def _surfaces(geometry: SegmentGeometry, p: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def disc_regions(
-    geometry: SegmentGeometry,
+    geometry: StructureGeometry,
     shape: tuple[int, int, int],
     affine: np.ndarray,
     *,
@@ -111,7 +157,7 @@ def disc_regions(
 
     Parameters
     ----------
-    geometry : SegmentGeometry
+    geometry : StructureGeometry
         The measured disc.
     shape : tuple of int
         Spatial shape of the target grid.
@@ -128,23 +174,22 @@ def disc_regions(
 
     Returns
     -------
-    dict of str to (X, Y, Z) bool ndarray
-        Keys :data:`DISC_REGIONS`.
+    dict of str to Region
+        Keys :data:`DISC_REGIONS`; each region is held as the disc's index box and the mask
+        inside it (empty when the disc lies outside the grid).
     """
     lr = lr_axis(affine)
     margin = _in_plane_margin(affine, lr) + erosion_mm
     box = _box(geometry, shape, affine, central_mm)
-    out = {name: np.zeros(shape, bool) for name in DISC_REGIONS}
     if box is None:
-        return out
-    local = _regions_in_box(geometry, _voxel_centres_box(box, affine), margin, central_mm,
+        empty = Region((slice(0, 0),) * 3, np.zeros((0, 0, 0), bool))
+        return {name: empty for name in DISC_REGIONS}
+    local = _regions_in_box(geometry, voxel_centres(shape, affine, box), margin, central_mm,
                             np_height_fraction)
-    for name, mask in local.items():
-        out[name][box] = mask
-    return out
+    return {name: Region(box, local[name]) for name in DISC_REGIONS}
 
 
-def _box(geometry: SegmentGeometry, shape, affine, central_mm: float, posterior_mm: float = 0):
+def _box(geometry: StructureGeometry, shape, affine, central_mm: float, posterior_mm: float = 0):
     """Index box of the grid holding the disc's central slab (None when outside the grid)."""
     lo = np.nanmin(geometry.lower) - 1.0
     hi = np.nanmax(geometry.upper) + 1.0
@@ -159,12 +204,6 @@ def _box(geometry: SegmentGeometry, shape, affine, central_mm: float, posterior_
     if np.any(stop <= start):
         return None
     return tuple(slice(a, b) for a, b in zip(start, stop, strict=True))
-
-
-def _voxel_centres_box(box, affine) -> np.ndarray:
-    ijk = np.stack(np.meshgrid(*(np.arange(s.start, s.stop) for s in box), indexing="ij"),
-                   axis=-1)
-    return voxel_to_world(affine, ijk)
 
 
 def _regions_in_box(geometry, centres, margin, central_mm, np_height_fraction):
@@ -204,7 +243,7 @@ def resample_labels(
     (X, Y, Z) int32 ndarray
         0 outside the source grid.
     """
-    centres = _voxel_centres(shape, target_affine)
+    centres = voxel_centres(shape, target_affine)
     return sample_world(labels, affine, centres, order=0, outside=0).astype(np.int32)
 
 
@@ -265,33 +304,33 @@ def spine_regions(
     canal = _erode_in_plane(np.isin(lab, list(scheme.canal)), lr) if scheme.canal else None
     fat_values = [v for v, n in scheme.other.items() if n == "presacral fat"]
     fat = _erode_in_plane(np.isin(lab, fat_values), lr) if fat_values else None
-    masks: dict[tuple[str, str], np.ndarray] = {}
+    regions: dict[tuple[str, str], Region] = {}
     names = list(morphometry.discs) if levels is None else list(levels)
     for name in names:
         geometry = morphometry.discs.get(name)
         if geometry is None:
             continue
-        for region, mask in disc_regions(geometry, shape, affine, central_mm=central_mm,
-                                         erosion_mm=erosion_mm).items():
-            masks[(name, region)] = mask
+        for region, found in disc_regions(geometry, shape, affine, central_mm=central_mm,
+                                          erosion_mm=erosion_mm).items():
+            regions[(name, region)] = found
         if canal is None or not canal.any():
             continue
-        csf = np.zeros(shape, bool)
         box = _box(geometry, shape, affine, central_mm, posterior_mm=40.0)
-        if box is not None:
-            p, q, x = geometry.frame.to_local(_voxel_centres_box(box, affine))
-            low, up = _surfaces(geometry, np.full(1, geometry.posterior))
-            central = np.abs(x) <= max(central_mm, np.abs(x).min() + 1e-6)
-            csf[box] = (canal[box] & central & (p < geometry.posterior)
-                        & (q >= low[0] + margin) & (q <= up[0] - margin))
-        masks[(name, "csf")] = csf
+        if box is None:
+            regions[(name, "csf")] = Region((slice(0, 0),) * 3, np.zeros((0, 0, 0), bool))
+            continue
+        p, q, x = geometry.frame.to_local(voxel_centres(shape, affine, box))
+        low, up = _surfaces(geometry, np.full(1, geometry.posterior))
+        central = np.abs(x) <= max(central_mm, np.abs(x).min() + 1e-6)
+        regions[(name, "csf")] = Region(box, canal[box] & central & (p < geometry.posterior)
+                                        & (q >= low[0] + margin) & (q <= up[0] - margin))
     if canal is None or not canal.any():
         notes.append("no canal label: no CSF reference regions")
     if fat is not None and fat.any():
-        masks[("", "presacral_fat")] = fat & _central_of(fat, lr)
+        regions[("", "presacral_fat")] = Region.from_mask(fat & _central_of(fat, lr))
     else:
         notes.append("no presacral fat label: no presacral fat reference region")
-    return SpineRegions(shape, affine, masks, tuple(notes))
+    return SpineRegions(shape, affine, regions, tuple(notes))
 
 
 def _central_of(mask: np.ndarray, lr: int) -> np.ndarray:
@@ -304,46 +343,3 @@ def _central_of(mask: np.ndarray, lr: int) -> np.ndarray:
     shape = [1, 1, 1]
     shape[lr] = -1
     return np.broadcast_to(keep.reshape(shape), mask.shape)
-
-
-def region_stats(
-    values: np.ndarray,
-    regions: SpineRegions | Mapping[tuple[str, str], np.ndarray],
-) -> pd.DataFrame:
-    """Mean, median, SD and voxel count of a map in every region.
-
-    Parameters
-    ----------
-    values : (X, Y, Z) ndarray
-        A parameter map (T2 ms, ADC mm²/s …) on the regions' grid. NaN voxels (failed fits)
-        are left out and not counted.
-    regions : SpineRegions or mapping of (level, region) to mask
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``level``, ``region``, ``n``, ``mean``, ``median``, ``sd`` (sample SD,
-        ``ddof=1``), ``n_excluded`` (NaN voxels in the region). Empty regions give NaN.
-    """
-    import pandas as pd
-
-    masks = regions.masks if isinstance(regions, SpineRegions) else regions
-    data = np.asarray(values, dtype=np.float64)
-    rows = []
-    for (level, region), mask in masks.items():
-        if mask.shape != data.shape:
-            raise ValueError(f"map has shape {data.shape} but region {level} {region} has "
-                             f"{mask.shape}; expected the regions made on the map's grid")
-        v = data[mask]
-        ok = np.isfinite(v)
-        v = v[ok]
-        n = int(v.size)
-        rows.append({
-            "level": level, "region": region, "n": n,
-            "mean": float(v.mean()) if n else np.nan,
-            "median": float(np.median(v)) if n else np.nan,
-            "sd": float(v.std(ddof=1)) if n > 1 else np.nan,
-            "n_excluded": int((~ok).sum()),
-        })
-    return pd.DataFrame(rows, columns=["level", "region", "n", "mean", "median", "sd",
-                                       "n_excluded"])

@@ -1,0 +1,176 @@
+"""The disc table's columns: names, units and descriptions, defined once.
+
+``discs.tsv`` — one row per participant × session × disc level — is built from these columns
+by :mod:`discmri.pipeline`; ``discmri measure`` writes the measurement columns alone. Later
+layers (grading, report) add their columns here, so that every table and sidecar that discmri
+writes describes a column the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "CHANGE_SOURCES",
+    "ID_COLUMNS",
+    "MEASUREMENT_COLUMNS",
+    "SESSION_COLUMNS",
+    "add_change_from_baseline",
+    "column_sidecar",
+    "disc_columns",
+]
+
+#: Identifier columns of ``discs.tsv``, in order.
+ID_COLUMNS: dict[str, tuple[str, str]] = {
+    "participant_id": ("", "participant, sub-<label>"),
+    "session": ("", "session, ses-<label> (n/a in a dataset without sessions)"),
+    "arm": ("", "treatment arm (participants.tsv 'group')"),
+    "months": ("months", "time since injection (baseline 0), from sub-<label>_sessions.tsv"),
+    "treated": ("", "true when the level is one of the participant's treated levels"),
+}
+
+#: Unit and description of every column of one image's disc table (:func:`discmri.measure`).
+MEASUREMENT_COLUMNS: dict[str, tuple[str, str]] = {
+    "level": ("", "disc level, cranial-caudal vertebrae"),
+    "height_anterior_mm": ("mm", "disc height along the endplate normal, anterior position"),
+    "height_middle_mm": ("mm", "disc height, middle position"),
+    "height_posterior_mm": ("mm", "disc height, posterior position"),
+    "height_mean_mm": ("mm", "mean of the three disc heights"),
+    "ap_depth_mm": ("mm", "disc AP depth at mid-height, mid-sagittal plane"),
+    "area_mm2": ("mm2", "mid-sagittal disc area"),
+    "central_area_mm2": ("mm2", "mid-sagittal area of the central 80 % of the depth"),
+    "volume_mm3": ("mm3", "disc volume from the label map (NaN when cut by the image edge)"),
+    "wedge_angle_deg": ("deg", "angle between the endplates, positive when taller anteriorly"),
+    "vb_cranial_height_anterior_mm": ("mm", "vertebral body above: anterior height"),
+    "vb_cranial_height_middle_mm": ("mm", "vertebral body above: middle height"),
+    "vb_cranial_height_posterior_mm": ("mm", "vertebral body above: posterior height"),
+    "vb_caudal_height_anterior_mm": ("mm", "vertebral body below: anterior height"),
+    "vb_caudal_height_middle_mm": ("mm", "vertebral body below: middle height"),
+    "vb_caudal_height_posterior_mm": ("mm", "vertebral body below: posterior height"),
+    "vb_cranial_depth_mm": ("mm", "vertebral body above: AP depth"),
+    "vb_caudal_depth_mm": ("mm", "vertebral body below: AP depth"),
+    "vb_cranial_area_mm2": ("mm2", "vertebral body above: mid-sagittal area"),
+    "vb_caudal_area_mm2": ("mm2", "vertebral body below: mid-sagittal area"),
+    "dhi_mean_height": ("1", "mean disc height / mean middle height of adjacent bodies"),
+    "dhi_masuda": ("1", "2(Ha+Hm+Hp) / (sum of the adjacent bodies' Ha+Hm+Hp)"),
+    "dhi_farfan": ("1", "(Ha+Hp) / disc depth"),
+    "dhi_area": ("1", "central-80 % disc area/width over adjacent body area/depth"),
+    "height_width_ratio": ("1", "mean disc height / disc depth"),
+    "dhi_note": ("", "how the DHI was computed where it differs (L5-S1)"),
+    "np_t2_ms": ("ms", "median T2 in the nucleus region (segments 2-4)"),
+    "af_anterior_t2_ms": ("ms", "median T2 in the anterior annulus (segment 1)"),
+    "af_posterior_t2_ms": ("ms", "median T2 in the posterior annulus (segment 5)"),
+    "np_adc_mm2_s": ("mm2/s", "median ADC in the nucleus region"),
+    "af_adc_mm2_s": ("mm2/s", "median ADC in the annulus (segments 1 and 5)"),
+    "status": ("", "empty when measured; the reason when not"),
+    "notes": ("", "what limited a measurement that was made"),
+}
+
+#: Columns whose change from the participant's baseline is reported (absolute and %).
+CHANGE_SOURCES: tuple[str, ...] = (
+    "height_anterior_mm", "height_middle_mm", "height_posterior_mm", "height_mean_mm",
+    "dhi_mean_height", "dhi_masuda", "dhi_farfan", "dhi_area", "height_width_ratio",
+    "np_t2_ms", "af_anterior_t2_ms", "af_posterior_t2_ms", "np_adc_mm2_s", "af_adc_mm2_s",
+)
+
+#: Columns of ``sessions.tsv``.
+SESSION_COLUMNS: dict[str, tuple[str, str]] = {
+    "participant_id": ("", "participant, sub-<label>"),
+    "session": ("", "session, ses-<label>"),
+    "arm": ("", "treatment arm"),
+    "months": ("months", "time since injection"),
+    "status": ("", "done, resumed (unchanged since a finished run), skipped, failed or "
+                   "interrupted"),
+    "levels": ("", "disc levels measured / in the label map"),
+    "skipped": ("", "parts not done and why, '; '-separated"),
+    "problems": ("", "what is wrong with the session's files (from the dataset walk)"),
+    "error": ("", "why the session failed (one line)"),
+    "seconds": ("s", "wall time of the session"),
+    "seconds_load": ("s", "reading images and hashing inputs"),
+    "seconds_t2": ("s", "T2 fit"),
+    "seconds_adc": ("s", "ADC fit"),
+    "seconds_measure": ("s", "morphometry, regions and region statistics"),
+    "seconds_write": ("s", "writing the session's files (maps, table, figures)"),
+}
+
+
+def _change_columns() -> dict[str, tuple[str, str]]:
+    out = {}
+    for c in CHANGE_SOURCES:
+        unit, description = MEASUREMENT_COLUMNS[c]
+        out[f"{c}_change"] = (unit, f"change from the participant's baseline: {description}")
+        out[f"{c}_change_pct"] = ("%", f"change from baseline in % of baseline: {description}")
+    return out
+
+
+def disc_columns(dhi: Sequence[str] | None = None) -> dict[str, tuple[str, str]]:
+    """Every column of ``discs.tsv`` with its unit and description, in order.
+
+    Parameters
+    ----------
+    dhi : sequence of str, optional
+        DHI formulas reported (all by default); the others' columns are left out.
+
+    Returns
+    -------
+    dict of str to (unit, description)
+        Identifiers, measurements, then change from baseline. The same set whatever maps a
+        session has (missing values are n/a).
+    """
+    from .morphometry.dhi import DHI_COLUMNS
+
+    dropped = set() if dhi is None else {col for f, col in DHI_COLUMNS.items() if f not in dhi}
+    columns = {**ID_COLUMNS, **MEASUREMENT_COLUMNS, **_change_columns()}
+    return {c: v for c, v in columns.items()
+            if c not in dropped and c.removesuffix("_pct").removesuffix("_change") not in dropped}
+
+
+def column_sidecar(columns: Sequence[str]) -> dict[str, dict[str, str]]:
+    """BIDS sidecar entries (``Units``, ``Description``) of the named columns."""
+    known = {**disc_columns(), **SESSION_COLUMNS}
+    return {c: {"Units": known[c][0], "Description": known[c][1]} for c in columns if c in known}
+
+
+def add_change_from_baseline(table: pd.DataFrame) -> pd.DataFrame:
+    """Add change from each participant's baseline per level (absolute and % of baseline).
+
+    The baseline of a participant is their session with the smallest ``months`` (0 in a
+    trial); rows of participants whose baseline is unknown (no months) or whose level was not
+    measured at baseline get NaN. Baseline rows get 0.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns ``participant_id``, ``months``, ``level`` and any of :data:`CHANGE_SOURCES`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new table with ``<column>_change`` and ``<column>_change_pct`` after the others.
+    """
+    import numpy as np
+    import pandas as pd
+
+    out = table.copy()
+    sources = [c for c in CHANGE_SOURCES if c in out.columns]
+    months = pd.to_numeric(out["months"], errors="coerce")
+    first = months.groupby(out["participant_id"]).transform("min")
+    is_base = months.notna() & (months == first)
+    base = out.loc[is_base, ["participant_id", "level", *sources]]
+    base = base.drop_duplicates(["participant_id", "level"]).set_index(["participant_id",
+                                                                        "level"])
+    keys = pd.MultiIndex.from_frame(out[["participant_id", "level"]])
+    new = {}
+    for c in sources:
+        ref = base[c].reindex(keys).to_numpy(dtype=float)
+        value = pd.to_numeric(out[c], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new[f"{c}_change"] = value - ref
+            new[f"{c}_change_pct"] = np.where(ref != 0, 100.0 * (value - ref) / np.abs(ref),
+                                              math.nan)
+    return pd.concat([out, pd.DataFrame(new, index=out.index)], axis=1)
