@@ -27,12 +27,18 @@ __all__ = [
     "load_volume",
     "morphometry",
     "phantom",
+    "pipeline",
+    "process_session",
+    "regions",
     "relaxometry",
+    "run_dataset",
     "save_volume",
     "spine",
+    "table",
 ]
 
-_SUBPACKAGES = {"diffusion", "fitting", "io", "morphometry", "phantom", "relaxometry", "spine"}
+_SUBPACKAGES = {"diffusion", "fitting", "geometry", "io", "measure", "morphometry", "phantom",
+                "pipeline", "regions", "relaxometry", "spine", "table"}
 #: Top-level names and the subpackage that defines them (imported on first use).
 _EXPORTS = {
     "Volume": "io",
@@ -41,6 +47,8 @@ _EXPORTS = {
     "save_volume": "io",
     "fit_t2": "relaxometry",
     "fit_adc": "diffusion",
+    "run_dataset": "pipeline",
+    "process_session": "pipeline",
 }
 
 

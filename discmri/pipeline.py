@@ -314,7 +314,7 @@ def process_session(
     timings["adc"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    result = measure(t2w, labels, scheme=session.label_scheme or "auto", t2map=t2map,
+    result = measure(t2w, labels, scheme=_scheme(session), t2map=t2map,
                      adcmap=adcmap, dhi=options.dhi, positions=options.positions,
                      central_mm=options.central_mm, erosion_mm=options.erosion_mm,
                      edges=options.edges)
@@ -354,6 +354,16 @@ def process_session(
     return SessionResult(status="done", table=table, stats=stats.reset_index(drop=True),
                          skipped=tuple(skipped), timings=timings, files=written, inputs=inputs,
                          levels=(measured, len(table)), **base)
+
+
+def _scheme(session: Session) -> str:
+    """The label map's scheme: named in its sidecar (a .json beside it), else detected."""
+    named = session.label_scheme
+    if not named:
+        return "auto"
+    if str(named).lower().endswith(".json") and session.labels is not None:
+        return str(Path(session.labels).parent / named)
+    return str(named)
 
 
 def disc_qc_figures_or_none(result, t2w, wanted: bool) -> dict[str, bytes] | None:
@@ -399,6 +409,9 @@ def _write_session(folder: Path, key: str, files: dict[Path, bytes], *, root: Pa
     record = folder / f"{key}_discs.json"
     with contextlib.suppress(FileNotFoundError):  # no record while the files are replaced
         record.unlink()
+    for stray in folder.rglob(f".{key}_*"):  # temporary files of a run killed while writing
+        with contextlib.suppress(OSError):
+            stray.unlink()
     ordered = {p: b for p, b in files.items() if p != record}
     ordered[record] = files[record]  # the record last: it marks the session finished
     written = write_all_or_nothing(ordered, overwrite=True, protected=list(inputs))
@@ -437,8 +450,6 @@ def _failed(session: Session, error: str, tb: str, start: float,
 def _resumable(session: Session, out: Path, options: RunOptions,
                hashes: dict[str, str]) -> SessionResult | None:
     """The finished result of an earlier run of this session, if inputs and settings match."""
-    import pandas as pd
-
     folder = out / _relative(session)
     record_path = folder / f"{session.key}_discs.json"
     try:
@@ -449,13 +460,9 @@ def _resumable(session: Session, out: Path, options: RunOptions,
     if run.get("digest") != options.digest or run.get("inputs") != hashes:
         return None
     try:
-        table = pd.read_csv(folder / f"{session.key}_discs.tsv", sep="\t", na_values=["n/a"],
-                            keep_default_na=False, dtype={"session": object, "arm": object})
+        table = _read_table(folder / f"{session.key}_discs.tsv")
     except (OSError, ValueError):
         return None
-    for text in ("status", "notes", "dhi_note"):
-        if text in table:
-            table[text] = table[text].fillna("")
     measured = int((table["status"] == "").sum()) if "status" in table else 0
     files = tuple(str(p.relative_to(out)) for p in sorted(folder.rglob(f"{session.key}_*"))
                   if p.is_file())
@@ -463,6 +470,34 @@ def _resumable(session: Session, out: Path, options: RunOptions,
                          status="resumed", table=table, skipped=tuple(record.get("Skipped", [])),
                          problems=tuple(session.problems), files=files, inputs=hashes,
                          levels=(measured, len(table)), arm=session.arm, months=session.months)
+
+
+def _read_table(source: Path | bytes) -> pd.DataFrame:
+    """A disc table as written (TSV, 6 significant digits, n/a), read back."""
+    import io
+
+    import pandas as pd
+
+    handle = io.BytesIO(source) if isinstance(source, bytes) else source
+    table = pd.read_csv(handle, sep="\t", na_values=["n/a"], keep_default_na=False,
+                        dtype={"participant_id": object, "session": object, "arm": object,
+                               "level": object, "status": object, "notes": object,
+                               "dhi_note": object})
+    for text in ("status", "notes", "dhi_note"):
+        if text in table:
+            table[text] = table[text].fillna("")
+    return table
+
+
+def _as_written(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with the values a reader of its TSV gets.
+
+    So that a fresh run and a resumed one build ``discs.tsv`` (and its changes from baseline)
+    from the same numbers.
+    """
+    from .io.tables import table_bytes
+
+    return _read_table(table_bytes(table))
 
 
 class _RunLock:
@@ -661,8 +696,12 @@ def run_dataset(
         if (out / "run.json").exists() and not (resume or overwrite):
             raise OutputExistsError(f"output folder {out}: holds an earlier run (run.json); "
                                     "resume=True continues it, overwrite=True redoes it")
-        results = _run_sessions(sessions, out, executor, options, resume, progress, on_result)
-        return _write_run(root, out, sessions, results, options, started, t0, participants)
+        results, interrupted = _run_sessions(sessions, out, executor, options, resume,
+                                             progress, on_result)
+        discs = _write_run(root, out, sessions, results, options, started, t0, participants)
+        if interrupted:  # the finished sessions are written: now stop as asked
+            raise KeyboardInterrupt
+        return discs
     finally:
         lock.release()
 
@@ -711,10 +750,10 @@ def _run_sessions(sessions, out, executor, options, resume, progress, on_result)
             if i not in results:
                 results[i] = _failed(session, "interrupted before it finished", "",
                                      time.perf_counter(), status="interrupted")
-        raise
+        return [results[i] for i in range(len(sessions))], True
     finally:
         bar.close()
-    return [results[i] for i in range(len(sessions))]
+    return [results[i] for i in range(len(sessions))], False
 
 
 def _write_run(root, out, sessions, results, options, started, t0, participants):
@@ -724,7 +763,8 @@ def _write_run(root, out, sessions, results, options, started, t0, participants)
     from .io.tables import table_bytes
 
     columns = disc_columns(options.dhi)
-    tables = [r.table for r in results if r.table is not None and len(r.table)]
+    tables = [r.table if r.status == "resumed" else _as_written(r.table)
+              for r in results if r.table is not None and len(r.table)]
     discs = (pd.concat(tables, ignore_index=True) if tables
              else pd.DataFrame(columns=[c for c in columns if not c.endswith(("_change",
                                                                               "_change_pct"))]))

@@ -13,6 +13,9 @@ def test_top_level_entry_points():
 
     assert discmri.fit_t2 is fit_t2 and discmri.fit_adc is fit_adc
     assert discmri.load_volume is load_volume and discmri.find_sessions is find_sessions
+    from discmri.pipeline import process_session, run_dataset
+
+    assert discmri.run_dataset is run_dataset and discmri.process_session is process_session
     assert set(discmri.__all__) <= set(dir(discmri)) | {"__version__"}
 
 

@@ -81,7 +81,8 @@ def _check(signal, bvals, bvecs, mask, method, b_range, ivim_threshold, toleranc
     shells = group_shells(b, tolerance=tolerance)
     lo, hi = (-np.inf, np.inf) if b_range is None else (float(b_range[0]), float(b_range[1]))
     if lo > hi:
-        raise ParameterError(f"b_range {b_range!r} is empty; expected (low, high)")
+        raise ParameterError(f"b_range {lo:g}, {hi:g}: low is above high; expected (low, "
+                             "high) in s/mm²")
     if not shells.has_b0 and lo <= B0_MAX:
         raise AcquisitionError(
             f"b-values {sorted(set(np.round(b).tolist()))} have no b = 0 volume; expected one "

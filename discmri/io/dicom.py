@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +62,27 @@ def _sorted_along_normal(files: list[str], headers: dict[str, sitk.ImageFileRead
     return ordered
 
 
+@contextlib.contextmanager
+def _quiet_itk() -> Iterator[None]:
+    """Keep ITK's warnings off standard error while reading (restored afterwards)."""
+    was = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(was)
+
+
 def _read(files: list[str]) -> tuple[np.ndarray, np.ndarray]:
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(files)
     try:
-        image = reader.Execute()
+        with _quiet_itk():
+            image = reader.Execute()
     except RuntimeError as exc:
-        raise ImageFormatError(f"{Path(files[0]).parent}: DICOM series unreadable ({exc})") from exc
+        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown reason"
+        raise ImageFormatError(f"{Path(files[0]).parent}: DICOM series unreadable "
+                               f"({first})") from exc
     if image.GetDimension() == 2:
         image = sitk.JoinSeries([image])
     return sitk_to_array(image)
@@ -102,7 +118,8 @@ def load_dicom_series(folder: str | os.PathLike[str], *, series_uid: str | None 
     folder = Path(folder)
     if not folder.is_dir():
         raise InputNotFoundError(f"{folder}: no such folder")
-    ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+    with _quiet_itk():
+        ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
     if not ids:
         raise ImageFormatError(
             f"{folder}: no DICOM series found; expected a folder of DICOM files "
@@ -111,11 +128,12 @@ def load_dicom_series(folder: str | os.PathLike[str], *, series_uid: str | None 
     if series_uid is None:
         if len(ids) > 1:
             raise ImageFormatError(
-                f"{folder}: holds {len(ids)} DICOM series {list(ids)}; pass series_uid= to choose"
+                f"{folder}: holds {len(ids)} DICOM series ({', '.join(ids)}); expected one "
+                "series per folder (or choose one with series_uid)"
             )
         series_uid = ids[0]
     elif series_uid not in ids:
-        raise ImageFormatError(f"{folder}: no series {series_uid!r}; found {list(ids)}")
+        raise ImageFormatError(f"{folder}: no series {series_uid}; found {', '.join(ids)}")
     files = list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series_uid))
     headers = {f: _header(f) for f in files}
     tags = {f: _tag(headers[f], _ECHO_TIME) for f in files}

@@ -76,6 +76,10 @@ class Region:
         box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
         return cls(box, np.ascontiguousarray(mask[box]))  # type: ignore[arg-type]
 
+    def __reduce__(self):
+        # pickled as packed bits: a worker's regions travel at an eighth of their array size
+        return (_unpack_region, (self.box, self.mask.shape, np.packbits(self.mask, axis=None)))
+
     @property
     def size(self) -> int:
         """Number of voxels in the region."""
@@ -90,6 +94,12 @@ class Region:
         out = np.zeros(shape, bool)
         out[self.box] = self.mask
         return out
+
+
+def _unpack_region(box, shape, bits) -> Region:
+    count = int(np.prod(shape))
+    mask = np.unpackbits(bits, count=count).astype(bool).reshape(shape)
+    return Region(box, mask)
 
 
 @dataclass(frozen=True)

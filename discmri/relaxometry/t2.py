@@ -218,14 +218,14 @@ def fit_t2(
     sigma: float | None
     if isinstance(noise_sigma, str):
         if noise_sigma != "auto":
-            raise ParameterError(f"noise_sigma {noise_sigma!r}: expected a number, 'auto' or None")
+            raise ParameterError(f"noise_sigma {noise_sigma}: expected a number, 'auto' or None")
         sigma = estimate_noise_sigma(s)
     elif noise_sigma is None:
         sigma = None
     else:
         sigma = float(noise_sigma)
         if not np.isfinite(sigma) or sigma <= 0:
-            raise ParameterError(f"noise_sigma {noise_sigma!r} must be a positive number")
+            raise ParameterError(f"noise_sigma {noise_sigma:g} must be a positive number")
     if method == "offset":
         sigma = None
     b1_flat = None

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from discmri.diffusion import fit_adc
-from discmri.errors import AcquisitionError, GeometryError, ImageFormatError
+from discmri.errors import AcquisitionError, DiscMRIError, GeometryError, ImageFormatError
 
 B = np.array([0.0, 400, 400, 400, 800, 800, 800])
 G = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1.0]] + [[1, 0, 0], [0, 1, 0], [0, 0, 1.0]])
@@ -130,7 +130,7 @@ def test_threads_do_not_change_results(rng):
         (B, {"bvecs": G * 2}, AcquisitionError, "length 2.000"),
         (B, {"bvecs": G[:, :2]}, AcquisitionError, "shape"),
         (B, {"mask": np.ones(3, bool)}, GeometryError, "mask has shape"),
-        (B, {"method": "kurtosis"}, ValueError, "unknown"),
+        (B, {"method": "kurtosis"}, DiscMRIError, "unknown"),
     ],
 )
 def test_bad_input(rng, bvals, kwargs, error, message):

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from discmri.errors import DiscMRIError
 from discmri.io import array_to_sitk, sitk_to_array
 from discmri.phantom.grid import rotation_matrix
 
@@ -44,5 +45,5 @@ def test_index_to_point_matches_affine(rng):
 def test_shear_is_rejected():
     aff = np.eye(4)
     aff[0, 1] = 0.5
-    with pytest.raises(ValueError, match="shear"):
+    with pytest.raises(DiscMRIError, match="shear"):
         array_to_sitk(np.zeros((2, 2, 2)), aff)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from discmri.errors import DiscMRIError
 from discmri.io import Volume, voxel_spacing
 
 
@@ -37,12 +38,12 @@ def test_integer_data_is_converted():
 
 @pytest.mark.parametrize("shape", [(4, 4), (2, 2, 2, 2, 2)])
 def test_rank_is_checked(shape):
-    with pytest.raises(ValueError, match="3-D or 4-D"):
+    with pytest.raises(DiscMRIError, match="3-D or 4-D"):
         Volume(np.zeros(shape), np.eye(4))
 
 
 def test_affine_shape_is_checked():
-    with pytest.raises(ValueError, match="4x4"):
+    with pytest.raises(DiscMRIError, match="4x4"):
         Volume(np.zeros((2, 2, 2)), np.eye(3))
 
 
@@ -51,7 +52,7 @@ def test_with_data_keeps_grid_and_drops_source():
     new = vol.with_data(np.ones((2, 3, 4)), units="ms")
     assert np.array_equal(new.affine, vol.affine)
     assert new.source is None and new.meta["x"] == 1 and new.meta["units"] == "ms"
-    with pytest.raises(ValueError, match="spatial shape"):
+    with pytest.raises(DiscMRIError, match="spatial shape"):
         vol.with_data(np.ones((3, 3, 4)))
 
 
@@ -74,3 +75,13 @@ def test_check_same_grid_names_what_differs():
     shifted[0, 3] += 2.0
     with pytest.raises(GeometryError, match="affine differs from t2w.nii.gz by up to 2 mm"):
         check_same_grid(image, Volume(np.zeros((4, 5, 6)), shifted))
+
+
+def test_volumes_pickle_for_worker_processes():
+    import pickle
+
+    vol = Volume(np.arange(24.0).reshape(2, 3, 4), oblique_affine(),
+                 {"source": "a.nii.gz", "echo_times_ms": (10.0, 20.0)})
+    back = pickle.loads(pickle.dumps(vol))
+    assert np.array_equal(back.data, vol.data) and np.array_equal(back.affine, vol.affine)
+    assert dict(back.meta) == dict(vol.meta) and not back.data.flags.writeable

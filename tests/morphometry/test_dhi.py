@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 
+from discmri.errors import DiscMRIError
 from discmri.morphometry import (
     DHI_COLUMNS,
     DHI_FORMULAS,
@@ -62,6 +63,6 @@ def test_disc_height_index_by_name_and_the_l5s1_rule():
     missing = ((math.nan,) * 3, math.nan, math.nan)
     assert math.isnan(disc_height_index("masuda", heights, depth, central, up, missing))
     assert not math.isnan(disc_height_index("farfan", heights, depth, central, up, missing))
-    with pytest.raises(ValueError, match="unknown DHI formula"):
+    with pytest.raises(DiscMRIError, match="unknown DHI formula"):
         disc_height_index("pfirrmann", heights, depth, central, up, low)
     assert set(DHI_COLUMNS) == set(DHI_FORMULAS)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from discmri.errors import GeometryError
+from discmri.errors import DiscMRIError, GeometryError
 from discmri.io import Volume
 from discmri.morphometry import HEIGHT_POSITIONS, measure_spine
 from discmri.phantom import Pose, Protocol, random_anatomy, simulate_session
@@ -152,7 +152,7 @@ def test_bad_input_is_reported(measured):
     cropped = Volume(sim.labels.data[:, :, :-3], sim.labels.affine)
     with pytest.raises(GeometryError, match="shape"):
         measure_spine(sim.t2w, cropped, levels)
-    with pytest.raises(ValueError, match="three fractions"):
+    with pytest.raises(DiscMRIError, match="three fractions"):
         measure_spine(sim.t2w, sim.labels, levels, positions=(0.1, 0.9))
     # a disc without its caudal body is reported; the others are still measured
     lab = sim.labels.data.copy()

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from discmri.errors import DiscMRIError
 from discmri.morphometry import frame_from_points, measure_structure
 
 SPACING = (4.0, 0.6, 0.6)
@@ -112,12 +113,12 @@ def test_label_edges_on_request():
     assert g.from_labels.all() and not g.interpolated.any()
     assert np.allclose(g.heights, label_height(labels, affine), atol=0.01)
     assert not any("contrast" in n for n in g.notes)
-    with pytest.raises(ValueError, match="edges"):
+    with pytest.raises(DiscMRIError, match="edges"):
         measure(image, labels, affine, edges="gradient")
 
 
 def test_kind_must_be_disc_or_vertebra():
     image, labels, affine = stack()
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(DiscMRIError, match="kind"):
         measure_structure(image, labels, affine, name="x", kind="rib", inside=[1], above=[3],
                         below=[2], frame=frame_from_points(np.argwhere(labels == 1) * 1.0))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import discmri
+from discmri.errors import DiscMRIError
 from discmri.io import find_sessions, read_tsv
 from discmri.phantom import cohort as cohort_module
 from discmri.phantom.cohort import make_cohort
@@ -110,7 +111,7 @@ def test_failure_leaves_nothing(tmp_path, monkeypatch):
      ({"dropout": 1.0}, "dropout"), ({"arms": ()}, "arm")],
 )
 def test_bad_parameters(tmp_path, kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(DiscMRIError, match=message):
         make_cohort(tmp_path / "ds", protocol=TINY, **kwargs)
     assert not (tmp_path / "ds").exists()
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from discmri.errors import DiscMRIError
 from discmri.phantom.anatomy import default_anatomy
 from discmri.phantom.contrasts import BiasField, dwi, mese, rician, spin_echo_weights, t2w_fse
 from discmri.phantom.geometry import TISSUE_AIR, SpineGeometry
@@ -53,7 +54,7 @@ def test_dwi_trace_follows_mean_diffusivity_and_annulus_is_anisotropic(mixture):
     across = np.log(s[af, 0] / s[af, 2]) / 1000.0
     np.testing.assert_allclose(along, 1.5 * md[af], rtol=1e-4)  # λ∥ = MD (1 + 2·0.25)
     np.testing.assert_allclose(across, 0.75 * md[af], rtol=1e-4)  # λ⊥ = MD (1 − 0.25)
-    with pytest.raises(ValueError, match="bvecs_world"):
+    with pytest.raises(DiscMRIError, match="bvecs_world"):
         dwi(mixture, b, np.zeros((2, 3)))
 
 
@@ -88,7 +89,7 @@ def test_bias_field_is_bounded_and_smooth(rng):
 
 
 def test_epg_mese_needs_uniform_echo_spacing_and_reduces_to_exponential(mixture):
-    with pytest.raises(ValueError, match="echo spacing"):
+    with pytest.raises(DiscMRIError, match="echo spacing"):
         mese(mixture, [10.0, 20.0, 35.0], b1=0.9)
     te = np.array([10.0, 20.0, 30.0, 40.0])
     np.testing.assert_allclose(mese(mixture, te, b1=1.0), mese(mixture, te), rtol=1e-5,

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from discmri.errors import DiscMRIError
 from discmri.io import bvecs_to_world
 from discmri.phantom.anatomy import random_anatomy
 from discmri.phantom.geometry import TISSUE_AIR
@@ -84,5 +85,5 @@ def test_diffusion_directions_are_unit_and_distinct():
         d = diffusion_directions(n)
         np.testing.assert_allclose(np.linalg.norm(d, axis=1), 1.0)
         assert np.linalg.matrix_rank(d) == 3
-    with pytest.raises(ValueError):
+    with pytest.raises(DiscMRIError):
         diffusion_directions(2)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from discmri.errors import DiscMRIError
 from discmri.phantom.tissue import (
     ANNULUS,
     CSF,
@@ -52,7 +53,7 @@ def test_height_loss_boundaries_fall_on_griffith_thresholds(severity, loss):
 
 def test_grade_rounding_and_range():
     assert [griffith_grade(v) for v in (1.0, 1.49, 1.5, 6.5, 8.0)] == [1, 1, 2, 7, 8]
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(DiscMRIError, match="outside"):
         disc_tissue(0.5)
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(DiscMRIError, match="outside"):
         pfirrmann_from_griffith(9)

@@ -135,3 +135,15 @@ def test_disc_regions_outside_the_grid_are_empty(case):
     out = disc_regions(morph.discs["L4-L5"], sim.mese.spatial_shape, affine)
     assert set(out) == set(DISC_REGIONS)
     assert not any(r.size for r in out.values())
+
+
+def test_regions_are_compact_and_pickle_exactly(case):
+    import pickle
+
+    sim, morph, _, regions = case
+    blob = pickle.dumps(regions)
+    full = len(regions) * int(np.prod(regions.shape))  # one byte per voxel per full mask
+    assert len(blob) < full / 20
+    back = pickle.loads(blob)
+    for key in regions:
+        assert np.array_equal(back.get(*key), regions.get(*key))

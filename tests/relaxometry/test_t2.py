@@ -9,7 +9,7 @@ physically attainable: bias below 1 % and a spread within a few per cent of the 
 import numpy as np
 import pytest
 
-from discmri.errors import AcquisitionError, GeometryError, ImageFormatError
+from discmri.errors import AcquisitionError, DiscMRIError, GeometryError, ImageFormatError
 from discmri.relaxometry import STATUS, EPGDictionary, cpmg_echo_train, fit_t2
 
 TE = 10.0 * np.arange(1, 17)  # 16 echoes, 10-160 ms
@@ -191,9 +191,9 @@ def test_input_is_not_modified(rng):
         ({"echo_times_ms": TE - 10}, AcquisitionError, "positive"),
         ({"echo_times_ms": TE / 1000}, AcquisitionError, "look like seconds"),
         ({"mask": np.ones((3, 3), bool)}, GeometryError, "mask has shape"),
-        ({"method": "magic"}, ValueError, "unknown"),
-        ({"b1": 0.9}, ValueError, "epg"),
-        ({"noise_sigma": -1.0}, ValueError, "positive"),
+        ({"method": "magic"}, DiscMRIError, "unknown"),
+        ({"b1": 0.9}, DiscMRIError, "epg"),
+        ({"noise_sigma": -1.0}, DiscMRIError, "positive"),
     ],
 )
 def test_bad_arguments(rng, kwargs, error, message):

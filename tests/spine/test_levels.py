@@ -30,3 +30,13 @@ def test_label_table_is_unique_and_complete():
     assert (124, "L5-S1 annulus") in table and (224, "L5-S1 nucleus") in table
     six = dict(native_label_table(("L4", "L5", "L6", "S1")))
     assert six[124] == "L5-L6 annulus" and six[25] == "L6" and six[125] == "L6-S1 annulus"
+
+
+def test_label_schemes_pickle_for_worker_processes():
+    import pickle
+
+    from discmri.spine import SCHEMES
+
+    for scheme in SCHEMES.values():
+        back = pickle.loads(pickle.dumps(scheme))
+        assert back == scheme and back.known == scheme.known

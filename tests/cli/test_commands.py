@@ -84,7 +84,7 @@ def test_sample_data_bad_options(tmp_path, capsys):
 
 
 def test_unexpected_failures_exit_1_with_a_traceback(monkeypatch, tmp_path, capsys):
-    import discmri.cli as cli
+    import discmri.cli.info as cli
 
     def boom(args):
         raise RuntimeError("bug")
@@ -206,7 +206,7 @@ def test_adcmap_wrong_bval_file(cohort_root, tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["short.bval"]
 
 
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 SUB = "sub-01/ses-baseline"
 STEM = "sub-01_ses-baseline"
 

@@ -1,0 +1,66 @@
+"""Argument types and helpers shared by the commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+__all__ = ["check_outputs", "floats", "load_mask", "noise", "value_range", "words"]
+
+
+def floats(text: str) -> tuple[float, ...]:
+    """``"1,2.5"`` → ``(1.0, 2.5)``."""
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from exc
+
+
+def words(text: str) -> tuple[str, ...]:
+    """``"a, b"`` → ``("a", "b")``."""
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def noise(text: str) -> float | str:
+    """A noise SD or ``"auto"``."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from exc
+
+
+def value_range(text: str) -> tuple[float, float]:
+    """``"LOW,HIGH"`` → ``(low, high)``."""
+    values = floats(text)
+    if len(values) != 2:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH, got {text!r}")
+    return values[0], values[1]
+
+
+def check_outputs(names: Mapping[str, Path] | Iterable[Path], inputs, overwrite: bool) -> None:
+    """Refuse, before any work, outputs that exist, would replace an input, or cannot be written.
+
+    A folder that is a file, or that is not writable, is refused too.
+    """
+    from ..io.atomic import check_writable, ensure_folder
+
+    paths = list(names.values()) if isinstance(names, Mapping) else list(names)
+    for path in paths:
+        ensure_folder(Path(path).parent or Path("."), what=f"folder of {path}")
+        check_writable(path, overwrite=overwrite, protected=inputs)
+
+
+def load_mask(path: str | os.PathLike[str] | None, reference):
+    """Boolean mask from an image on the reference's grid (None without a path)."""
+    if not path:
+        return None
+    from ..geometry import check_same_grid
+    from ..io import load_volume
+
+    mask = load_volume(path)
+    check_same_grid(reference, mask, what="mask")
+    return mask.data > 0

@@ -1,0 +1,79 @@
+"""``discmri measure``: disc heights, DHI and regional T2 / ADC of one image."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import ParameterError
+from ._common import floats, words
+
+
+def _cmd_measure(args: argparse.Namespace) -> int:
+    from ..io import load_volume
+    from ..io.atomic import ensure_folder
+    from ..io.tables import write_table
+    from ..measure import disc_qc_figures, measure
+    from ._common import check_outputs
+
+    out = Path(args.out)
+    if out.suffix != ".tsv":
+        raise ParameterError(f"--out {out}: expected a .tsv file name")
+    inputs = [Path(p) for p in (args.t2w, args.labels, args.t2map, args.adcmap) if p]
+    if args.scheme not in ("auto", "native", "totalspineseg", "spineps", "spider"):
+        inputs.append(Path(args.scheme))
+    check_outputs([out, out.with_suffix(".json")], inputs, args.overwrite)
+    if args.qc is not None:
+        from ..morphometry.qc import _matplotlib
+
+        _matplotlib()  # fail before the work when matplotlib is missing
+        ensure_folder(args.qc, what="--qc")
+    t2w = load_volume(args.t2w)
+    labels = load_volume(args.labels)
+    t2map = load_volume(args.t2map, allow_nonfinite=True) if args.t2map else None
+    adcmap = load_volume(args.adcmap, allow_nonfinite=True) if args.adcmap else None
+    result = measure(t2w, labels, scheme=args.scheme, t2map=t2map, adcmap=adcmap,
+                     dhi=args.dhi, positions=args.positions)
+    figures: dict[Path, bytes] = {}
+    if args.qc is not None:
+        figures = {Path(args.qc) / f"{out.stem}_{level}.png": png
+                   for level, png in disc_qc_figures(result, t2w).items()}
+    sidecar = {**result.units, "Parameters": result.parameters,
+               "Levels": list(result.levels.levels),
+               "LabelScheme": result.levels.scheme}
+    write_table(result.table, out, sidecar, inputs=inputs, extra=figures,
+                overwrite=args.overwrite)
+    measured = int((result.table["status"] == "").sum())
+    print(f"{measured} of {len(result.table)} disc levels measured "
+          f"(labels: {result.levels.scheme}{', detected' if result.levels.detected else ''})")
+    for row in result.table.itertuples():
+        if row.status:
+            print(f"  {row.level}: not measured: {row.status}")
+    for problem in result.levels.problems:
+        print(f"  label map: {problem}")
+    print(f"wrote {out}, {out.with_suffix('.json').name}"
+          + (f" and {len(figures)} QC figures in {args.qc}" if figures else ""))
+    return 0
+
+
+def add_parser(sub) -> None:
+    """Register ``measure``."""
+    p = sub.add_parser("measure", help="disc heights, DHI and regional T2/ADC per disc level")
+    p.add_argument("--t2w", required=True, help="T2-weighted image (sagittal)")
+    p.add_argument("--labels", required=True, help="label map on the T2w grid")
+    p.add_argument("--scheme", default="auto",
+                   help="label scheme: auto, native, totalspineseg, spineps, spider or a JSON "
+                        "mapping file [auto]")
+    p.add_argument("--t2map", help="T2 map (ms), any grid (e.g. from 'discmri t2map')")
+    p.add_argument("--adcmap", help="ADC map (mm²/s), any grid (e.g. from 'discmri adcmap')")
+    p.add_argument("--dhi", type=words, default=("mean_height", "masuda", "farfan", "area",
+                                                  "height_width"),
+                   help="DHI formulas, comma-separated: mean_height, masuda, farfan, area, "
+                        "height_width [all]")
+    p.add_argument("--positions", type=floats, default=(0.1, 0.5, 0.9),
+                   help="anterior, middle, posterior height positions as fractions of the "
+                        "depth from anterior [0.1,0.5,0.9]")
+    p.add_argument("--qc", help="folder for one QC figure per disc (PNG; needs matplotlib)")
+    p.add_argument("--out", required=True, help="output table, .tsv (+ .json sidecar)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.set_defaults(func=_cmd_measure)

@@ -1,0 +1,152 @@
+"""``discmri run``: a BIDS dataset → ``discs.tsv`` (one row per participant × session × level)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from pathlib import Path
+
+from ..errors import DiscMRIError, ParameterError
+from ._common import noise, value_range, words
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while the run goes on, so that it stops the same clean way."""
+    if sys.platform == "win32":  # pragma: no cover
+        yield
+        return
+    try:
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    except ValueError:  # not the main thread (e.g. called from a test runner thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace, n_sessions: int) -> Iterator[Executor | None]:
+    """A Dask cluster's executor, a process pool, or None (serial) as the options ask."""
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise DiscMRIError('--scheduler needs Dask: pip install "discmri[dask]"') from exc
+        try:
+            client = Client(args.scheduler, timeout="5s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise DiscMRIError(f"--scheduler {args.scheduler}: cannot reach a Dask scheduler "
+                               f"there ({' '.join(str(exc).split()) or type(exc).__name__}); "
+                               "expected tcp://HOST:PORT of a running scheduler") from exc
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+        return
+    workers = min(args.workers, max(n_sessions, 1))
+    if workers <= 1:
+        yield None
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: workers start clean (no forked threads or locks); each holds one session
+    pool = ProcessPoolExecutor(max_workers=workers,
+                               mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from ..io import find_sessions
+    from ..pipeline import RunOptions, run_dataset
+
+    if args.workers < 1:
+        raise ParameterError(f"--workers {args.workers}: expected 1 or more")
+    options = RunOptions(t2=not args.no_t2, adc=not args.no_adc, t2_method=args.t2_method,
+                         noise_sigma=args.noise_sigma, adc_method=args.adc_method,
+                         b_range=args.b_range, dhi=args.dhi, qc=args.qc, threads=args.threads)
+    n_sessions = len(find_sessions(args.dataset, participants=args.participants_file))
+    start = time.perf_counter()
+    with _sigterm_as_interrupt(), _executor(args, n_sessions) as executor:
+        try:
+            discs = run_dataset(args.dataset, args.out, executor=executor, only=args.only,
+                                resume=args.resume, overwrite=args.overwrite, options=options,
+                                participants=args.participants_file, progress=True)
+        except KeyboardInterrupt:
+            print(f"discmri: interrupted; finished sessions are kept in {args.out}; run again "
+                  "with --resume to finish the rest", file=sys.stderr)
+            return 130
+    sessions = discs.attrs["sessions"]
+    counts = sessions["status"].value_counts()
+    done = int(counts.get("done", 0)) + int(counts.get("resumed", 0))
+    failed = int(counts.get("failed", 0))
+    print(f"{len(sessions)} sessions in {time.perf_counter() - start:.1f} s: {done} done"
+          f" ({int(counts.get('resumed', 0))} resumed), {int(counts.get('skipped', 0))} "
+          f"skipped, {failed} failed")
+    for row in sessions.itertuples():
+        name = f"{row.participant_id} {row.session or ''}".strip()
+        if row.status == "failed":
+            print(f"  {name}: failed: {row.error}")
+        elif row.status == "skipped":
+            print(f"  {name}: skipped: {row.skipped}")
+    out = Path(args.out)
+    print(f"wrote {len(discs)} disc rows to {out / 'discs.tsv'} (sessions: "
+          f"{out / 'sessions.tsv'})")
+    return 1 if failed else 0
+
+
+def add_parser(sub) -> None:
+    """Register ``run``."""
+    p = sub.add_parser(
+        "run", help="process a BIDS dataset: T2 and ADC maps, disc measurements, discs.tsv",
+        description="Process every session of a BIDS dataset and write one row per "
+                    "participant × session × disc level to OUT/discs.tsv. Exit status: 0 when "
+                    "every session was done or skipped, 1 when one failed (see "
+                    "OUT/sessions.tsv), 2 for bad input, 130 when interrupted.")
+    p.add_argument("dataset", help="BIDS dataset folder")
+    p.add_argument("out", help="output folder (BIDS derivatives; not inside the raw dataset)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="sessions processed at once, one per process [number of CPUs]")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="send sessions to a Dask distributed scheduler (tcp://HOST:PORT) "
+                        "instead of local processes (needs discmri[dask])")
+    p.add_argument("--resume", action="store_true",
+                   help="keep sessions finished by an earlier run into OUT whose inputs and "
+                        "settings are unchanged; do the rest")
+    p.add_argument("--overwrite", action="store_true", help="redo an earlier run into OUT")
+    p.add_argument("--only", type=words, metavar="sub-01,sub-02",
+                   help="process only these participants")
+    p.add_argument("--participants-file", metavar="F",
+                   help="participants.tsv to use instead of the dataset's (arms, treated levels)")
+    p.add_argument("--no-t2", action="store_true", help="do not fit T2 maps")
+    p.add_argument("--no-adc", action="store_true", help="do not fit ADC maps")
+    p.add_argument("--qc", action="store_true",
+                   help="write a QC figure per disc (needs discmri[qc])")
+    p.add_argument("--t2-method", default="auto",
+                   choices=["auto", "loglinear", "nlls", "offset", "epg"], help="T2 model [auto]")
+    p.add_argument("--noise-sigma", type=noise, default=None,
+                   help="noise SD for the T2 noise-floor correction, or 'auto' [none]")
+    p.add_argument("--adc-method", default="wls", choices=["ols", "wls", "nlls", "ivim"],
+                   help="ADC model [wls]")
+    p.add_argument("--b-range", type=value_range, default=None,
+                   help="fit ADC shells with LOW <= b <= HIGH, s/mm²")
+    p.add_argument("--dhi", type=words, default=("mean_height", "masuda", "farfan", "area",
+                                                  "height_width"),
+                   help="DHI formulas, comma-separated [all]")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads inside each session's fits [1]; keep workers × threads <= CPUs")
+    p.set_defaults(func=_cmd_run)

@@ -1,0 +1,145 @@
+"""``discmri run`` and the command line's write-side errors, as a user meets them."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from discmri.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+def one_line_error(capsys, *needles):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("discmri: error: ") and "\n" not in err, err
+    assert "Traceback" not in err and "np.float" not in err
+    for needle in needles:
+        assert needle in err, err
+    return err
+
+
+def test_run_on_sample_data_prints_progress_and_a_summary(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLE), str(out), "--only", "sub-04", "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    # not a terminal: one line per session on stderr, then the summary on stdout
+    assert "[1/1] sub-04 ses-baseline: done, 7/7 levels" in captured.err
+    assert "1 sessions in" in captured.out and "1 done (0 resumed), 0 skipped, 0 failed" \
+        in captured.out
+    assert f"wrote 7 disc rows to {out / 'discs.tsv'}" in captured.out
+    table = pd.read_csv(out / "discs.tsv", sep="\t", na_values=["n/a"], keep_default_na=False)
+    assert len(table) == 7 and table.treated.sum() == 3  # sub-04 was treated at three levels
+    assert main(["run", str(SAMPLE), str(out), "--only", "sub-04", "--workers", "1"]) == 2
+    one_line_error(capsys, "holds an earlier run", "--resume", "--overwrite")
+    assert main(["run", str(SAMPLE), str(out), "--only", "sub-04", "--resume"]) == 0
+    assert "1 done (1 resumed)" in capsys.readouterr().out
+
+
+def test_a_failed_session_sets_the_exit_code(cohort_root, tmp_path, capsys):
+    ds = tmp_path / "ds"
+    shutil.copytree(cohort_root, ds)
+    (ds / "sub-01/ses-month6/anat/sub-01_ses-month6_T2w.nii.gz").write_bytes(b"not nifti")
+    code = main(["run", str(ds), str(tmp_path / "out"), "--only", "sub-01", "--workers", "2",
+                 "--no-t2", "--no-adc"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "1 done (0 resumed), 0 skipped, 1 failed" in out
+    assert "sub-01 ses-month6: failed: " in out and "not a readable NIfTI" in out
+
+
+def test_unreachable_scheduler_is_a_one_line_error_before_any_work(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    code = main(["run", str(SAMPLE), str(out), "--scheduler", "tcp://127.0.0.1:9"])
+    assert code == 2
+    one_line_error(capsys, "--scheduler tcp://127.0.0.1:9", "cannot reach")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("where, needle", [
+    ("inside", "inside the dataset"),
+    ("file", "is a file"),
+    ("proc", "cannot write there"),
+])
+def test_run_output_folder_errors(tmp_path, capsys, where, needle):
+    out = {"inside": SAMPLE / "sub-01" / "results",
+           "file": tmp_path / "a" / "b",
+           "proc": Path("/proc/discmri-test")}[where]
+    if where == "file":
+        (tmp_path / "a").write_text("a file", encoding="utf-8")
+    assert main(["run", str(SAMPLE), str(out), "--workers", "1"]) == 2
+    one_line_error(capsys, needle)
+    assert not (SAMPLE / "sub-01" / "results").exists()
+
+
+def test_write_side_errors_of_the_single_image_commands(tmp_path, capsys):
+    sub, stem = SAMPLE / "sub-01" / "ses-baseline", "sub-01_ses-baseline"
+    echoes = sorted(str(p) for p in (sub / "anat").glob(f"{stem}_echo-*_MESE.nii.gz"))
+    blocker = tmp_path / "a"
+    blocker.write_text("a file", encoding="utf-8")
+    assert main(["t2map", *echoes, "--out", str(blocker / "b")]) == 2
+    one_line_error(capsys, "is a file")
+    assert main(["t2map", *echoes, "--out", "/proc/discmri-test/t2"]) == 2
+    one_line_error(capsys, "cannot write there")
+    t2w = str(sub / "anat" / f"{stem}_T2w.nii.gz")
+    labels = str(SAMPLE / "derivatives/labels/sub-01/ses-baseline/anat" / f"{stem}_dseg.nii.gz")
+    assert main(["measure", "--t2w", t2w, "--labels", labels, "--qc", str(blocker),
+                 "--out", str(tmp_path / "m.tsv")]) == 2
+    one_line_error(capsys, "--qc", "is a file")
+    assert not (tmp_path / "m.tsv").exists()
+    existing = tmp_path / "t2_T2map.nii.gz"
+    existing.write_bytes(b"keep")
+    assert main(["t2map", *echoes, "--out", str(tmp_path / "t2")]) == 2
+    one_line_error(capsys, "file exists", "--overwrite")
+    assert existing.read_bytes() == b"keep"
+    assert main(["t2map", *echoes, "--out", str(tmp_path / "n"), "--noise-sigma", "-1"]) == 2
+    one_line_error(capsys, "--noise-sigma -1")
+    assert not list(tmp_path.glob("n_*")) and not list(tmp_path.glob(".*"))
+
+
+def test_output_piped_into_head_is_not_a_traceback(tmp_path):
+    cmd = f"{sys.executable} -m discmri.cli info {SAMPLE} | head -1"
+    done = subprocess.run(["bash", "-c", f"set -o pipefail; {cmd}"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.stdout.count("\n") == 1 and "4 participants" in done.stdout
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+@pytest.mark.slow
+def test_sigterm_keeps_finished_sessions_and_resume_finishes(cohort_root, tmp_path):
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "discmri.cli", "run", str(cohort_root), str(out),
+            "--workers", "1", "--no-t2", "--no-adc"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first_record = out / "sub-01" / "ses-baseline" / "sub-01_ses-baseline_discs.json"
+    deadline = time.monotonic() + 120
+    while not first_record.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "--resume" in err
+    sessions = pd.read_csv(out / "sessions.tsv", sep="\t", na_values=["n/a"],
+                           keep_default_na=False)
+    assert "interrupted" in set(sessions.status) and "done" in set(sessions.status)
+    finished = sessions[sessions.status == "done"]
+    for row in finished.itertuples():  # every finished session is complete
+        folder = out / row.participant_id / row.session
+        record = json.loads((folder / f"{row.participant_id}_{row.session}_discs.json")
+                            .read_text(encoding="utf-8"))
+        assert record["Run"]["inputs"]
+    assert not (out / ".discmri-run.lock").exists()
+    assert not list(out.rglob(".*"))
+    done = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(finished)} resumed" in done.stdout and "6 done" in done.stdout
+    if os.name == "posix":
+        assert not list(out.rglob(".*"))

@@ -1,0 +1,352 @@
+"""The dataset runner: process_session and run_dataset on phantom datasets with known truth."""
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from discmri.cli import main
+from discmri.errors import DatasetError, OutputError, OutputExistsError, ParameterError
+from discmri.io import find_sessions
+from discmri.pipeline import RunOptions, SessionResult, process_session, run_dataset
+from discmri.table import CHANGE_SOURCES, disc_columns
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+TRUTH = SAMPLE / "derivatives" / "truth"
+
+
+def read_tsv(path):
+    return pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    """sub-01 (three visits) and sub-04 (baseline only, sham, L5-S1 treated), serial."""
+    out = tmp_path_factory.mktemp("run") / "out"
+    discs = run_dataset(SAMPLE, out, only=["sub-01", "04"])
+    return out, discs
+
+
+def test_discs_table_has_one_row_per_session_and_level_and_the_schema(sample_run):
+    out, discs = sample_run
+    written = read_tsv(out / "discs.tsv")
+    assert list(written.columns) == list(disc_columns())
+    assert len(written) == 4 * 7  # four sessions, seven disc levels each
+    keys = written[["participant_id", "session", "level"]]
+    assert not keys.duplicated().any()
+    assert set(written.participant_id) == {"sub-01", "sub-04"}
+    # arm, months and treated levels come from participants.tsv and the sessions files
+    parts = read_tsv(SAMPLE / "participants.tsv").set_index("participant_id")
+    for row in written.itertuples():
+        assert row.arm == parts.loc[row.participant_id, "group"]
+        assert row.treated == (row.level in parts.loc[row.participant_id,
+                                                      "treated_levels"].split(";"))
+    assert sorted(written.months.unique()) == [0, 3, 6]
+    sidecar = json.loads((out / "discs.json").read_text(encoding="utf-8"))
+    assert sidecar["height_middle_mm"]["Units"] == "mm"
+    assert sidecar["np_t2_ms_change_pct"]["Units"] == "%"
+    assert sidecar["Parameters"]["dhi"] == list(RunOptions().dhi)
+    # the returned table is the written one
+    assert discs.shape == written.shape
+
+
+def test_rows_agree_with_the_truth_tables(sample_run):
+    _, discs = sample_run
+    truth = read_tsv(TRUTH / "discs.tsv").rename(columns={"participant": "participant_id"})
+    got = discs.merge(truth, on=["participant_id", "session", "level"], suffixes=("", "_true"))
+    assert len(got) == len(discs)
+    for col in ("height_anterior_mm", "height_middle_mm", "height_posterior_mm"):
+        err = (got[col] - got[f"{col}_true"]).abs()
+        assert err.median() < 0.15 and err.max() < 0.6  # 1 mm in-plane, measured 0.05 / 0.4
+    for col in ("dhi_mean_height", "dhi_masuda", "dhi_farfan", "dhi_area"):
+        assert (got[col] / got[f"{col}_true"] - 1).abs().median() < 0.02
+    clear = got.cleft_mm == 0
+    assert ((got.np_t2_ms / got.np_t2_ms_true - 1)[clear].abs() < 0.05).all()
+    # NP ADC on the sample's 2 mm DWI grid is pulled down by partial volume with the annulus
+    # and the cleft (measured over the whole sample: -3 % median without a cleft, at most
+    # -9 %; -6 % with one, at most -12 %); a wrong grid or unit would be far off
+    adc_err = got.np_adc_mm2_s / got.np_adc_mm2_s_true - 1
+    assert adc_err[clear].abs().median() < 0.05 and adc_err[clear].abs().max() < 0.10
+    assert adc_err.abs().max() < 0.14
+    assert (got.status == "").all()
+
+
+def test_change_from_baseline_equals_a_recomputation(sample_run):
+    _, discs = sample_run
+    base = discs[discs.months == 0].set_index(["participant_id", "level"])
+    for col in CHANGE_SOURCES:
+        ref = base[col].reindex(pd.MultiIndex.from_frame(discs[["participant_id", "level"]]))
+        expect = discs[col].to_numpy() - ref.to_numpy()
+        np.testing.assert_allclose(discs[f"{col}_change"], expect, rtol=1e-9, atol=1e-12)
+        pct = 100 * expect / ref.abs().to_numpy()
+        np.testing.assert_allclose(discs[f"{col}_change_pct"], pct, rtol=1e-9, atol=1e-9)
+    at_base = discs[discs.months == 0]
+    assert (at_base[[f"{c}_change" for c in CHANGE_SOURCES]] == 0).all().all()
+    # the phantom's MSC arm gains height at the treated levels: the change shows it
+    truth = read_tsv(TRUTH / "discs.tsv")
+    gain = truth[(truth.participant == "sub-01") & (truth.session == "ses-month6")]
+    gain = gain.set_index("level").height_gain_mm
+    m6 = discs[(discs.participant_id == "sub-01") & (discs.session == "ses-month6")]
+    m6 = m6.set_index("level")
+    treated = m6.index[m6.treated]
+    assert (gain[treated] > 0.5).all()
+    assert (m6.loc[treated, "height_middle_mm_change"] > 0.5 * gain[treated]).all()
+
+
+def test_sessions_run_and_provenance_files(sample_run):
+    out, _ = sample_run
+    sessions = read_tsv(out / "sessions.tsv")
+    assert len(sessions) == 4 and (sessions.status == "done").all()
+    assert (sessions.levels == "7/7").all() and (sessions.seconds > 0).all()
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["GeneratedBy"]["Name"] == "discmri" and run["Sessions"] == {"done": 4}
+    inputs = run["Inputs"]["01/baseline"]
+    assert len(inputs) == 2 + 8 + 3  # T2w, labels, 8 echoes, dwi + bval + bvec
+    assert all(len(h) == 64 for h in inputs.values())
+    desc = json.loads((out / "dataset_description.json").read_text(encoding="utf-8"))
+    assert desc["DatasetType"] == "derivative" and desc["GeneratedBy"][0]["Name"] == "discmri"
+    folder = out / "sub-01" / "ses-baseline"
+    for name in ("T2map.nii.gz", "T2map.json", "ADC.nii.gz", "ADC.json", "discs.tsv",
+                 "discs.json", "regions.tsv"):
+        assert (folder / f"sub-01_ses-baseline_{name}").is_file()
+    record = json.loads((folder / "sub-01_ses-baseline_discs.json").read_text(encoding="utf-8"))
+    assert record["Run"]["inputs"] == inputs
+    assert not list(out.rglob(".*"))  # no temporary file or lock left behind
+
+
+def test_same_rows_as_the_three_commands_by_hand(sample_run, tmp_path, capsys):
+    out, discs = sample_run
+    sub, stem = SAMPLE / "sub-01" / "ses-baseline", "sub-01_ses-baseline"
+    echoes = sorted(str(p) for p in (sub / "anat").glob(f"{stem}_echo-*_MESE.nii.gz"))
+    assert main(["t2map", *echoes, "--out", str(tmp_path / "t2")]) == 0
+    assert main(["adcmap", str(sub / "dwi" / f"{stem}_dwi.nii.gz"),
+                 "--out", str(tmp_path / "adc")]) == 0
+    labels = SAMPLE / "derivatives/labels/sub-01/ses-baseline/anat" / f"{stem}_dseg.nii.gz"
+    assert main(["measure", "--t2w", str(sub / "anat" / f"{stem}_T2w.nii.gz"), "--labels",
+                 str(labels), "--t2map", str(tmp_path / "t2_T2map.nii.gz"), "--adcmap",
+                 str(tmp_path / "adc_ADC.nii.gz"), "--out", str(tmp_path / "m.tsv")]) == 0
+    by_hand = read_tsv(tmp_path / "m.tsv").set_index("level")
+    row = discs[(discs.participant_id == "sub-01") & (discs.session == "ses-baseline")]
+    row = row.set_index("level")
+    numeric = by_hand.select_dtypes("number").columns
+    pd.testing.assert_frame_equal(row[numeric], by_hand[numeric], check_dtype=False,
+                                  check_index_type=False)
+    # and the maps are the same bytes as the t2map command's (same fit, same header)
+    import nibabel as nib
+
+    a = nib.load(out / "sub-01/ses-baseline/sub-01_ses-baseline_T2map.nii.gz").get_fdata()
+    b = nib.load(tmp_path / "t2_T2map.nii.gz").get_fdata()
+    np.testing.assert_array_equal(a, b)
+
+
+def test_session_results_are_small_and_pickle():
+    session = find_sessions(SAMPLE)[0]
+    result = process_session(session)
+    blob = pickle.dumps(result)
+    assert len(blob) < 1_000_000  # statistics and tables only; was 23 MB of masks
+    back = pickle.loads(blob)
+    assert isinstance(back, SessionResult) and back.status == "done"
+    pd.testing.assert_frame_equal(back.table, result.table)
+    assert back.levels == (7, 7) and not back.files  # nothing written without out
+    assert set(back.stats.parameter) == {"t2", "adc"}
+    # the session itself travels to workers too
+    assert pickle.loads(pickle.dumps(session)) == session
+
+
+def test_missing_parts_are_skipped_and_said(cohort_root, tmp_path):
+    ds = tmp_path / "ds"
+    shutil.copytree(cohort_root, ds)
+    shutil.rmtree(ds / "sub-01" / "ses-month6" / "dwi")
+    for f in (ds / "sub-02" / "ses-baseline" / "anat").glob("*_MESE.*"):
+        f.unlink()
+    shutil.rmtree(ds / "derivatives" / "labels" / "sub-03" / "ses-month6")
+    discs = run_dataset(ds, tmp_path / "out", options=RunOptions(t2=True, adc=True))
+    sessions = discs.attrs["sessions"].set_index(["participant_id", "session"])
+    assert sessions.loc[("sub-01", "ses-month6"), "status"] == "done"
+    assert sessions.loc[("sub-01", "ses-month6"), "skipped"] == "ADC: no DWI series"
+    assert sessions.loc[("sub-02", "ses-baseline"), "skipped"] == "T2: no MESE series"
+    assert sessions.loc[("sub-03", "ses-month6"), "status"] == "skipped"
+    assert "no label map" in sessions.loc[("sub-03", "ses-month6"), "skipped"]
+    # the same columns whatever maps a session had; what it lacked is n/a
+    rows = discs.set_index(["participant_id", "session"])
+    assert rows.loc[("sub-01", "ses-month6"), "np_adc_mm2_s"].isna().all()
+    assert rows.loc[("sub-01", "ses-month6"), "np_t2_ms"].notna().all()
+    assert rows.loc[("sub-02", "ses-baseline"), "np_t2_ms"].isna().all()
+    assert ("sub-03", "ses-month6") not in rows.index
+    # no baseline T2 for sub-02: its later T2 changes are n/a, its height changes are not
+    later = rows.loc[("sub-02", "ses-month6")]
+    assert later.np_t2_ms_change.isna().all() and later.height_middle_mm_change.notna().all()
+
+
+def private_copy(cohort_root, tmp_path):
+    ds = tmp_path / "ds"
+    shutil.copytree(cohort_root, ds)
+    return ds
+
+
+def test_resume_skips_unchanged_sessions_and_redoes_a_changed_one(cohort_root, tmp_path):
+    ds = private_copy(cohort_root, tmp_path)
+    out = tmp_path / "out"
+    only = ["sub-01", "sub-02"]
+    first = run_dataset(ds, out, only=only)
+    assert (first.attrs["sessions"].status == "done").all()
+    with pytest.raises(OutputExistsError, match="earlier run"):
+        run_dataset(ds, out, only=only)  # neither resume nor overwrite: refuse, change nothing
+    stamp = {p: p.stat().st_mtime_ns for p in out.rglob("sub-*/**/*") if p.is_file()}
+    again = run_dataset(ds, out, resume=True, only=only)
+    assert (again.attrs["sessions"].status == "resumed").all()
+    assert {p: p.stat().st_mtime_ns for p in stamp} == stamp  # nothing rewritten
+    pd.testing.assert_frame_equal(again, first)
+    # change one input: that session alone is redone
+    t2w = ds / "sub-02/ses-month6/anat/sub-02_ses-month6_T2w.json"
+    t2w.write_text(t2w.read_text(encoding="utf-8").replace("}", ', "Note": "re-exported"}'))
+    mese = next((ds / "sub-02/ses-month6/anat").glob("*_echo-1_MESE.nii.gz"))
+    mese.write_bytes(mese.read_bytes())  # same content: not a change
+    image = ds / "sub-02/ses-month6/anat/sub-02_ses-month6_T2w.nii.gz"
+    import nibabel as nib
+
+    img = nib.load(image)
+    nib.save(nib.Nifti1Image(np.asanyarray(img.dataobj) * 1.0, img.affine, img.header),
+             image)  # rewritten: its bytes differ
+    third = run_dataset(ds, out, resume=True, only=only)
+    status = third.attrs["sessions"].set_index(["participant_id", "session"]).status
+    assert status[("sub-02", "ses-month6")] == "done"
+    assert (status.drop(("sub-02", "ses-month6")) == "resumed").all()
+    # other settings: everything is redone
+    fourth = run_dataset(ds, out, resume=True, only=only,
+                         options=RunOptions(dhi=("farfan",), t2=False))
+    assert (fourth.attrs["sessions"].status == "done").all()
+    assert "dhi_masuda" not in fourth.columns and "dhi_farfan" in fourth.columns
+
+
+def test_a_killed_session_is_redone_and_leaves_nothing_partial(cohort_root, tmp_path):
+    ds = private_copy(cohort_root, tmp_path)
+    out = tmp_path / "out"
+    run_dataset(ds, out, only=["sub-01"])
+    # as a run killed while writing sub-01's files would leave it: no record, stray temp file
+    folder = out / "sub-01" / "ses-baseline"
+    (folder / "sub-01_ses-baseline_discs.json").unlink()
+    (folder / ".sub-01_ses-baseline_T2map.nii.gz.abc123").write_bytes(b"partial")
+    again = run_dataset(ds, out, resume=True, only=["sub-01"])
+    status = again.attrs["sessions"].set_index(["participant_id", "session"]).status
+    assert status[("sub-01", "ses-baseline")] == "done"
+    assert (status.drop(("sub-01", "ses-baseline")) == "resumed").all()
+    assert not list(out.rglob(".*"))
+
+
+def test_a_corrupt_file_fails_its_session_alone(cohort_root, tmp_path):
+    ds = private_copy(cohort_root, tmp_path)
+    bad = ds / "sub-02/ses-baseline/anat/sub-02_ses-baseline_T2w.nii.gz"
+    bad.write_bytes(bad.read_bytes()[:500])  # truncated
+    discs = run_dataset(ds, tmp_path / "out", only=["sub-01", "sub-02"],
+                        options=RunOptions(t2=False, adc=False))
+    sessions = discs.attrs["sessions"].set_index(["participant_id", "session"])
+    row = sessions.loc[("sub-02", "ses-baseline")]
+    assert row.status == "failed"
+    assert "sub-02_ses-baseline_T2w.nii.gz" in row.error and "\n" not in row.error
+    assert (sessions.drop(("sub-02", "ses-baseline")).status == "done").all()
+    assert ("sub-02", "ses-baseline") not in set(zip(discs.participant_id, discs.session,
+                                                     strict=True))
+    assert not (tmp_path / "out/sub-02/ses-baseline").exists()  # nothing partial
+    assert bad.stat().st_size == 500  # the input is untouched
+
+
+def test_a_bug_fails_its_session_with_the_traceback(cohort_root, tmp_path, monkeypatch):
+    import discmri.measure as measure_module
+
+    real = measure_module.measure
+
+    def buggy(t2w, labels, **kwargs):
+        if "sub-03" in str(t2w.source):
+            raise ZeroDivisionError("a bug")
+        return real(t2w, labels, **kwargs)
+
+    monkeypatch.setattr(measure_module, "measure", buggy)
+    out = tmp_path / "out"
+    discs = run_dataset(cohort_root, out, only=["sub-01", "sub-03"],
+                        options=RunOptions(t2=False, adc=False))
+    sessions = discs.attrs["sessions"].set_index("participant_id")
+    assert (sessions.loc["sub-03", "status"] == "failed").all()
+    assert sessions.loc["sub-03", "error"].str.contains("ZeroDivisionError").all()
+    assert (sessions.loc["sub-01", "status"] == "done").all()
+    log = (out / "run.log").read_text(encoding="utf-8")
+    assert "Traceback" in log and "buggy" in log
+
+
+def test_refusals_before_any_work(cohort_root, tmp_path):
+    with pytest.raises(OutputError, match="inside the dataset"):
+        run_dataset(cohort_root, cohort_root / "sub-01" / "out")
+    with pytest.raises(OutputError, match="inside the dataset"):
+        run_dataset(cohort_root, cohort_root / "derivatives" / "labels")
+    with pytest.raises(OutputError, match="holds the dataset"):
+        run_dataset(cohort_root, cohort_root.parent)
+    blocker = tmp_path / "a"
+    blocker.write_text("a file", encoding="utf-8")
+    with pytest.raises(OutputError, match="is a file"):
+        run_dataset(cohort_root, blocker / "b")
+    with pytest.raises(OutputError, match="cannot write"):
+        run_dataset(cohort_root, "/proc/discmri-test-out")
+    with pytest.raises(DatasetError, match="sub-99"):
+        run_dataset(cohort_root, tmp_path / "o", only=["sub-99"])
+    with pytest.raises(ParameterError, match="DHI"):
+        RunOptions(dhi=("bogus",))
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    assert not list(cohort_root.rglob(".discmri*"))
+
+
+def test_a_second_run_into_the_same_folder_is_refused(cohort_root, tmp_path):
+    import os
+    import socket
+
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = out / ".discmri-run.lock"
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                "since": "now"}))
+    with pytest.raises(OutputError, match=f"pid {os.getpid()}"):
+        run_dataset(cohort_root, out, only=["sub-01"])
+    assert lock.exists()  # the holder's lock is left alone
+    # a lock whose process is gone is stale: the run takes it over and removes it at the end
+    lock.write_text(json.dumps({"pid": 2**22 + 12345, "host": socket.gethostname()}))
+    run_dataset(cohort_root, out, only=["sub-01"])
+    assert not lock.exists()
+
+
+def test_participants_file_replaces_the_datasets(cohort_root, tmp_path):
+    unblinded = tmp_path / "arms.tsv"
+    unblinded.write_text("participant_id\tgroup\ttreated_levels\n"
+                         "sub-01\tA\tL1-L2\nsub-02\tB\tn/a\nsub-03\tA\tL1-L2;L2-L3\n",
+                         encoding="utf-8")
+    discs = run_dataset(cohort_root, tmp_path / "out", participants=unblinded,
+                        options=RunOptions(t2=False, adc=False))
+    arms = discs.groupby("participant_id").arm.first().to_dict()
+    assert arms == {"sub-01": "A", "sub-02": "B", "sub-03": "A"}
+    treated = discs[discs.treated]
+    assert set(zip(treated.participant_id, treated.level, strict=True)) == {
+        ("sub-01", "L1-L2"), ("sub-03", "L1-L2"), ("sub-03", "L2-L3")}
+    assert discs.np_t2_ms.isna().all()
+
+
+@pytest.mark.slow
+def test_serial_process_pool_and_dask_give_identical_tables(cohort_root, tmp_path):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    distributed = pytest.importorskip("distributed")
+    serial = run_dataset(cohort_root, tmp_path / "serial")
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pooled = run_dataset(cohort_root, tmp_path / "pool", executor=pool)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        dasked = run_dataset(cohort_root, tmp_path / "dask", executor=client.get_executor())
+    pd.testing.assert_frame_equal(pooled, serial)
+    pd.testing.assert_frame_equal(dasked, serial)
+    for name in ("discs.tsv", "sub-02/ses-month6/sub-02_ses-month6_T2map.nii.gz"):
+        blob = (tmp_path / "serial" / name).read_bytes()
+        assert (tmp_path / "pool" / name).read_bytes() == blob
+        assert (tmp_path / "dask" / name).read_bytes() == blob

@@ -1,0 +1,50 @@
+"""The disc table's columns and change from baseline."""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from discmri.table import (
+    CHANGE_SOURCES,
+    MEASUREMENT_COLUMNS,
+    add_change_from_baseline,
+    column_sidecar,
+    disc_columns,
+)
+
+
+def test_columns_are_defined_once_with_units():
+    columns = disc_columns()
+    assert list(columns)[:6] == ["participant_id", "session", "arm", "months", "treated",
+                                 "level"]
+    for c in CHANGE_SOURCES:
+        assert columns[f"{c}_change"][0] == MEASUREMENT_COLUMNS[c][0]
+        assert columns[f"{c}_change_pct"][0] == "%"
+    fewer = disc_columns(["farfan"])
+    assert "dhi_farfan_change" in fewer and "dhi_masuda" not in fewer
+    assert "dhi_masuda_change_pct" not in fewer and "height_middle_mm_change" in fewer
+    side = column_sidecar(["np_t2_ms", "unknown"])
+    assert side == {"np_t2_ms": {"Units": "ms",
+                                 "Description": MEASUREMENT_COLUMNS["np_t2_ms"][1]}}
+
+
+def test_change_from_baseline_cases():
+    table = pd.DataFrame({
+        "participant_id": ["sub-1"] * 4 + ["sub-2"] * 2 + ["sub-3"],
+        "months": [0, 0, 6, 6, 3, 9, np.nan],
+        "level": ["L4-L5", "L5-S1", "L4-L5", "L5-S1", "L4-L5", "L4-L5", "L4-L5"],
+        "height_middle_mm": [10.0, 8.0, 11.0, np.nan, 9.0, 8.1, 7.0],
+        "np_t2_ms": [0.0, 50.0, 5.0, 55.0, 80.0, 88.0, 70.0],
+    })
+    out = add_change_from_baseline(table)
+    assert out["height_middle_mm_change"].tolist()[:3] == [0.0, 0.0, 1.0]
+    assert math.isnan(out["height_middle_mm_change"][3])  # not measured at follow-up
+    assert out["height_middle_mm_change_pct"][2] == 10.0
+    assert math.isnan(out["np_t2_ms_change_pct"][2])  # baseline 0: no percentage
+    assert out["np_t2_ms_change"][2] == 5.0
+    # sub-2's first visit is at 3 months: it is the baseline
+    assert out["height_middle_mm_change"][5] == np.float64(8.1) - 9.0
+    assert math.isnan(out["height_middle_mm_change"][6])  # months unknown: no baseline
+    assert "dhi_masuda_change" not in out  # only the columns present
+    pd.testing.assert_frame_equal(out[table.columns], table)  # the input is kept as it was
