@@ -72,6 +72,11 @@ class Measurement:
         return {c: {"Units": COLUMN_UNITS[c][0], "Description": COLUMN_UNITS[c][1]}
                 for c in self.table.columns}
 
+    def sidecar(self) -> dict[str, Any]:
+        """The table's JSON sidecar: column units, settings, levels and label scheme."""
+        return {**self.units, "Parameters": self.parameters,
+                "Levels": list(self.levels.levels), "LabelScheme": self.levels.scheme}
+
 
 def _check_formulas(dhi: Sequence[str]) -> tuple[str, ...]:
     out = tuple(dict.fromkeys(dhi))

@@ -340,9 +340,8 @@ def process_session(
         files.update(table_files(stats, Path(f"{prefix}_regions.tsv"),
                                  {**column_sidecar(()), "Description": "region statistics"},
                                  inputs=list(inputs), hashes=inputs))
-        record = {**column_sidecar(list(table.columns)),
+        record = {**result.sidecar(), **column_sidecar(list(table.columns)),
                   "Parameters": {**result.parameters, **options.parameters()},
-                  "LabelScheme": result.levels.scheme, "Levels": list(result.levels.levels),
                   "Skipped": skipped,
                   "Run": {"digest": options.digest, "inputs": inputs}}
         files.update(table_files(table, Path(f"{prefix}_discs.tsv"), record,
@@ -434,8 +433,8 @@ def _run_one(session: Session, options: RunOptions, out: str | None,
     except DiscMRIError as exc:  # bad input: the message says what and where
         return _failed(session, str(exc), "", start)
     except Exception as exc:  # noqa: BLE001 - a bug fails this session alone, traceback kept
-        return _failed(session, f"internal error: {type(exc).__name__}: {exc}",
-                       traceback.format_exc(), start)
+        return _failed(session, f"internal error: {type(exc).__name__}: {exc} (traceback in "
+                       "run.log)", traceback.format_exc(), start)
 
 
 def _failed(session: Session, error: str, tb: str, start: float,
@@ -768,7 +767,13 @@ def _write_run(root, out, sessions, results, options, started, t0, participants)
     discs = (pd.concat(tables, ignore_index=True) if tables
              else pd.DataFrame(columns=[c for c in columns if not c.endswith(("_change",
                                                                               "_change_pct"))]))
-    discs = add_change_from_baseline(discs).reindex(columns=list(columns))
+    # each participant's baseline is their first visit in the dataset, processed or not
+    first: dict[str, float] = {}
+    for s in sessions:
+        if s.months is not None:
+            key = f"sub-{s.participant}"
+            first[key] = min(first.get(key, s.months), s.months)
+    discs = add_change_from_baseline(discs, first).reindex(columns=list(columns))
     for text in ("status", "notes", "dhi_note"):
         discs[text] = discs[text].fillna("")
     discs["treated"] = discs["treated"].astype("boolean")

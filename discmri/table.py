@@ -9,7 +9,7 @@ writes describes a column the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -91,9 +91,9 @@ SESSION_COLUMNS: dict[str, tuple[str, str]] = {
     "problems": ("", "what is wrong with the session's files (from the dataset walk)"),
     "error": ("", "why the session failed (one line)"),
     "seconds": ("s", "wall time of the session"),
-    "seconds_load": ("s", "reading images and hashing inputs"),
-    "seconds_t2": ("s", "T2 fit"),
-    "seconds_adc": ("s", "ADC fit"),
+    "seconds_load": ("s", "reading the T2w image and label map, hashing the inputs"),
+    "seconds_t2": ("s", "reading the MESE series and fitting the T2 map"),
+    "seconds_adc": ("s", "reading the DWI series and fitting the ADC map"),
     "seconds_measure": ("s", "morphometry, regions and region statistics"),
     "seconds_write": ("s", "writing the session's files (maps, table, figures)"),
 }
@@ -136,17 +136,25 @@ def column_sidecar(columns: Sequence[str]) -> dict[str, dict[str, str]]:
     return {c: {"Units": known[c][0], "Description": known[c][1]} for c in columns if c in known}
 
 
-def add_change_from_baseline(table: pd.DataFrame) -> pd.DataFrame:
+def add_change_from_baseline(
+    table: pd.DataFrame,
+    baseline_months: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
     """Add change from each participant's baseline per level (absolute and % of baseline).
 
-    The baseline of a participant is their session with the smallest ``months`` (0 in a
-    trial); rows of participants whose baseline is unknown (no months) or whose level was not
-    measured at baseline get NaN. Baseline rows get 0.
+    The baseline of a participant is their visit at ``baseline_months`` (by default the
+    smallest ``months`` in the table, 0 in a trial); rows of participants whose baseline is
+    unknown (no months) or whose level was not measured at baseline get NaN. Baseline rows
+    get 0.
 
     Parameters
     ----------
     table : pandas.DataFrame
         Columns ``participant_id``, ``months``, ``level`` and any of :data:`CHANGE_SOURCES`.
+    baseline_months : mapping of str to float, optional
+        Months of each participant's baseline visit, by ``participant_id``. Give it from the
+        dataset's sessions when some may be missing from the table (a failed baseline
+        session must not make the next visit the baseline).
 
     Returns
     -------
@@ -159,7 +167,10 @@ def add_change_from_baseline(table: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     sources = [c for c in CHANGE_SOURCES if c in out.columns]
     months = pd.to_numeric(out["months"], errors="coerce")
-    first = months.groupby(out["participant_id"]).transform("min")
+    if baseline_months is None:
+        first = months.groupby(out["participant_id"]).transform("min")
+    else:
+        first = pd.to_numeric(out["participant_id"].map(dict(baseline_months)), errors="coerce")
     is_base = months.notna() & (months == first)
     base = out.loc[is_base, ["participant_id", "level", *sources]]
     base = base.drop_duplicates(["participant_id", "level"]).set_index(["participant_id",

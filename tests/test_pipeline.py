@@ -252,6 +252,9 @@ def test_a_corrupt_file_fails_its_session_alone(cohort_root, tmp_path):
     assert ("sub-02", "ses-baseline") not in set(zip(discs.participant_id, discs.session,
                                                      strict=True))
     assert not (tmp_path / "out/sub-02/ses-baseline").exists()  # nothing partial
+    # sub-02's baseline failed: its month-6 visit is not taken as the baseline
+    later = discs[(discs.participant_id == "sub-02") & (discs.session == "ses-month6")]
+    assert len(later) and later.height_middle_mm_change.isna().all()
     assert bad.stat().st_size == 500  # the input is untouched
 
 
@@ -350,3 +353,29 @@ def test_serial_process_pool_and_dask_give_identical_tables(cohort_root, tmp_pat
         blob = (tmp_path / "serial" / name).read_bytes()
         assert (tmp_path / "pool" / name).read_bytes() == blob
         assert (tmp_path / "dask" / name).read_bytes() == blob
+
+
+def test_a_lost_worker_fails_its_session_and_the_run_goes_on(cohort_root, tmp_path):
+    from concurrent.futures import Executor, Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from discmri.pipeline import _run_one
+
+    class LosesSub02(Executor):
+        """Runs sessions in this process, but 'loses the worker' of sub-02's."""
+
+        def submit(self, fn, /, *args, **kwargs):
+            future = Future()
+            if args[0].participant == "02":
+                future.set_exception(BrokenProcessPool("a worker died abruptly"))
+            else:
+                future.set_result(fn(*args, **kwargs))
+            return future
+
+    assert _run_one is not None
+    discs = run_dataset(cohort_root, tmp_path / "out", executor=LosesSub02(),
+                        options=RunOptions(t2=False, adc=False), only=["sub-01", "sub-02"])
+    sessions = discs.attrs["sessions"].set_index("participant_id")
+    assert (sessions.loc["sub-02", "status"] == "failed").all()
+    assert sessions.loc["sub-02", "error"].str.contains("worker failed: BrokenProcessPool").all()
+    assert (sessions.loc["sub-01", "status"] == "done").all()

@@ -48,3 +48,12 @@ def test_change_from_baseline_cases():
     assert math.isnan(out["height_middle_mm_change"][6])  # months unknown: no baseline
     assert "dhi_masuda_change" not in out  # only the columns present
     pd.testing.assert_frame_equal(out[table.columns], table)  # the input is kept as it was
+
+
+def test_a_missing_baseline_visit_does_not_make_the_next_one_the_baseline():
+    table = pd.DataFrame({"participant_id": ["sub-1", "sub-1", "sub-2"], "months": [0, 6, 6],
+                          "level": ["L4-L5"] * 3, "height_middle_mm": [10.0, 10.5, 9.0]})
+    out = add_change_from_baseline(table, {"sub-1": 0.0, "sub-2": 0.0})
+    assert out.height_middle_mm_change.tolist()[:2] == [0.0, 0.5]
+    assert math.isnan(out.height_middle_mm_change[2])  # sub-2's baseline failed: no change
+    assert add_change_from_baseline(table).height_middle_mm_change[2] == 0.0  # the default

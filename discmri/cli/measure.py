@@ -38,10 +38,7 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     if args.qc is not None:
         figures = {Path(args.qc) / f"{out.stem}_{level}.png": png
                    for level, png in disc_qc_figures(result, t2w).items()}
-    sidecar = {**result.units, "Parameters": result.parameters,
-               "Levels": list(result.levels.levels),
-               "LabelScheme": result.levels.scheme}
-    write_table(result.table, out, sidecar, inputs=inputs, extra=figures,
+    write_table(result.table, out, result.sidecar(), inputs=inputs, extra=figures,
                 overwrite=args.overwrite)
     measured = int((result.table["status"] == "").sum())
     print(f"{measured} of {len(result.table)} disc levels measured "

@@ -16,6 +16,14 @@ from ..errors import DiscMRIError, ParameterError
 from ._common import noise, value_range, words
 
 
+def _cores() -> int:
+    """CPUs this process may run on (the affinity mask where there is one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """Treat SIGTERM like Ctrl-C while the run goes on, so that it stops the same clean way."""
@@ -74,8 +82,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from ..io import find_sessions
     from ..pipeline import RunOptions, run_dataset
 
+    cores = _cores()
+    if args.threads < 1:
+        raise ParameterError(f"--threads {args.threads}: expected 1 or more")
+    if args.workers is None:
+        args.workers = max(1, cores // args.threads)
     if args.workers < 1:
         raise ParameterError(f"--workers {args.workers}: expected 1 or more")
+    if not args.scheduler and args.workers * args.threads > cores:
+        raise ParameterError(f"--workers {args.workers} × --threads {args.threads} would keep "
+                             f"more threads busy than the {cores} CPUs here; expected "
+                             "workers × threads at most the CPU count")
     options = RunOptions(t2=not args.no_t2, adc=not args.no_adc, t2_method=args.t2_method,
                          noise_sigma=args.noise_sigma, adc_method=args.adc_method,
                          b_range=args.b_range, dhi=args.dhi, qc=args.qc, threads=args.threads)
@@ -119,8 +136,8 @@ def add_parser(sub) -> None:
                     "OUT/sessions.tsv), 2 for bad input, 130 when interrupted.")
     p.add_argument("dataset", help="BIDS dataset folder")
     p.add_argument("out", help="output folder (BIDS derivatives; not inside the raw dataset)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="sessions processed at once, one per process [number of CPUs]")
+    p.add_argument("--workers", type=int, default=None,
+                   help="sessions processed at once, one per process [CPUs / --threads]")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="send sessions to a Dask distributed scheduler (tcp://HOST:PORT) "
                         "instead of local processes (needs discmri[dask])")
@@ -129,7 +146,8 @@ def add_parser(sub) -> None:
                         "settings are unchanged; do the rest")
     p.add_argument("--overwrite", action="store_true", help="redo an earlier run into OUT")
     p.add_argument("--only", type=words, metavar="sub-01,sub-02",
-                   help="process only these participants")
+                   help="process only these participants (the tables then hold only them; a "
+                        "later run of all with --resume reuses their sessions)")
     p.add_argument("--participants-file", metavar="F",
                    help="participants.tsv to use instead of the dataset's (arms, treated levels)")
     p.add_argument("--no-t2", action="store_true", help="do not fit T2 maps")

@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from ..io.atomic import write_all_or_nothing
 from ..io.maps import map_set_files
 from ..io.volume import Volume
 from .status import STATUS, status_counts
 
-__all__ = ["fit_map_files", "fit_output_names", "write_fit_maps"]
+__all__ = ["fit_map_files", "fit_output_names"]
 
 
 def fit_output_names(
@@ -49,33 +48,10 @@ def fit_map_files(
     inputs: Sequence[str | os.PathLike[str]] = (),
     hashes: dict[str, str] | None = None,
 ) -> dict[Path, bytes]:
-    """The bytes of every file :func:`write_fit_maps` writes, by path (nothing is written)."""
-    maps = {names[k]: (v, np.float32, units[k][1]) for k, v in values.items()
-            if k in names and v is not None}
-    maps[names["status"]] = (status, np.uint8, f"{label} fit status")
-    content = {
-        **sidecar,
-        "StatusCodes": {str(k): v for k, v in STATUS.items()},
-        "StatusCounts": status_counts(status),
-        "Maps": {k: {"file": names[k].name, "units": units[k][0]} for k in units if k in names},
-    }
-    return map_set_files(maps, reference, names["sidecar"], content, inputs=inputs,
-                         hashes=hashes)
+    """Fitted maps (float32), the status map (uint8) and a sidecar, as bytes by path.
 
-
-def write_fit_maps(
-    names: Mapping[str, Path],
-    values: Mapping[str, np.ndarray | None],
-    units: Mapping[str, tuple[str, str]],
-    status: np.ndarray,
-    reference: Volume,
-    sidecar: dict[str, Any],
-    *,
-    label: str,
-    inputs: Sequence[str | os.PathLike[str]] = (),
-    overwrite: bool = False,
-) -> None:
-    """Write fitted maps (float32), the status map (uint8) and a sidecar.
+    Nothing is written: the caller writes the files all or nothing
+    (:func:`discmri.io.atomic.write_all_or_nothing`).
 
     Parameters
     ----------
@@ -93,9 +69,21 @@ def write_fit_maps(
         Fit-specific sidecar fields; status codes, counts and the map list are added.
     label : str
         What was fitted ("T2", "ADC"), for the status map's description.
-    inputs, overwrite
-        As for :func:`discmri.io.maps.write_map_set`.
+    inputs, hashes
+        As for :func:`discmri.io.maps.map_set_files`.
+
+    Returns
+    -------
+    dict of Path to bytes
     """
-    files = fit_map_files(names, values, units, status, reference, sidecar, label=label,
-                          inputs=inputs)
-    write_all_or_nothing(files, overwrite=overwrite, protected=inputs)
+    maps = {names[k]: (v, np.float32, units[k][1]) for k, v in values.items()
+            if k in names and v is not None}
+    maps[names["status"]] = (status, np.uint8, f"{label} fit status")
+    content = {
+        **sidecar,
+        "StatusCodes": {str(k): v for k, v in STATUS.items()},
+        "StatusCounts": status_counts(status),
+        "Maps": {k: {"file": names[k].name, "units": units[k][0]} for k in units if k in names},
+    }
+    return map_set_files(maps, reference, names["sidecar"], content, inputs=inputs,
+                         hashes=hashes)

@@ -97,6 +97,12 @@ def read_tsv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     return rows
 
 
+def _level_name(text: str) -> str:
+    """A disc level as written by hand ("l4/l5", "L4–L5") in discmri's spelling ("L4-L5")."""
+    return "-".join(part.strip() for part in
+                    text.strip().upper().replace("/", "-").replace("–", "-").split("-"))
+
+
 def _nifti(folder: Path, pattern: str) -> list[Path]:
     if not folder.is_dir():
         return []
@@ -244,7 +250,7 @@ def find_sessions(
                 problems.append("participant not listed in participants.tsv")
             arm = (prow or {}).get("group") or None
             treated = tuple(
-                t.strip() for t in (prow or {}).get("treated_levels", "").split(";")
+                _level_name(t) for t in (prow or {}).get("treated_levels", "").split(";")
                 if t.strip() and t.strip() != "n/a"
             )
             if label is not None and months and label not in months:

@@ -143,3 +143,15 @@ def test_sigterm_keeps_finished_sessions_and_resume_finishes(cohort_root, tmp_pa
     assert f"{len(finished)} resumed" in done.stdout and "6 done" in done.stdout
     if os.name == "posix":
         assert not list(out.rglob(".*"))
+
+
+def test_workers_times_threads_may_not_exceed_the_cpus(tmp_path, capsys):
+    from discmri.cli.run import _cores
+
+    too_many = str(_cores() + 1)
+    assert main(["run", str(SAMPLE), str(tmp_path / "o"), "--workers", too_many]) == 2
+    one_line_error(capsys, "--workers", "CPUs")
+    assert main(["run", str(SAMPLE), str(tmp_path / "o"), "--workers", "1", "--threads",
+                 too_many]) == 2
+    one_line_error(capsys, "--threads")
+    assert not (tmp_path / "o").exists()

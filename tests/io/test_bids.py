@@ -84,3 +84,19 @@ def test_dataset_without_session_folders(tmp_path, rng):
     (s,) = find_sessions(tmp_path)
     assert s.session is None and s.key == "sub-01" and s.t2w is not None
     assert s.missing == ("MESE", "DWI", "labels")
+
+
+def test_participants_file_and_hand_written_levels(copy, tmp_path):
+    arms = tmp_path / "arms.tsv"
+    arms.write_text("participant_id\tgroup\ttreated_levels\n"
+                    "sub-01\tA\tl4/l5; L5–S1\nsub-02\tB\tn/a\nsub-03\tA\t\n", encoding="utf-8")
+    found = {(s.participant, s.session): s for s in find_sessions(copy, participants=arms)}
+    assert found["01", "baseline"].arm == "A"
+    assert found["01", "baseline"].treated_levels == ("L4-L5", "L5-S1")
+    assert found["02", "month6"].treated_levels == ()
+    with pytest.raises(InputNotFoundError, match="participants file"):
+        find_sessions(copy, participants=tmp_path / "missing.tsv")
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("id\tgroup\nsub-01\tA\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match="participant_id"):
+        find_sessions(copy, participants=bad)
