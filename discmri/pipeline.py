@@ -327,7 +327,7 @@ def process_session(
     for text in ("status", "notes", "dhi_note"):
         table[text] = table[text].fillna("")
     stats = result.stats
-    figures = disc_qc_figures_or_none(result, t2w, options.qc)
+    figures = _qc_figures(result, t2w, options.qc)
     timings["measure"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -338,7 +338,7 @@ def process_session(
         for level, png in (figures or {}).items():
             files[folder / "qc" / f"{session.key}_{level}.png"] = png
         files.update(table_files(stats, Path(f"{prefix}_regions.tsv"),
-                                 {**column_sidecar(()), "Description": "region statistics"},
+                                 column_sidecar(list(stats.columns)),
                                  inputs=list(inputs), hashes=inputs))
         record = {**result.sidecar(), **column_sidecar(list(table.columns)),
                   "Parameters": {**result.parameters, **options.parameters()},
@@ -365,8 +365,8 @@ def _scheme(session: Session) -> str:
     return str(named)
 
 
-def disc_qc_figures_or_none(result, t2w, wanted: bool) -> dict[str, bytes] | None:
-    """QC figures of a measurement when ``wanted`` (see :func:`discmri.measure.disc_qc_figures`)."""
+def _qc_figures(result, t2w, wanted: bool) -> dict[str, bytes] | None:
+    """QC figures of a measurement when wanted (:func:`discmri.measure.disc_qc_figures`)."""
     if not wanted:
         return None
     from .measure import disc_qc_figures
@@ -418,6 +418,9 @@ def _write_session(folder: Path, key: str, files: dict[Path, bytes], *, root: Pa
     for old in folder.rglob(f"{key}_*"):
         if old.is_file() and old.resolve() not in keep:
             old.unlink()
+    qc = folder / "qc"
+    if qc.is_dir() and not any(qc.iterdir()):
+        qc.rmdir()
     return tuple(str(p.relative_to(root)) for p in written)
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "CHANGE_SOURCES",
     "ID_COLUMNS",
     "MEASUREMENT_COLUMNS",
+    "REGION_COLUMNS",
     "SESSION_COLUMNS",
     "add_change_from_baseline",
     "column_sidecar",
@@ -78,6 +79,19 @@ CHANGE_SOURCES: tuple[str, ...] = (
     "np_t2_ms", "af_anterior_t2_ms", "af_posterior_t2_ms", "np_adc_mm2_s", "af_adc_mm2_s",
 )
 
+#: Columns of a session's ``_regions.tsv`` (region statistics of each map).
+REGION_COLUMNS: dict[str, tuple[str, str]] = {
+    "parameter": ("", "map: t2 (values in ms) or adc (values in mm2/s)"),
+    "level": ("", "disc level (empty for a region tied to no disc: presacral fat)"),
+    "region": ("", "segment_1 … segment_5, np, af_anterior, af_posterior, af, outer_annulus, "
+                   "csf, presacral_fat"),
+    "n": ("voxels", "voxels with a finite value in the region"),
+    "mean": ("parameter", "mean of the map in the region"),
+    "median": ("parameter", "median of the map in the region"),
+    "sd": ("parameter", "sample standard deviation (ddof 1)"),
+    "n_excluded": ("voxels", "voxels of the region where the map is NaN (failed fits)"),
+}
+
 #: Columns of ``sessions.tsv``.
 SESSION_COLUMNS: dict[str, tuple[str, str]] = {
     "participant_id": ("", "participant, sub-<label>"),
@@ -132,7 +146,7 @@ def disc_columns(dhi: Sequence[str] | None = None) -> dict[str, tuple[str, str]]
 
 def column_sidecar(columns: Sequence[str]) -> dict[str, dict[str, str]]:
     """BIDS sidecar entries (``Units``, ``Description``) of the named columns."""
-    known = {**disc_columns(), **SESSION_COLUMNS}
+    known = {**REGION_COLUMNS, **disc_columns(), **SESSION_COLUMNS}
     return {c: {"Units": known[c][0], "Description": known[c][1]} for c in columns if c in known}
 
 

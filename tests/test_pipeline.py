@@ -379,3 +379,19 @@ def test_a_lost_worker_fails_its_session_and_the_run_goes_on(cohort_root, tmp_pa
     assert (sessions.loc["sub-02", "status"] == "failed").all()
     assert sessions.loc["sub-02", "error"].str.contains("worker failed: BrokenProcessPool").all()
     assert (sessions.loc["sub-01", "status"] == "done").all()
+
+
+def test_qc_figures_per_disc_and_stale_files_are_removed_when_redone(tmp_path):
+    out = tmp_path / "out"
+    plain = RunOptions(t2=False, adc=False)
+    run_dataset(SAMPLE, out, only=["sub-04"], options=RunOptions(t2=False, adc=False, qc=True))
+    pngs = sorted((out / "sub-04/ses-baseline/qc").glob("*.png"))
+    assert [p.name for p in pngs] == sorted(f"sub-04_ses-baseline_{lv}.png" for lv in (
+        "T11-T12", "T12-L1", "L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"))
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    run_dataset(SAMPLE, out, only=["sub-04"], options=plain, overwrite=True)
+    assert not (out / "sub-04/ses-baseline/qc").exists()  # not this run's
+    record = json.loads((out / "sub-04/ses-baseline/sub-04_ses-baseline_discs.json")
+                        .read_text(encoding="utf-8"))
+    assert record["Parameters"]["qc"] is False
+    assert "T2: not asked for" in record["Skipped"]

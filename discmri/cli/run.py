@@ -134,8 +134,9 @@ def add_parser(sub) -> None:
                     "participant × session × disc level to OUT/discs.tsv. Exit status: 0 when "
                     "every session was done or skipped, 1 when one failed (see "
                     "OUT/sessions.tsv), 2 for bad input, 130 when interrupted.")
-    p.add_argument("dataset", help="BIDS dataset folder")
-    p.add_argument("out", help="output folder (BIDS derivatives; not inside the raw dataset)")
+    p.add_argument("dataset", metavar="DATASET", help="BIDS dataset folder")
+    p.add_argument("out", metavar="OUT",
+                   help="output folder (BIDS derivatives; not inside the raw dataset)")
     p.add_argument("--workers", type=int, default=None,
                    help="sessions processed at once, one per process [CPUs / --threads]")
     p.add_argument("--scheduler", metavar="ADDRESS",
