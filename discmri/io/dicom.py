@@ -59,6 +59,14 @@ def _sorted_along_normal(files: list[str], headers: dict[str, sitk.ImageFileRead
             f"{Path(files[0]).parent}: several slices share a position within one echo; "
             "expected one slice per position and echo time"
         )
+    gaps = np.diff(positions)
+    if gaps.size > 1 and np.ptp(gaps) > max(0.01, 0.05 * float(np.median(gaps))):
+        k = int(np.argmax(np.abs(gaps - np.median(gaps))))
+        raise ImageFormatError(
+            f"{Path(files[0]).parent}: slices are not evenly spaced (a gap of {gaps[k]:.3g} mm "
+            f"after slice {k + 1} of {len(positions)}, others {float(np.median(gaps)):.3g} mm); "
+            "expected a complete series — is a slice file missing?"
+        )
     return ordered
 
 

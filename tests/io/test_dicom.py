@@ -95,3 +95,33 @@ def test_several_series_need_a_choice(tmp_path, rng):
         f.rename(tmp_path / "two" / f"b{f.name}")
     with pytest.raises(ImageFormatError, match="2 DICOM series"):
         load_volume(tmp_path / "two")
+
+
+def test_a_missing_slice_is_an_error_and_itk_stays_quiet(tmp_path, rng, capfd):
+    data = rng.integers(0, 1000, size=(6, 6, 5))
+    write_series(tmp_path / "dcm", [data], sagittal_affine(), echo_times=[100.0])
+    (tmp_path / "dcm" / "im0002.dcm").unlink()
+    with pytest.raises(ImageFormatError, match="not evenly spaced.*missing"):
+        load_volume(tmp_path / "dcm")
+    assert "WARNING" not in capfd.readouterr().err  # nothing from ITK on standard error
+
+
+def test_itk_warnings_are_kept_off_standard_error(tmp_path, rng, capfd):
+    from discmri.io.dicom import _quiet_itk
+
+    write_series(tmp_path / "dcm", [rng.integers(0, 1000, size=(6, 6, 5))], sagittal_affine())
+    (tmp_path / "dcm" / "im0002.dcm").unlink()
+    files = sorted(str(p) for p in (tmp_path / "dcm").glob("*.dcm"))
+
+    def read():
+        reader = sitk.ImageSeriesReader()
+        reader.SetFileNames(files)
+        reader.Execute()
+
+    read()
+    assert "Non uniform sampling" in capfd.readouterr().err  # ITK does warn here …
+    with _quiet_itk():
+        read()
+    assert capfd.readouterr().err == ""  # … but not while discmri reads
+    read()
+    assert "Non uniform sampling" in capfd.readouterr().err  # and the setting is restored
