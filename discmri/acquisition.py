@@ -14,7 +14,10 @@ import numpy as np
 
 from .errors import AcquisitionError
 
-__all__ = ["validate_bvals", "validate_bvecs", "validate_echo_times"]
+__all__ = ["B0_MAX", "validate_bvals", "validate_bvecs", "validate_echo_times"]
+
+#: b-values at or below this (s/mm²) count as b = 0 (scanners often report b = 5).
+B0_MAX = 10.0
 
 #: Below this (ms) an echo time cannot be a spin-echo echo time; it is probably in seconds.
 _MIN_PLAUSIBLE_TE_MS = 1.0
@@ -108,28 +111,45 @@ def validate_bvecs(
     source: str | os.PathLike[str] | None = None,
     tol: float = 0.05,
 ) -> np.ndarray:
-    """Check b-vectors, (n, 3): unit length (within ``tol``) wherever b > 0.
+    """Check b-vectors, (n, 3): finite unit vectors (within ``tol``) where b > 0.
+
+    On b = 0 volumes (b ≤ :data:`B0_MAX`) a direction means nothing, and files in the wild hold
+    zeros or NaN there: those are accepted and returned as zero vectors.
 
     Returns
     -------
     (n, 3) ndarray
-        The vectors, with those of b = 0 volumes kept as given.
+        The vectors; those of b = 0 volumes that were not finite are zeros.
+
+    Raises
+    ------
+    AcquisitionError
+        Wrong shape, or a diffusion-weighted volume whose vector is not finite or not of unit
+        length (the volume is named, counting from 0).
     """
-    v = np.asarray(bvecs, dtype=np.float64)
+    v = np.array(bvecs, dtype=np.float64)
+    b = np.asarray(bvals, dtype=np.float64)
     where = _label(source)
-    if v.ndim != 2 or v.shape[1] != 3 or v.shape[0] != len(bvals):
+    if v.ndim != 2 or v.shape[1] != 3 or v.shape[0] != len(b):
         raise AcquisitionError(
-            f"{where}b-vectors have shape {v.shape}; expected ({len(bvals)}, 3), one unit "
+            f"{where}b-vectors have shape {v.shape}; expected ({len(b)}, 3), one unit "
             "vector per volume"
         )
-    if not np.isfinite(v).all():
-        raise AcquisitionError(f"{where}b-vectors contain NaN or inf")
+    weighted = b > B0_MAX
+    v[~weighted & ~np.isfinite(v).all(axis=1)] = 0.0
+    nonfinite = weighted & ~np.isfinite(v).all(axis=1)
+    if nonfinite.any():
+        i = int(np.flatnonzero(nonfinite)[0])
+        raise AcquisitionError(
+            f"{where}b-vector of volume {i} (b = {b[i]:g} s/mm²) is {v[i].tolist()}; expected "
+            "a finite unit vector for a diffusion-weighted volume (NaN is accepted at b = 0)"
+        )
     norms = np.linalg.norm(v, axis=1)
-    bad = (np.asarray(bvals) > 0) & (np.abs(norms - 1.0) > tol)
+    bad = weighted & (np.abs(norms - 1.0) > tol)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise AcquisitionError(
-            f"{where}b-vector {i} {v[i].tolist()} has length {norms[i]:.3f}; expected unit "
-            "vectors for diffusion-weighted volumes"
+            f"{where}b-vector of volume {i} {v[i].tolist()} has length {norms[i]:.3f}; expected "
+            "unit vectors for diffusion-weighted volumes"
         )
     return v

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from ..acquisition import validate_bvals, validate_bvecs
+from ..acquisition import B0_MAX, validate_bvals, validate_bvecs
 from ..errors import AcquisitionError, ParameterError
 from ..fitting import fit_in_chunks, loglinear, loglinear_iterated, varpro_newton
 from ..fitting.inputs import check_magnitude, check_mask
 from ..fitting.quality import fit_quality
 from ..fitting.status import MASKED, STATUS, classify, only_ok, status_counts
-from .shells import B0_MAX, Shells, group_shells
+from .shells import Shells, group_shells
 
 __all__ = ["METHODS", "STATUS", "ADCFit", "fit_adc"]
 
@@ -76,17 +76,13 @@ def _check(signal, bvals, bvecs, mask, method, b_range, ivim_threshold, toleranc
     s = np.asarray(signal)
     b = validate_bvals(bvals, n_volumes=s.shape[-1] if s.ndim else None)
     if bvecs is not None:
-        validate_bvecs(bvecs, b)
+        validate_bvecs(bvecs, b)  # NaN directions on b = 0 volumes are accepted
     s = check_magnitude(s, axis_name="volumes")
     shells = group_shells(b, tolerance=tolerance)
     lo, hi = (-np.inf, np.inf) if b_range is None else (float(b_range[0]), float(b_range[1]))
     if lo > hi:
         raise ParameterError(f"b_range {lo:g}, {hi:g}: low is above high; expected (low, "
                              "high) in s/mm²")
-    if not shells.has_b0 and lo <= B0_MAX:
-        raise AcquisitionError(
-            f"b-values {sorted(set(np.round(b).tolist()))} have no b = 0 volume; expected one "
-            "(or a b_range that leaves b = 0 out on purpose)")
     fitted = np.flatnonzero((shells.bvals >= lo) & (shells.bvals <= hi))
     if method == "ivim":
         fitted = np.arange(len(shells.bvals))
@@ -258,7 +254,8 @@ def fit_adc(
         d_star=maps.get("d_star"),
         parameters={"b_range": b_range, "shells": [float(v) for v in shell_b],
                     "volumes_per_shell": shells.counts.tolist(), "adc_bounds": adc_bounds,
-                    "wls_iterations": wls_iterations, "ivim_threshold": ivim_threshold},
+                    "wls_iterations": wls_iterations, "ivim_threshold": ivim_threshold,
+                    "s0_extrapolated": bool(shell_b[fitted].min() > B0_MAX)},
     )
 
 

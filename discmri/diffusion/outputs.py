@@ -61,6 +61,9 @@ def adc_map_files(
               "d_star": fit.d_star}
     sidecar = {"Units": "mm2/s", "Method": fit.method,
                "BValuesFitted_s_per_mm2": list(fit.bvals), "Parameters": fit.parameters}
+    if fit.parameters.get("s0_extrapolated"):
+        sidecar["S0Note"] = (f"no b = 0 volume was fitted: S0 is extrapolated from "
+                             f"b = {min(fit.bvals):g} s/mm² and above")
     files = fit_map_files(names, values, units, fit.status, reference, sidecar, label="ADC",
                           inputs=inputs, hashes=hashes)
     return names, files

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..acquisition import B0_MAX
+
 __all__ = ["Shells", "group_shells"]
 
 
@@ -61,8 +63,6 @@ class Shells:
         return out
 
 
-#: b-values at or below this (s/mm²) count as b = 0 (scanners often report b = 5).
-B0_MAX = 10.0
 
 
 def group_shells(bvals: np.ndarray, *, tolerance: float = 25.0) -> Shells:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,7 +89,22 @@ class EPGDictionary:
         b1 = np.arange(b1_min, b1_max + b1_step / 2, b1_step)
         atoms = cpmg_echo_train(t2[None, :], b1[:, None], echo_spacing_ms=spacing,
                                 n_echoes=len(te), t1_ms=t1_ms, refocusing_deg=refocusing_deg)
-        return cls(te, t2, b1, atoms.astype(np.float32), float(t1_ms), float(refocusing_deg))
+        arrays = [te, t2, b1, atoms.astype(np.float32)]
+        for a in arrays:  # shared between fits (see :meth:`cached`): nobody may change it
+            a.flags.writeable = False
+        return cls(*arrays, float(t1_ms), float(refocusing_deg))
+
+    @classmethod
+    def cached(cls, echo_times_ms: np.ndarray, **settings: float) -> EPGDictionary:
+        """The dictionary of a protocol, built once per process and reused.
+
+        Keyed by the echo times and every setting of :meth:`build` (T1, refocusing angle, T2
+        range and count, B1 grid); at most 16 protocols are kept. Building takes about half a
+        second, as long as fitting 200,000 voxels, so a dataset of one protocol builds it once
+        per worker.
+        """
+        te = tuple(round(float(t), 6) for t in np.asarray(echo_times_ms, dtype=np.float64))
+        return _cached_dictionary(te, tuple(sorted(settings.items())))
 
     def _normalized(self, power: bool) -> tuple[np.ndarray, np.ndarray]:
         if power not in self._unit:
@@ -186,3 +202,8 @@ class EPGDictionary:
             delta = np.where(curv < 0, 0.5 * (s_lo - s_hi) / curv, 0.0)
         inner = (idx > 0) & (idx < size - 1)
         return np.where(inner, np.clip(delta, -0.5, 0.5), 0.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_dictionary(te: tuple[float, ...], settings: tuple) -> EPGDictionary:
+    return EPGDictionary.build(np.array(te), **dict(settings))

@@ -170,7 +170,9 @@ def fit_t2(
     t2_bounds_ms : (float, float)
         Fits outside are NaN with status "T2 outside bounds".
     dictionary : EPGDictionary, optional
-        Reuse a dictionary built for these echo times (``epg``).
+        A dictionary built for these echo times (``epg``); by default the one of this
+        protocol, built on first use and kept for the process
+        (:meth:`EPGDictionary.cached`).
     chunk_size : int
         Voxels per chunk (bounds memory; ~16 k is fastest).
     threads : int
@@ -235,7 +237,8 @@ def fit_t2(
         b1_flat = np.broadcast_to(np.asarray(b1, dtype=np.float64), spatial).reshape(-1)
     if method == "epg":
         if dictionary is None:
-            dictionary = EPGDictionary.build(te, t1_ms=t1_ms, refocusing_deg=refocusing_deg)
+            dictionary = EPGDictionary.cached(te, t1_ms=float(t1_ms),
+                                              refocusing_deg=float(refocusing_deg))
         elif not np.allclose(dictionary.echo_times_ms, te):
             raise AcquisitionError("the EPG dictionary was built for other echo times")
         t1_ms, refocusing_deg = dictionary.t1_ms, dictionary.refocusing_deg

@@ -122,7 +122,6 @@ def test_threads_do_not_change_results(rng):
     ("bvals", "kwargs", "error", "message"),
     [
         (B[:-1], {}, AcquisitionError, "6 b-values for 7 diffusion volumes"),
-        (B + 400, {}, AcquisitionError, "no b = 0"),
         (np.array([0, 800, 800, 800, 800, 800, 800.0]), {"b_range": (100, 900)},
          AcquisitionError, "only 1 distinct b-value"),
         (B * -1, {}, AcquisitionError, ">= 0"),
@@ -156,3 +155,37 @@ def test_bad_signal(rng):
 def test_ivim_needs_low_and_high_b(rng):
     with pytest.raises(AcquisitionError, match="IVIM needs"):
         fit_adc(isotropic(1e-3, 50, rng, n=4), B, method="ivim")
+
+
+def test_a_scheme_without_b0_is_fitted_with_s0_extrapolated(rng, tmp_path):
+    from discmri.diffusion import write_adc_maps
+    from discmri.io import Volume
+
+    b = np.array([15, 400, 400, 400, 800, 800, 800.0])  # lowest b = 15, as dipy's small_101D
+    adc = np.array([0.8e-3, 1.5e-3, 2.2e-3])
+    clean = 1000 * np.exp(-np.outer(adc, b))
+    fit = fit_adc(clean, b)
+    np.testing.assert_allclose(fit.adc, adc, rtol=1e-4)
+    np.testing.assert_allclose(fit.s0, 1000, rtol=1e-4)  # extrapolated to b = 0
+    assert fit.parameters["s0_extrapolated"] is True
+    with_b0 = 1000 * np.exp(-np.outer(adc, [0, 400, 800]))
+    assert fit_adc(with_b0, np.array([0, 400, 800.0])).parameters["s0_extrapolated"] is False
+    vol = Volume(clean.reshape(3, 1, 1, 7).astype(np.float32), np.eye(4))
+    fitted = fit_adc(vol.data, b)
+    write_adc_maps(fitted, vol, tmp_path / "x")
+    import json
+
+    side = json.loads((tmp_path / "x_ADC.json").read_text(encoding="utf-8"))
+    assert "extrapolated" in side["S0Note"]
+    with pytest.raises(AcquisitionError, match="at least two"):
+        fit_adc(clean[:, 4:], b[4:])  # one shell left: no ADC
+
+
+def test_nan_directions_are_accepted_at_b0_only(rng):
+    g = G.copy()
+    g[0] = np.nan  # as dipy's small_64D.bvec holds for its b = 0 volume
+    s = isotropic(1.2e-3, 50, rng, n=100)
+    np.testing.assert_array_equal(fit_adc(s, B, bvecs=g).adc, fit_adc(s, B, bvecs=G).adc)
+    g[3] = np.nan
+    with pytest.raises(AcquisitionError, match="volume 3 .*b = 400"):
+        fit_adc(s, B, bvecs=g)

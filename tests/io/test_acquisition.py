@@ -112,6 +112,13 @@ def test_load_dwi_reads_siblings(tmp_path, rng):
     np.testing.assert_array_equal(vol.meta["bvecs"][1], [1, 0, 0])
 
 
+def test_nan_or_zero_directions_at_b0_are_read_as_zero(tmp_path, rng):
+    vol = load_dwi(write_dwi(tmp_path, rng, "5 800 800 800\n",
+                             "nan 1 0 0\nnan 0 1 0\nnan 0 0 1\n"))
+    np.testing.assert_array_equal(vol.meta["bvecs"][0], [0, 0, 0])
+    np.testing.assert_array_equal(vol.meta["bvecs"][1:], np.eye(3))
+
+
 @pytest.mark.parametrize(
     ("bval", "bvec", "message"),
     [
@@ -119,6 +126,7 @@ def test_load_dwi_reads_siblings(tmp_path, rng):
         ("0 800 800 800\n", "0 1 0 0\n0 0 1 0\n", "has 2 rows"),
         ("0 800 800 800\n", "0 1 0\n0 0 1\n0 0 0\n", "shape"),
         ("0 800 800 800\n", "0 2 0 0\n0 0 1 0\n0 0 0 1\n", "length 2.000"),
+        ("0 800 800 800\n", "nan 1 nan 0\nnan 0 nan 0\nnan 0 nan 1\n", "volume 2 .*b = 800"),
         ("0 8e8 8e8 8e8\n", GOOD_BVEC, "looks like s/m²"),
         ("0 -800 800 800\n", GOOD_BVEC, ">= 0"),
         ("0 a 800 800\n", GOOD_BVEC, "not a table of numbers"),

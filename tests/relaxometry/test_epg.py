@@ -67,3 +67,30 @@ def test_dictionary_b1_grid_ends_at_180_degrees():
     d = EPGDictionary.build(10.0 * np.arange(1, 9), refocusing_deg=150.0, n_t2=50)
     assert d.b1_grid[-1] == pytest.approx(1.2)
     assert d.atoms.shape == (len(d.b1_grid), 50, 8)
+
+
+def test_the_dictionary_is_built_once_per_protocol(monkeypatch):
+    from discmri.relaxometry import EPGDictionary, fit_t2
+    from discmri.relaxometry.dictionary import _cached_dictionary
+
+    _cached_dictionary.cache_clear()
+    built = []
+    real = EPGDictionary.build.__func__
+
+    def counting(cls, te, **kw):
+        built.append((tuple(te), kw))
+        return real(cls, te, **kw)
+
+    monkeypatch.setattr(EPGDictionary, "build", classmethod(counting))
+    te = 10.0 * np.arange(1, 9)
+    signal = 1000 * np.exp(-te / np.array([[60.0], [90.0]]))
+    first = fit_t2(signal, te, method="epg")
+    second = fit_t2(signal * 2, te, method="epg")
+    assert len(built) == 1  # the second fit reused it
+    np.testing.assert_allclose(second.t2, first.t2)
+    fit_t2(signal, te, method="epg", refocusing_deg=160.0)  # another protocol: built anew
+    assert len(built) == 2
+    d = EPGDictionary.cached(te, t1_ms=1000.0, refocusing_deg=180.0)
+    assert d is EPGDictionary.cached(te + 1e-9, t1_ms=1000.0, refocusing_deg=180.0)
+    assert not d.atoms.flags.writeable
+    _cached_dictionary.cache_clear()
