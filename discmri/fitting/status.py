@@ -7,6 +7,7 @@ __all__ = [
     "LOW_SIGNAL",
     "MASKED",
     "NOT_CONVERGED",
+    "NOT_IDENTIFIABLE",
     "OK",
     "OUT_OF_BOUNDS",
     "STATUS",
@@ -15,7 +16,7 @@ __all__ = [
     "status_counts",
 ]
 
-OK, MASKED, LOW_SIGNAL, OUT_OF_BOUNDS, NOT_CONVERGED, FAILED = range(6)
+OK, MASKED, LOW_SIGNAL, OUT_OF_BOUNDS, NOT_CONVERGED, FAILED, NOT_IDENTIFIABLE = range(7)
 
 #: Code → reason. Every voxel whose code is not 0 is NaN in the fitted maps (never 0).
 STATUS = MappingProxyType({
@@ -25,6 +26,7 @@ STATUS = MappingProxyType({
     OUT_OF_BOUNDS: "outside bounds",
     NOT_CONVERGED: "did not converge",
     FAILED: "fit failed (non-finite result)",
+    NOT_IDENTIFIABLE: "not identifiable (standard error larger than the value)",
 })
 
 
@@ -36,11 +38,12 @@ def status_counts(status) -> dict[str, int]:
     return {STATUS[int(c)]: int(n) for c, n in zip(codes, counts, strict=True)}
 
 
-def classify(*, low_signal, failed, out_of_bounds, not_converged):
+def classify(*, low_signal, failed, out_of_bounds, not_converged, not_identifiable=None):
     """Status code per voxel from boolean conditions, by precedence.
 
-    Too little signal outranks a failed (non-finite) fit, which outranks a result outside
-    bounds, which outranks non-convergence; voxels with none of them are ``OK``.
+    Too little signal outranks a failed (non-finite) fit, which outranks a model that the
+    data cannot identify, which outranks a result outside bounds, which outranks
+    non-convergence; voxels with none of them are ``OK``.
 
     Returns
     -------
@@ -51,6 +54,8 @@ def classify(*, low_signal, failed, out_of_bounds, not_converged):
     status = np.full(np.shape(low_signal), OK, np.uint8)
     status[np.asarray(not_converged, bool)] = NOT_CONVERGED
     status[np.asarray(out_of_bounds, bool)] = OUT_OF_BOUNDS
+    if not_identifiable is not None:
+        status[np.asarray(not_identifiable, bool)] = NOT_IDENTIFIABLE
     status[np.asarray(failed, bool)] = FAILED
     status[np.asarray(low_signal, bool)] = LOW_SIGNAL
     return status

@@ -111,6 +111,31 @@ def _check_inputs(signal, echo_times_ms, mask, method):
     return s, te, check_mask(mask, s.shape[:-1])
 
 
+def _offset_unidentifiable(amp, rate, te, rmse) -> np.ndarray:
+    """Offset fits whose T2 has a standard error larger than itself.
+
+    With ``S = A·exp(−R·TE) + C`` the decay must bend visibly within the echo train: a train
+    that sees only a straight line (T2 long against the train, or low SNR) is fitted as well
+    by any long T2 with a matching offset. The standard error of R follows from the Fisher
+    information ``JᵀJ / σ²`` of (A, R, C) at the fit, with σ estimated from the residuals
+    (m − 3 degrees of freedom).
+    """
+    t = np.asarray(te, np.float64)
+    e = np.exp(-np.outer(np.asarray(rate, np.float64), t))
+    a = np.asarray(amp, np.float64)
+    m = len(t)
+    f_aa, f_ac = (e * e).sum(1), e.sum(1)
+    f_ar, f_rc = -a * (t * e * e).sum(1), -a * (t * e).sum(1)
+    f_rr, f_cc = a * a * (t * t * e * e).sum(1), float(m)
+    det = (f_aa * (f_rr * f_cc - f_rc * f_rc) - f_ar * (f_ar * f_cc - f_rc * f_ac)
+           + f_ac * (f_ar * f_rc - f_rr * f_ac))
+    sigma2 = np.asarray(rmse, np.float64) ** 2 * m / max(m - 3, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_r = sigma2 * (f_aa * f_cc - f_ac * f_ac) / det
+        relative = np.sqrt(var_r) / rate
+    return ~(relative <= 1.0)  # NaN (a singular information) counts as not identifiable
+
+
 def fit_t2(
     signal: np.ndarray,
     echo_times_ms: np.ndarray,
@@ -313,9 +338,13 @@ def fit_t2(
         else:
             out_of_bounds = (rate <= rate_bounds[0] * (1 + 1e-9)) | (
                 rate >= rate_bounds[1] * (1 - 1e-9))
+        flat = None
+        if method == "offset":
+            flat = _offset_unidentifiable(amp, rate, te, rmse)
         status = classify(low_signal=~enough | (rows[:, 0] <= first_needed),
                           failed=~(np.isfinite(t2) & np.isfinite(amp)),
-                          out_of_bounds=out_of_bounds, not_converged=~converged)
+                          out_of_bounds=out_of_bounds, not_converged=~converged,
+                          not_identifiable=flat)
         maps = {"t2": t2, "m0": amp, "rmse": rmse, "r2": r2}
         if offset is not None:
             maps["offset"] = offset
