@@ -230,8 +230,11 @@ def fit_adc(
             amp, rate, used = wls(y, log_all[:, fitted], bk, ck)
             enough = used >= 2
             if method == "nlls":
+                # each shell signal averages ck volumes: weight its squared residual by ck,
+                # as a fit to every volume would (unweighted shells lose precision)
                 amp, rate, _, converged = varpro_newton(
-                    y, bk, rate, rate_bounds=(adc_bounds[0] / 10, adc_bounds[1] * 10))
+                    y, bk, rate, rate_bounds=(adc_bounds[0] / 10, adc_bounds[1] * 10),
+                    weights=ck)
             s0 = amp
             with np.errstate(divide="ignore", invalid="ignore"):
                 coef = np.stack([np.log(amp), rate], 1).astype(np.float32)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ParameterError
+
 __all__ = ["loglinear", "loglinear_iterated", "varpro_newton"]
 
 
@@ -113,6 +115,7 @@ def varpro_newton(
     rate_bounds: tuple[float, float] = (1e-6, 1e6),
     iterations: int = 60,
     rtol: float = 1e-5,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nonlinear least squares for ``S = A·exp(−R·t) [+ C]`` by variable projection.
 
@@ -141,6 +144,10 @@ def varpro_newton(
         Upper limit of iterations (enough for bisection to reach ``rtol`` from the bounds).
     rtol : float
         Convergence: relative change of R below this.
+    weights : (m,) ndarray, optional
+        Weight of each measurement in the sum of squares (its inverse noise variance, e.g. the
+        number of measurements averaged into it); equal weights when omitted. Not with
+        ``offset``.
 
     Returns
     -------
@@ -170,7 +177,10 @@ def varpro_newton(
     u = np.log(rate)
     u_lo = np.full(len(u), np.log(lo))
     u_hi = np.full(len(u), np.log(hi))
-    basis = np.stack([np.ones(m), t64, t64 * t64], axis=1).astype(dtype)
+    w = np.ones(m) if weights is None else np.asarray(weights, dtype=np.float64)
+    if weights is not None and offset:
+        raise ParameterError("weights are not supported with offset=True")
+    basis = (np.stack([np.ones(m), t64, t64 * t64], axis=1) * w[:, None]).astype(dtype)
     neg_t = (-t64).astype(dtype)
     mean_s = s.mean(axis=1, dtype=np.float64) if offset else None
     active = np.ones(len(u), bool)
@@ -211,7 +221,7 @@ def varpro_newton(
         off = s.mean(axis=1, dtype=np.float64) - amp * e.mean(axis=1)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
-            amp = (s * e).sum(axis=1) / (e * e).sum(axis=1)
+            amp = (s * e * w).sum(axis=1) / (e * e * w).sum(axis=1)
         off = np.zeros_like(amp)
     return amp, rate, off, converged
 

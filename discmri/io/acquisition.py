@@ -81,6 +81,9 @@ def read_bvals(path: str | os.PathLike[str], *, n_volumes: int | None = None) ->
 def read_bvecs(path: str | os.PathLike[str], bvals: np.ndarray) -> np.ndarray:
     """Read an FSL ``.bvec`` file: three rows (x, y, z) of one value per volume.
 
+    A file with one (x, y, z) row per volume (written by some tools) is read too; with three
+    volumes the two layouts look alike and FSL's is assumed.
+
     Returns
     -------
     (n, 3) ndarray
@@ -88,6 +91,8 @@ def read_bvecs(path: str | os.PathLike[str], bvals: np.ndarray) -> np.ndarray:
     """
     path = Path(path)
     rows = _read_numbers(path, "bvec")
+    if rows.shape[0] != 3 and rows.shape == (len(bvals), 3):
+        rows = rows.T  # one (x, y, z) row per volume, as some tools write it
     if rows.shape[0] != 3:
         raise AcquisitionError(
             f"{path}: has {rows.shape[0]} rows of {rows.shape[1]} values; expected 3 rows "

@@ -189,3 +189,18 @@ def test_nan_directions_are_accepted_at_b0_only(rng):
     g[3] = np.nan
     with pytest.raises(AcquisitionError, match="volume 3 .*b = 400"):
         fit_adc(s, B, bvecs=g)
+
+
+def test_nlls_weights_each_shell_by_its_volumes():
+    # issue 10: unweighted shell signals made nlls less precise than wls (b = 0 is one volume,
+    # each other shell averages three); weighted, it matches wls (measured 2.239 % vs 2.241 %
+    # median error; unweighted 2.266 %; the Cramér-Rao figure is 2.14 %)
+    b = np.array([0, 400, 400, 400, 800, 800, 800.0])
+    rng = np.random.default_rng(1)
+    adc = rng.uniform(0.8e-3, 2.5e-3, 200000)
+    clean = 1000 * np.exp(-np.outer(adc, b))
+    s = np.hypot(clean + rng.normal(0, 20, clean.shape),
+                 rng.normal(0, 20, clean.shape)).astype(np.float32)
+    err = {m: np.median(np.abs(fit_adc(s, b, method=m).adc / adc - 1)) for m in ("wls", "nlls")}
+    assert err["nlls"] <= 1.004 * err["wls"]
+    assert err["nlls"] < 0.0228
