@@ -71,6 +71,8 @@ class RunOptions:
         ``"epg"``).
     noise_sigma : float, "auto" or None
         Noise-floor correction of the T2 fit.
+    coils : int
+        With ``noise_sigma``: channels of a root-sum-of-squares combination (1: Rician).
     adc_method : str
         :func:`discmri.fit_adc` method (``"ols"``, ``"wls"``, ``"nlls"``, ``"ivim"``).
     b_range : (float, float) or None
@@ -93,6 +95,7 @@ class RunOptions:
     adc: bool = True
     t2_method: str = "auto"
     noise_sigma: float | str | None = None
+    coils: int = 1
     adc_method: str = "wls"
     b_range: tuple[float, float] | None = None
     dhi: tuple[str, ...] = DHI_FORMULAS
@@ -125,6 +128,8 @@ class RunOptions:
             raise ParameterError(f"edges {self.edges!r}: expected 'intensity' or 'labels'")
         if self.threads < 1:
             raise ParameterError(f"threads {self.threads}: expected 1 or more")
+        if self.coils < 1:
+            raise ParameterError(f"coils {self.coils}: expected 1 or more receive channels")
         if isinstance(self.noise_sigma, str) and self.noise_sigma != "auto":
             raise ParameterError(f"noise sigma {self.noise_sigma!r}: expected a number or "
                                  "'auto'")
@@ -380,7 +385,8 @@ def _fit_t2(session, options, prefix, inputs, files):
 
     mese = load_mese(list(session.mese), echo_times_ms=session.echo_times_ms)
     fit = fit_t2(mese.data, mese.meta["echo_times_ms"], method=options.t2_method,
-                 noise_sigma=options.noise_sigma, threads=options.threads)
+                 noise_sigma=options.noise_sigma, coils=options.coils,
+                 threads=options.threads)
     if prefix is not None:
         files.update(t2_map_files(fit, mese, prefix, inputs=[str(p) for p in session.mese],
                                   hashes=inputs)[1])

@@ -94,7 +94,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                              f"more threads busy than the {cores} CPUs here; expected "
                              "workers × threads at most the CPU count")
     options = RunOptions(t2=not args.no_t2, adc=not args.no_adc, t2_method=args.t2_method,
-                         noise_sigma=args.noise_sigma, adc_method=args.adc_method,
+                         noise_sigma=args.noise_sigma, coils=args.coils,
+                         adc_method=args.adc_method,
                          b_range=args.b_range, dhi=args.dhi, qc=args.qc, threads=args.threads)
     n_sessions = len(find_sessions(args.dataset, participants=args.participants_file))
     start = time.perf_counter()
@@ -159,6 +160,9 @@ def add_parser(sub) -> None:
                    choices=["auto", "loglinear", "nlls", "offset", "epg"], help="T2 model [auto]")
     p.add_argument("--noise-sigma", type=noise, default=None,
                    help="noise SD for the T2 noise-floor correction, or 'auto' [none]")
+    p.add_argument("--coils", type=int, default=1,
+                   help="with --noise-sigma: receive channels of a root-sum-of-squares "
+                        "combination (noncentral chi); 1 for Rician data [1]")
     p.add_argument("--adc-method", default="wls", choices=["ols", "wls", "nlls", "ivim"],
                    help="ADC model [wls]")
     p.add_argument("--b-range", type=value_range, default=None,

@@ -23,7 +23,8 @@ def _cmd_t2map(args: argparse.Namespace) -> int:
         check_same_grid(mese, b1_vol, what="B1 map")
         b1 = b1_vol.data
     fit = fit_t2(mese.data, mese.meta["echo_times_ms"], mask=mask, method=args.method,
-                 noise_sigma=args.noise_sigma, b1=b1, refocusing_deg=args.refocusing,
+                 noise_sigma=args.noise_sigma, coils=args.coils, b1=b1,
+                 refocusing_deg=args.refocusing,
                  threads=args.threads, progress=sys.stderr.isatty())
     written = write_t2_maps(fit, mese, args.out, inputs=inputs, overwrite=args.overwrite)
     counts = ", ".join(f"{n} {reason}" for reason, n in fit.reasons().items())
@@ -45,6 +46,9 @@ def add_parser(sub) -> None:
                                                          "epg"], help="model [auto = nlls]")
     p.add_argument("--noise-sigma", type=noise, default=None,
                    help="noise SD for the noise-floor correction, or 'auto' [none]")
+    p.add_argument("--coils", type=int, default=1,
+                   help="with --noise-sigma: receive channels of a root-sum-of-squares "
+                        "combination (noncentral chi); 1 for Rician data [1]")
     p.add_argument("--b1", help="B1 map (same grid) to fix B1 in the epg model")
     p.add_argument("--refocusing", type=float, default=180.0,
                    help="nominal refocusing angle, degrees (epg) [180]")

@@ -12,6 +12,7 @@ from ..errors import AcquisitionError, ParameterError
 from ..fitting import estimate_noise_sigma, fit_in_chunks, loglinear, varpro_newton
 from ..fitting.inputs import check_magnitude, check_mask
 from ..fitting.quality import fit_quality
+from ..fitting.rician import magnitude_ml
 from ..fitting.status import MASKED, STATUS, classify, only_ok, status_counts
 from .dictionary import EPGDictionary
 
@@ -145,6 +146,7 @@ def fit_t2(
     noise_sigma: float | str | None = None,
     b1: np.ndarray | float | None = None,
     refocusing_deg: float = 180.0,
+    coils: int = 1,
     t1_ms: float = 1000.0,
     t2_bounds_ms: tuple[float, float] = (1.0, 3000.0),
     dictionary: EPGDictionary | None = None,
@@ -167,10 +169,13 @@ def fit_t2(
     * ``auto`` — ``nlls``.
 
     Noise floor: magnitude data are Rician, so late echoes sit on a floor that biases T2 upward
-    at low SNR. With ``noise_sigma``, ``nlls``, ``epg`` and ``loglinear`` fit the squared
-    magnitude minus its noise expectation, :math:`M^2 - 2\sigma^2`, whose expectation is the
-    squared noise-free signal (Gudbjartsson & Patz 1995; Miller & Joseph 1993): the floor is
-    modelled, not truncated. ``loglinear`` then works on :math:`\sqrt{M^2 - 2\sigma^2}` and
+    at low SNR. With ``noise_sigma``, ``nlls`` maximizes the Rician (noncentral-χ for
+    ``coils`` > 1) likelihood (:func:`~discmri.fitting.rician.magnitude_ml`), unbiased and at
+    the Cramér–Rao bound, starting from the fit of :math:`M^2 - 2\sigma^2`; ``epg`` and
+    ``loglinear`` fit the squared magnitude minus its noise expectation,
+    :math:`M^2 - 2\sigma^2`, whose expectation is the squared noise-free signal (Gudbjartsson &
+    Patz 1995; Miller & Joseph 1993): unbiased, but less precise. The floor is modelled, not
+    truncated. ``loglinear`` then works on :math:`\sqrt{M^2 - 2\sigma^2}` and
     leaves out echoes where :math:`M^2 - 2\sigma^2 < \sigma^2`. ``offset`` ignores σ.
 
     Parameters
@@ -190,6 +195,10 @@ def fit_t2(
         Known B1 (``epg`` only); fitted when None.
     refocusing_deg : float
         Nominal refocusing angle (``epg``).
+    coils : int
+        With ``noise_sigma``: 1 for Rician magnitudes (one channel, or an adaptive / SENSE
+        combination); N for a root-sum-of-squares combination of N channels (noncentral χ
+        with 2N degrees of freedom).
     t1_ms : float
         T1 assumed by ``epg`` (stimulated echoes; weak influence).
     t2_bounds_ms : (float, float)
@@ -238,6 +247,8 @@ def fit_t2(
     array([ 40., 120.], dtype=float32)
     """
     s, te, m = _check_inputs(signal, echo_times_ms, mask, method)
+    if int(coils) != coils or coils < 1:
+        raise ParameterError(f"coils {coils}: expected a whole number of receive channels >= 1")
     method = "nlls" if method == "auto" else method
     spatial = s.shape[:-1]
     flat = s.reshape(-1, s.shape[-1])
@@ -295,10 +306,14 @@ def fit_t2(
         elif method in ("nlls", "offset"):
             _, rate0, used = loglinear(magnitude, te, floor=floor)
             enough = used >= (3 if method == "offset" else 2)
-            if power is not None:  # E[M² − 2σ²] = M0² exp(−2 TE / T2)
+            if power is not None:
+                # E[M² − 2σ²] = M0² exp(−2 TE / T2): unbiased, a start for the likelihood
                 amp2, rate, _, converged = varpro_newton(power, 2 * te, rate0,
                                                          rate_bounds=rate_bounds)
-                amp = np.sqrt(np.maximum(amp2, 0))
+                amp, rate, ml_converged = magnitude_ml(
+                    rows, te, np.sqrt(np.maximum(amp2, 0)), rate, sigma, coils=coils,
+                    rate_bounds=rate_bounds)
+                converged &= ml_converged
             else:
                 amp, rate, fitted_offset, converged = varpro_newton(
                     rows, te, rate0, offset=method == "offset", rate_bounds=rate_bounds)
@@ -356,6 +371,11 @@ def fit_t2(
                   threads=max(1, int(threads)), progress=progress, description=f"T2 ({method})")
     maps = {k: v.reshape(spatial) for k, v in outputs.items()}
     params = {"t2_bounds_ms": tuple(t2_bounds_ms), "noise_floor": sigma is not None}
+    if sigma is not None:
+        params["noise_model"] = ("rician likelihood" if coils == 1 else
+                                 f"noncentral chi likelihood, {int(coils)} channels")
+        if method in ("epg", "loglinear"):
+            params["noise_model"] = "power (M^2 - 2 sigma^2)"
     if method == "epg":
         params.update(t1_ms=t1_ms, refocusing_deg=refocusing_deg, b1_fixed=b1 is not None)
     return T2Fit(
