@@ -97,6 +97,19 @@ def fisher_weight(nu: np.ndarray, coils: int = 1) -> np.ndarray:
     return np.interp(np.asarray(nu, dtype=np.float64), grid, table, right=1.0)
 
 
+def _step_weight(nu: np.ndarray, coils: int) -> np.ndarray:
+    """Fisher weights for the scoring steps; they set the step, not the fixed point.
+
+    For Rician data a rational fit to :func:`fisher_weight`, ν⁴ / (ν⁴ + 0.7187 ν² + 0.1055),
+    within 0.04 of it and far cheaper than the table; the table otherwise.
+    """
+    if coils != 1:
+        return fisher_weight(nu, coils).astype(nu.dtype)
+    nu2 = nu * nu
+    nu4 = nu2 * nu2
+    return nu4 / (nu4 + nu.dtype.type(0.7187) * nu2 + nu.dtype.type(0.1055))
+
+
 def magnitude_ml(
     signal: np.ndarray,
     t: np.ndarray,
@@ -161,7 +174,7 @@ def magnitude_ml(
         e = np.exp(np.multiply.outer(-r.astype(dtype), t_d))
         model = a.astype(dtype)[:, None] * e
         score = m * bessel_ratio(m * model * dtype(1 / var), coils) - model  # × 1/σ²
-        w = fisher_weight(model * dtype(1 / sigma), coils).astype(dtype)  # × 1/σ²
+        w = _step_weight(model * dtype(1 / sigma), coils)  # × 1/σ²
         # sums over echoes as small matrix products: J_A = e, J_R = −A·t·e
         we = w * e
         wee2 = we * e
