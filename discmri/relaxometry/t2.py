@@ -171,7 +171,8 @@ def fit_t2(
     Noise floor: magnitude data are Rician, so late echoes sit on a floor that biases T2 upward
     at low SNR. With ``noise_sigma``, ``nlls`` maximizes the Rician (noncentral-χ for
     ``coils`` > 1) likelihood (:func:`~discmri.fitting.rician.magnitude_ml`), unbiased and at
-    the Cramér–Rao bound, starting from the fit of :math:`M^2 - 2\sigma^2`; ``epg`` and
+    the Cramér–Rao bound, starting from the log-linear fit of :math:`\sqrt{M^2 - 2\sigma^2}`;
+    ``epg`` and
     ``loglinear`` fit the squared magnitude minus its noise expectation,
     :math:`M^2 - 2\sigma^2`, whose expectation is the squared noise-free signal (Gudbjartsson &
     Patz 1995; Miller & Joseph 1993): unbiased, but less precise. The floor is modelled, not
@@ -304,16 +305,14 @@ def fit_t2(
             amp, rate, used = loglinear(magnitude, te, floor=floor)
             enough = used >= 2
         elif method in ("nlls", "offset"):
-            _, rate0, used = loglinear(magnitude, te, floor=floor)
+            amp0, rate0, used = loglinear(magnitude, te, floor=floor)
             enough = used >= (3 if method == "offset" else 2)
             if power is not None:
-                # E[M² − 2σ²] = M0² exp(−2 TE / T2): unbiased, a start for the likelihood
-                amp2, rate, _, converged = varpro_newton(power, 2 * te, rate0,
-                                                         rate_bounds=rate_bounds)
-                amp, rate, ml_converged = magnitude_ml(
-                    rows, te, np.sqrt(np.maximum(amp2, 0)), rate, sigma, coils=coils,
-                    rate_bounds=rate_bounds)
-                converged &= ml_converged
+                # the likelihood from the log-linear fit of sqrt(M² − 2σ²), whose square has
+                # the squared signal as its expectation (as close a start as the nonlinear
+                # fit of M² − 2σ², for a quarter of the time)
+                amp, rate, converged = magnitude_ml(rows, te, amp0, rate0, sigma, coils=coils,
+                                                    rate_bounds=rate_bounds)
             else:
                 amp, rate, fitted_offset, converged = varpro_newton(
                     rows, te, rate0, offset=method == "offset", rate_bounds=rate_bounds)
