@@ -29,7 +29,6 @@ def _cmd_adcmap(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def add_parser(sub) -> None:
     """Register ``adcmap``."""
     p = sub.add_parser("adcmap", help="fit an ADC map to a diffusion-weighted series")

@@ -70,7 +70,6 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def add_parser(sub) -> None:
     """Register ``info``."""
     p = sub.add_parser("info", help="describe a volume (NIfTI or DICOM folder) or a BIDS dataset")

@@ -23,7 +23,6 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def add_parser(sub) -> None:
     """Register ``sample-data``."""
     p = sub.add_parser(

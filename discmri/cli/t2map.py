@@ -33,7 +33,6 @@ def _cmd_t2map(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def add_parser(sub) -> None:
     """Register ``t2map``."""
     p = sub.add_parser("t2map", help="fit a T2 map to a multi-echo spin-echo series")
