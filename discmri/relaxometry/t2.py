@@ -12,7 +12,7 @@ from ..errors import AcquisitionError, ParameterError
 from ..fitting import estimate_noise_sigma, fit_in_chunks, loglinear, varpro_newton
 from ..fitting.inputs import check_magnitude, check_mask
 from ..fitting.quality import fit_quality
-from ..fitting.rician import magnitude_ml
+from ..fitting.rician import bessel_ratio, magnitude_ml
 from ..fitting.status import MASKED, STATUS, classify, only_ok, status_counts
 from .dictionary import EPGDictionary
 
@@ -297,7 +297,9 @@ def fit_t2(
         offset = None
         b1_out = None
         converged = np.ones(k, bool)
-        power = rows * rows - np.float32(2 * sigma**2) if sigma is not None else None
+        # E[M²] = S² + 2Nσ² for N channels (Rician: N = 1)
+        floor2 = np.float32(2 * coils * sigma**2) if sigma is not None else None
+        power = rows * rows - floor2 if sigma is not None else None
         # noise-floor-corrected magnitude (log-linear fits and NLLS starts), echoes ≤ floor out
         magnitude = np.sqrt(np.maximum(power, 0)) if power is not None else rows
         floor = sigma if sigma is not None else 0.0
@@ -318,9 +320,18 @@ def fit_t2(
                     rows, te, rate0, offset=method == "offset", rate_bounds=rate_bounds)
                 offset = fitted_offset if method == "offset" else None
         else:  # epg
+            b1_rows = None if b1_flat is None else b1_flat[index]
             matched = dictionary.match(power if power is not None else rows,
-                                       power=power is not None,
-                                       b1=None if b1_flat is None else b1_flat[index])
+                                       power=power is not None, b1=b1_rows)
+            if power is not None:
+                # the likelihood, by majorize-minimize steps: match the pseudo-data
+                # M·r(M·S/σ²) (Varadarajan & Haldar 2015); the first step does nearly all
+                model = np.sqrt(np.maximum(matched["prediction"], 0))
+                for _ in range(2):
+                    pseudo = rows * bessel_ratio(
+                        rows * model.astype(np.float32) * np.float32(1 / sigma**2), coils)
+                    matched = dictionary.match(pseudo, b1=b1_rows)
+                    model = matched["prediction"]
             amp, rate, b1_out = matched["m0"], 1.0 / matched["t2"], matched["b1"]
             enough = np.ones(k, bool)
             edge = matched["edge"]
@@ -329,9 +340,9 @@ def fit_t2(
         # log-linear fit itself if done carelessly).
         if method == "epg":
             pred = matched["prediction"].astype(np.float32)
-            if power is not None:
-                np.maximum(pred, 0, out=pred)
-                pred += np.float32(2 * sigma**2)
+            if power is not None:  # the expected magnitude, about sqrt(S² + 2Nσ²)
+                np.square(pred, out=pred)
+                pred += floor2
                 np.sqrt(pred, out=pred)
         else:
             with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
@@ -343,7 +354,7 @@ def fit_t2(
                     pred += offset.astype(np.float32)[:, None]
                 if sigma is not None:
                     np.square(pred, out=pred)
-                    pred += np.float32(2 * sigma**2)
+                    pred += floor2
                     np.sqrt(pred, out=pred)
         np.subtract(rows, pred, out=pred)
         rmse, r2 = fit_quality(rows, pred)
@@ -373,8 +384,8 @@ def fit_t2(
     if sigma is not None:
         params["noise_model"] = ("rician likelihood" if coils == 1 else
                                  f"noncentral chi likelihood, {int(coils)} channels")
-        if method in ("epg", "loglinear"):
-            params["noise_model"] = "power (M^2 - 2 sigma^2)"
+        if method == "loglinear":
+            params["noise_model"] = "power (M^2 - 2 N sigma^2)"
     if method == "epg":
         params.update(t1_ms=t1_ms, refocusing_deg=refocusing_deg, b1_fixed=b1 is not None)
     return T2Fit(
