@@ -56,13 +56,16 @@ def bessel_ratio(z: np.ndarray, coils: int = 1) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             out = ive(coils, z) / ive(coils - 1, z)
         return np.where(z > 0, out, 0.0).astype(z.dtype)
-    small = z < 3.75
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        t = np.square(np.minimum(z, 3.75) / z.dtype.type(3.75))
-        low = z * _horner(_SMALL_I1, t) / _horner(_SMALL_I0, t)
         u = z.dtype.type(3.75) / np.maximum(z, 3.75)
-        high = _horner(_LARGE_I1, u) / _horner(_LARGE_I0, u)
-    return np.where(small, low, high)
+        out = _horner(_LARGE_I1, u)
+        out /= _horner(_LARGE_I0, u)
+        small = np.flatnonzero(z < 3.75)  # the other branch only where it applies
+        if small.size:
+            zs = z.reshape(-1)[small]
+            t = np.square(zs / z.dtype.type(3.75))
+            out.reshape(-1)[small] = zs * _horner(_SMALL_I1, t) / _horner(_SMALL_I0, t)
+    return out
 
 
 @functools.lru_cache(maxsize=8)
