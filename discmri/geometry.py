@@ -6,7 +6,7 @@ but its errors. Affines are 4×4 voxel-to-world (RAS+, mm) matrices.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from nibabel.affines import apply_affine, voxel_sizes
@@ -125,7 +125,7 @@ def sample_world(
     return np.where(inside, vals, outside).reshape(ijk.shape[:-1])
 
 
-def check_same_grid(volume: Any, other: Any, *, what: str = "label map",
+def check_same_grid(volume: _Gridded, other: _Gridded, *, what: str = "label map",
                     atol: float = 1e-3) -> None:
     """Raise :class:`~discmri.errors.GeometryError` unless two volumes share a voxel grid.
 

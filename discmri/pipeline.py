@@ -37,8 +37,6 @@ from ._version import __version__
 from .errors import DatasetError, DiscMRIError, OutputError, OutputExistsError, ParameterError
 from .morphometry.dhi import DHI_FORMULAS
 from .table import (
-    ID_COLUMNS,
-    MEASUREMENT_COLUMNS,
     SESSION_COLUMNS,
     add_change_from_baseline,
     column_sidecar,
@@ -52,8 +50,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RunOptions", "SessionResult", "process_session", "run_dataset", "session_files"]
 
-_T2_METHODS = ("auto", "loglinear", "nlls", "offset", "epg")
-_ADC_METHODS = ("ols", "wls", "nlls", "ivim")
 _LOCK = ".discmri-run.lock"
 
 
@@ -111,12 +107,15 @@ class RunOptions:
         object.__setattr__(self, "positions", tuple(float(p) for p in self.positions))
         if self.b_range is not None:
             object.__setattr__(self, "b_range", tuple(float(b) for b in self.b_range))
-        if self.t2_method not in _T2_METHODS:
+        from .diffusion.adc import METHODS as ADC_METHODS
+        from .relaxometry.t2 import METHODS as T2_METHODS
+
+        if self.t2_method not in T2_METHODS:
             raise ParameterError(f"T2 method {self.t2_method!r} unknown; expected one of "
-                                 f"{', '.join(_T2_METHODS)}")
-        if self.adc_method not in _ADC_METHODS:
+                                 f"{', '.join(T2_METHODS)}")
+        if self.adc_method not in ADC_METHODS:
             raise ParameterError(f"ADC method {self.adc_method!r} unknown; expected one of "
-                                 f"{', '.join(_ADC_METHODS)}")
+                                 f"{', '.join(ADC_METHODS)}")
         bad = [f for f in self.dhi if f not in DHI_FORMULAS]
         if bad or not self.dhi:
             raise ParameterError(f"DHI formulas {', '.join(bad) or '(none)'} unknown; expected "
@@ -274,7 +273,7 @@ def process_session(
         Bad input: an unreadable or inconsistent file, a label map off the T2w grid.
     """
     from .io import load_volume
-    from .measure import measure
+    from .measure import disc_qc_figures, measure
 
     options = options or RunOptions()
     start = time.perf_counter()
@@ -327,12 +326,11 @@ def process_session(
     for i, (name, value) in enumerate(_ids(session).items()):
         table.insert(i, name, value)
     table.insert(4, "treated", table["level"].isin(session.treated_levels))
-    columns = [c for c in {**ID_COLUMNS, **MEASUREMENT_COLUMNS} if c in disc_columns(options.dhi)]
-    table = table.reindex(columns=columns)
+    table = table.reindex(columns=list(disc_columns(options.dhi, change=False)))
     for text in ("status", "notes", "dhi_note"):
         table[text] = table[text].fillna("")
     stats = result.stats
-    figures = _qc_figures(result, t2w, options.qc)
+    figures = disc_qc_figures(result, t2w) if options.qc else {}
     timings["measure"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -340,7 +338,7 @@ def process_session(
     if folder is not None and prefix is not None:
         from .io.tables import table_files
 
-        for level, png in (figures or {}).items():
+        for level, png in figures.items():
             files[folder / "qc" / f"{session.key}_{level}.png"] = png
         files.update(table_files(stats, Path(f"{prefix}_regions.tsv"),
                                  column_sidecar(list(stats.columns)),
@@ -368,15 +366,6 @@ def _scheme(session: Session) -> str:
     if str(named).lower().endswith(".json") and session.labels is not None:
         return str(Path(session.labels).parent / named)
     return str(named)
-
-
-def _qc_figures(result, t2w, wanted: bool) -> dict[str, bytes] | None:
-    """QC figures of a measurement when wanted (:func:`discmri.measure.disc_qc_figures`)."""
-    if not wanted:
-        return None
-    from .measure import disc_qc_figures
-
-    return disc_qc_figures(result, t2w)
 
 
 def _fit_t2(session, options, prefix, inputs, files):
@@ -774,8 +763,7 @@ def _write_run(root, out, sessions, results, options, started, t0, participants)
     tables = [r.table if r.status == "resumed" else _as_written(r.table)
               for r in results if r.table is not None and len(r.table)]
     discs = (pd.concat(tables, ignore_index=True) if tables
-             else pd.DataFrame(columns=[c for c in columns if not c.endswith(("_change",
-                                                                              "_change_pct"))]))
+             else pd.DataFrame(columns=list(disc_columns(options.dhi, change=False))))
     # each participant's baseline is their first visit in the dataset, processed or not
     first: dict[str, float] = {}
     for s in sessions:

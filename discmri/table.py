@@ -122,13 +122,17 @@ def _change_columns() -> dict[str, tuple[str, str]]:
     return out
 
 
-def disc_columns(dhi: Sequence[str] | None = None) -> dict[str, tuple[str, str]]:
+def disc_columns(
+    dhi: Sequence[str] | None = None, *, change: bool = True
+) -> dict[str, tuple[str, str]]:
     """Every column of ``discs.tsv`` with its unit and description, in order.
 
     Parameters
     ----------
     dhi : sequence of str, optional
         DHI formulas reported (all by default); the others' columns are left out.
+    change : bool
+        Include the change-from-baseline columns (a session's own table has none).
 
     Returns
     -------
@@ -139,7 +143,7 @@ def disc_columns(dhi: Sequence[str] | None = None) -> dict[str, tuple[str, str]]
     from .morphometry.dhi import DHI_COLUMNS
 
     dropped = set() if dhi is None else {col for f, col in DHI_COLUMNS.items() if f not in dhi}
-    columns = {**ID_COLUMNS, **MEASUREMENT_COLUMNS, **_change_columns()}
+    columns = {**ID_COLUMNS, **MEASUREMENT_COLUMNS, **(_change_columns() if change else {})}
     return {c: v for c, v in columns.items()
             if c not in dropped and c.removesuffix("_pct").removesuffix("_change") not in dropped}
 

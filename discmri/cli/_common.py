@@ -48,9 +48,10 @@ def check_outputs(names: Mapping[str, Path] | Iterable[Path], inputs, overwrite:
     """
     from ..io.atomic import check_writable, ensure_folder
 
-    paths = list(names.values()) if isinstance(names, Mapping) else list(names)
+    paths = [Path(p) for p in (names.values() if isinstance(names, Mapping) else names)]
+    for folder in dict.fromkeys(p.parent for p in paths):  # one write check per folder
+        ensure_folder(folder, what=f"folder of {next(p for p in paths if p.parent == folder)}")
     for path in paths:
-        ensure_folder(Path(path).parent or Path("."), what=f"folder of {path}")
         check_writable(path, overwrite=overwrite, protected=inputs)
 
 

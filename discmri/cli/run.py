@@ -42,7 +42,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _executor(args: argparse.Namespace, n_sessions: int) -> Iterator[Executor | None]:
+def _executor(args: argparse.Namespace) -> Iterator[Executor | None]:
     """A Dask cluster's executor, a process pool, or None (serial) as the options ask."""
     if args.scheduler:
         try:
@@ -60,14 +60,15 @@ def _executor(args: argparse.Namespace, n_sessions: int) -> Iterator[Executor | 
         finally:
             client.close()
         return
-    workers = min(args.workers, max(n_sessions, 1))
+    workers = args.workers
     if workers <= 1:
         yield None
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # spawn: workers start clean (no forked threads or locks); each holds one session
+    # spawn: workers start clean (no forked threads or locks); each holds one session, and
+    # the pool starts them as sessions arrive, so a small dataset starts few
     pool = ProcessPoolExecutor(max_workers=workers,
                                mp_context=multiprocessing.get_context("spawn"))
     try:
@@ -79,7 +80,6 @@ def _executor(args: argparse.Namespace, n_sessions: int) -> Iterator[Executor | 
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from ..io import find_sessions
     from ..pipeline import RunOptions, run_dataset
 
     cores = _cores()
@@ -97,9 +97,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          noise_sigma=args.noise_sigma, coils=args.coils,
                          adc_method=args.adc_method,
                          b_range=args.b_range, dhi=args.dhi, qc=args.qc, threads=args.threads)
-    n_sessions = len(find_sessions(args.dataset, participants=args.participants_file))
     start = time.perf_counter()
-    with _sigterm_as_interrupt(), _executor(args, n_sessions) as executor:
+    with _sigterm_as_interrupt(), _executor(args) as executor:
         try:
             discs = run_dataset(args.dataset, args.out, executor=executor, only=args.only,
                                 resume=args.resume, overwrite=args.overwrite, options=options,

@@ -179,18 +179,14 @@ def magnitude_ml(
         model = a.astype(dtype)[:, None] * e
         score = m * bessel_ratio(m * model * dtype(1 / var), coils) - model  # × 1/σ²
         w = _step_weight(model * dtype(1 / sigma), coils)  # × 1/σ²
-        # sums over echoes as small matrix products: J_A = e, J_R = −A·t·e
-        we = w * e
-        wee2 = we * e
-        wee, weet, weett = wee2.sum(1), wee2 @ t_d, wee2 @ (t_d * t_d)
+        # Fisher information and score of (A, R) as sums over echoes: J_A = e, J_R = −A·t·e
+        wee = w * e * e
         se = score * e
-        se_sum, set_sum = se.sum(1), se @ t_d
-        a64 = a
-        faa = wee.astype(np.float64)
-        far = -a64 * weet.astype(np.float64)
-        frr = a64 * a64 * weett.astype(np.float64)
-        ga = se_sum.astype(np.float64)
-        gr = -a64 * set_sum.astype(np.float64)
+        faa = wee.sum(1).astype(np.float64)
+        far = -a * (wee @ t_d).astype(np.float64)
+        frr = a * a * (wee @ (t_d * t_d)).astype(np.float64)
+        ga = se.sum(1).astype(np.float64)
+        gr = -a * (se @ t_d).astype(np.float64)
         det = faa * frr - far * far
         with np.errstate(divide="ignore", invalid="ignore"):
             da = (frr * ga - far * gr) / det
