@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["band_levels", "half_level_edges", "label_edges"]
+__all__ = ["band_levels", "first_edges", "half_level_edges", "label_edges"]
 
 
 def _band_mask(q: np.ndarray, guide: np.ndarray, direction: int, band: tuple[float, float]):
@@ -169,3 +169,83 @@ def label_edges(inside: np.ndarray, q: np.ndarray, direction: int) -> np.ndarray
     step = q[1] - q[0]
     edge = q[np.clip(last, 0, n - 1)] + direction * step * frac
     return np.where(found & above.any(axis=1), edge, np.nan)
+
+
+def first_edges(
+    profiles: np.ndarray,
+    q: np.ndarray,
+    guide: np.ndarray,
+    to_bone: int,
+    bone_level: np.ndarray,
+    *,
+    search_mm: float,
+    smooth_mm: float,
+    noise_band: np.ndarray,
+    min_fraction: float = 0.2,
+) -> np.ndarray:
+    """Coarse edge per line: the gradient peak nearest the bone, whichever its sign.
+
+    Coming from the vertebral marrow towards the disc, the endplate is the first place where
+    the image changes: whether the disc next to it is brighter (a healthy nucleus) or darker
+    (the annulus, a degenerated disc) than the marrow, and however that changes along the
+    endplate. Further into the disc other edges follow (annulus to nucleus); they are not
+    taken. The profile is smoothed along the line (Gaussian, SD ``smooth_mm``); its gradient
+    peaks (local maxima of the magnitude) within ``search_mm`` of the guide (the label
+    boundary, so labels a voxel too wide or too narrow are still searched past) that exceed
+    four times the gradient's noise (its robust SD over ``noise_band``, where the image is
+    flat marrow) and ``min_fraction`` of the line's largest peak are candidates; the one
+    furthest towards the bone is the edge, placed at the peak's vertex (parabola through the
+    three samples).
+
+    Parameters
+    ----------
+    profiles : (L, K) ndarray
+        Lines, already averaged across neighbouring lines.
+    q : (K,) ndarray
+        Uniform sample positions, mm.
+    guide : (L,) ndarray
+        Label boundary per line, mm (NaN: none).
+    to_bone : {+1, -1}
+        Direction of increasing ``q`` (+1) or decreasing (−1) that leads into the bone.
+    bone_level : (L,) ndarray
+        Marrow plateau per line (NaN: no bone, no edge).
+    search_mm, smooth_mm : float
+    noise_band : (L, K) bool ndarray
+        Samples of flat marrow, for the gradient's noise.
+    min_fraction : float
+
+    Returns
+    -------
+    (L,) ndarray
+        Coarse edges, mm; NaN where no peak stands out of the noise.
+    """
+    from scipy import ndimage
+
+    step = float(q[1] - q[0])
+    filled = np.where(np.isfinite(profiles), profiles, np.nan)
+    row_mean = np.nanmean(filled, axis=1, keepdims=True)
+    filled = np.where(np.isfinite(filled), filled, np.nan_to_num(row_mean))
+    smooth = ndimage.gaussian_filter1d(filled, smooth_mm / step, axis=1, mode="nearest")
+    signed = np.gradient(smooth, step, axis=1)
+    ref = signed[noise_band & np.isfinite(profiles)]
+    noise = 1.4826 * np.median(np.abs(ref - np.median(ref))) if ref.size > 10 else 0.0
+    grad = np.abs(signed)
+    grad[~np.isfinite(profiles)] = 0.0
+    window = np.abs(q[None, :] - np.nan_to_num(guide, nan=np.inf)[:, None]) <= search_mm
+    mag = np.where(window, grad, 0.0)
+    peak = np.zeros_like(window)
+    peak[:, 1:-1] = (mag[:, 1:-1] >= mag[:, :-2]) & (mag[:, 1:-1] > mag[:, 2:])
+    strong = np.maximum(3.5 * noise, min_fraction * mag.max(axis=1, keepdims=True))
+    peak &= (mag > strong) & (mag > 0)
+    order = to_bone * np.arange(q.size)
+    score = np.where(peak, order[None, :], -np.inf)
+    best = np.argmax(score, axis=1)
+    rows = np.arange(len(profiles))
+    found = peak.any(axis=1) & np.isfinite(bone_level) & np.isfinite(guide)
+    b = np.clip(best, 1, q.size - 2)
+    y0, y1, y2 = mag[rows, b - 1], mag[rows, b], mag[rows, b + 1]
+    denom = y0 - 2 * y1 + y2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shift = np.where(denom < 0, 0.5 * (y0 - y2) / denom, 0.0)
+    edge = q[b] + np.clip(shift, -0.5, 0.5) * step
+    return np.where(found, edge, np.nan)

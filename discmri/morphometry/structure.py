@@ -40,7 +40,7 @@ from scipy.integrate import trapezoid
 
 from ..errors import MeasurementError, ParameterError
 from ..geometry import sample_world, voxel_to_world
-from .edges import band_levels, half_level_edges, label_edges
+from .edges import band_levels, first_edges, half_level_edges, label_edges
 from .frame import Frame
 
 __all__ = ["StructureGeometry", "measure_structure"]
@@ -215,7 +215,9 @@ def _neighbour(codes: np.ndarray, code: int, given: bool) -> np.ndarray:
 
 def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_height: float):
     step = 0.1
-    q = np.arange(-half_height - 6.0, half_height + 6.0 + step / 2, step)
+    voxel = ctx.in_plane_mm
+    reach_mm = max(1.0, 1.75 * voxel)  # label boundary errors searched past: a voxel and more
+    q = np.arange(-half_height - 6.0 - reach_mm, half_height + 6.0 + reach_mm + step / 2, step)
     pts = frame.to_world(p[:, None], q[None, :])
     prof = sample_world(ctx.image, ctx.affine, pts)
     inside_interp = sample_world(ctx.mask, ctx.affine, pts, outside=0.0)
@@ -224,6 +226,11 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
     bone_in = ctx.kind == "vertebra"
     search = max(0.5, 0.8 * ctx.in_plane_mm)
     smooth = ctx.lines(0.75)
+    # averaged over ±2 mm along the endplate (a smooth surface) to find each edge coarsely
+    across = ndimage.uniform_filter1d(np.nan_to_num(prof), ctx.lines(2.0), axis=0,
+                                      mode="nearest")
+    across[~np.isfinite(prof)] = np.nan
+    far_bone = (max(1.0, voxel) + reach_mm, max(3.5, 3.0 * voxel) + reach_mm)
     out = {}
     guides = {}
     for side, direction, code, given in (("upper", +1, _ABOVE, ctx.has_above),
@@ -233,11 +240,37 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
         if ctx.edges == "labels":
             out[side] = np.full(len(p), np.nan)
             continue
-        bone, disc_band = _band(BONE_BAND, ctx.in_plane_mm), _band(DISC_BAND, ctx.in_plane_mm)
+        to_bone = -direction if bone_in else direction
+        is_bone = ins if bone_in else _neighbour(codes, code, given)
+        # Labels are a guide, not the edge: a segmenter's boundary may be a voxel or more off.
+        # The edge is first found in the image alone (the first gradient peak coming from
+        # the marrow, whichever its sign), and replaces the label boundary where the two
+        # differ by more than half a voxel.
+        marrow = band_levels(prof, q, guide, to_bone, far_bone, valid=is_bone, smooth=smooth)
+        coarse = first_edges(across, q, guide, to_bone, marrow, search_mm=reach_mm,
+                             smooth_mm=0.6 * voxel,
+                             noise_band=_band_mask_2d(q, guide, to_bone, far_bone) & is_bone)
+        # The edge found must have marrow behind it: where the image between it and the
+        # marrow departs from the marrow level the other way (a dark layer about a voxel thin
+        # before a bright nucleus, whose edge with the marrow was too faint to find), the
+        # peak is the nucleus's, and the label boundary is kept.
+        noise = _line_noise(across, _band_mask_2d(q, guide, to_bone, far_bone) & is_bone,
+                            marrow)
+        k = np.clip(np.searchsorted(q, coarse - to_bone * voxel), 0, q.size - 1)
+        sign = np.sign(across[np.arange(len(p)), k] - marrow)
+        behind = (_band_mask_2d(q, coarse, to_bone, (0.6 * voxel, far_bone[0]))
+                  & np.isfinite(across))
+        dev = np.where(behind, sign[:, None] * (across - marrow[:, None]), np.inf)
+        both = np.min(dev, axis=1) < -3.0 * noise
+        moved = (np.abs(coarse - guide) > 0.5 * voxel) & ~both
+        guide = np.where(moved, coarse, guide)
+        bone, disc_band = _band(BONE_BAND, voxel), _band(DISC_BAND, voxel)
         near_in, near_out = (bone, disc_band) if bone_in else (disc_band, bone)
-        inner = band_levels(prof, q, guide, -direction, near_in, valid=ins, smooth=smooth)
+        # the disc side is whatever is not the bone (labels may be short of the edge)
+        inner = band_levels(prof, q, guide, -direction, near_in,
+                            valid=ins if bone_in else ~is_bone, smooth=smooth)
         outer = band_levels(prof, q, guide, direction, near_out,
-                            valid=_neighbour(codes, code, given), smooth=smooth)
+                            valid=is_bone if not bone_in else ~ins, smooth=smooth)
         # The disc plateau next to a healthy nucleus can be lifted by the bright nucleus a
         # millimetre further in; it is not allowed above the annulus level at the rims.
         disc = outer if bone_in else inner
@@ -258,6 +291,19 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
         unresolved = np.abs(reach - disc) > 0.25 * np.abs(bone_level - disc)
         out[side] = np.where(weak | unresolved, np.nan, edge)
     return out["lower"], out["upper"], guides["lower"], guides["upper"]
+
+
+def _line_noise(prof: np.ndarray, band: np.ndarray, level: np.ndarray) -> float:
+    """Robust SD of the profiles about their plateau over a band of flat marrow."""
+    res = (prof - level[:, None])[band & np.isfinite(prof) & np.isfinite(level)[:, None]]
+    if res.size < 10:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(res - np.median(res))))
+
+
+def _band_mask_2d(q: np.ndarray, guide: np.ndarray, direction: int, band) -> np.ndarray:
+    d = direction * (q[None, :] - np.nan_to_num(guide, nan=np.inf)[:, None])
+    return (d >= band[0]) & (d <= band[1])
 
 
 def _fill(p: np.ndarray, edge: np.ndarray, guide: np.ndarray, window: float = 8.0):

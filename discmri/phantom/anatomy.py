@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..spine.levels import disc_name
+from .tissue import BONE_MARROW, Tissue
 
 __all__ = ["DiscShape", "DiscState", "SpineAnatomy", "VertebraShape", "default_anatomy",
            "random_anatomy"]
@@ -107,6 +108,11 @@ class SpineAnatomy:
         AP offset of the nucleus centre as a fraction of disc depth (negative = posterior).
     footprint_exponent : float
         Super-ellipse exponent of body and disc cross-sections (2 = ellipse).
+    marrow : Tissue
+        Vertebral marrow (:data:`~discmri.phantom.tissue.MARROWS`: red, mixed or fatty).
+    cortex_mm : float
+        Thickness of the cortical endplates (dark bone between marrow and disc), mm; part of
+        the vertebral bodies, so the discs and their heights do not change with it. 0: none.
     """
 
     vertebrae: tuple[VertebraShape, ...]
@@ -122,6 +128,8 @@ class SpineAnatomy:
     nucleus_offset: float = -0.04
     footprint_exponent: float = 2.5
     states: Mapping[str, DiscState] = field(default_factory=dict)
+    marrow: Tissue = BONE_MARROW
+    cortex_mm: float = 0.0
 
     def __post_init__(self) -> None:
         names = [v.name for v in self.vertebrae]

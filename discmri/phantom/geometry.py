@@ -36,7 +36,6 @@ from scipy.spatial import cKDTree
 from scipy.special import gamma
 
 from ..errors import ParameterError
-from ..morphometry.measure import HEIGHT_POSITIONS
 from ..spine.levels import (
     NATIVE_CANAL,
     NATIVE_PRESACRAL_FAT,
@@ -50,6 +49,7 @@ from .tissue import (
     BACKGROUND,
     BONE_MARROW,
     CLEFT,
+    CORTEX,
     CSF,
     FAT,
     DiscTissue,
@@ -60,8 +60,13 @@ from .tissue import (
 __all__ = ["HEIGHT_POSITIONS", "Segment", "SpineGeometry"]
 
 
-TISSUE_AIR, TISSUE_BACKGROUND, TISSUE_BONE, TISSUE_CSF, TISSUE_FAT = range(5)
-_FIXED_TISSUES = (AIR, BACKGROUND, BONE_MARROW, CSF, FAT)
+#: Where the truth's three heights are taken: fractions of the AP depth from the anterior
+#: margin (10 %, 50 %, 90 %). The phantom's own statement; a test checks it against the
+#: measurement's default.
+HEIGHT_POSITIONS = (0.1, 0.5, 0.9)
+
+TISSUE_AIR, TISSUE_BACKGROUND, TISSUE_BONE, TISSUE_CSF, TISSUE_FAT, TISSUE_CORTEX = range(6)
+_FIXED_TISSUES = (AIR, BACKGROUND, BONE_MARROW, CSF, FAT, CORTEX)
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,7 @@ class SpineGeometry:
         self.discs: tuple[Segment, ...] = tuple(discs)  # type: ignore[arg-type]
         self.nuclei = tuple(self._nucleus(d) for d in self.discs)
         tissues: list[Tissue] = list(_FIXED_TISSUES)
+        tissues[TISSUE_BONE] = anatomy.marrow
         for d in self.discs:
             tissues += [self.disc_tissue[d.name].nucleus, ANNULUS, CLEFT]
         self.tissues: tuple[Tissue, ...] = tuple(tissues)
@@ -282,7 +288,7 @@ class SpineGeometry:
     # ------------------------------------------------------------------ classification
     def tissue_id(self, disc_index: int, which: str) -> int:
         """Tissue id of a disc's ``"nucleus"``, ``"annulus"`` or ``"cleft"``."""
-        return 5 + 3 * disc_index + ("nucleus", "annulus", "cleft").index(which)
+        return len(_FIXED_TISSUES) + 3 * disc_index + ("nucleus", "annulus", "cleft").index(which)
 
     def classify(self, points: np.ndarray, *, chunk: int = 1 << 18):
         """Label and tissue composition of points given in the body frame.
@@ -379,21 +385,27 @@ class SpineGeometry:
             p, q = vb.local(yz[cand])
             xc = x[cand]
             ok = vb.in_footprint(p, xc, nexp)
+            cortex = np.zeros(len(cand), bool)
+            t = self.anatomy.cortex_mm
             if i > 0:  # below the lower surface of the disc above
                 disc = self.discs[i - 1]
                 pd_, qd = disc.local(yz[cand])
-                ok &= qd < disc.lower(pd_, xc)
+                below = disc.lower(pd_, xc) - qd
+                ok &= below > 0
+                cortex |= below < t
             else:
                 ok &= q < vb.upper(p, xc)
             if i < len(self.discs):  # above the upper surface of the disc below
                 disc = self.discs[i]
                 pd_, qd = disc.local(yz[cand])
-                ok &= qd >= disc.upper(pd_, xc)
+                above = qd - disc.upper(pd_, xc)
+                ok &= above >= 0
+                cortex |= above < t
             else:
                 ok &= q >= vb.lower(p, xc)
             idx = cand[ok]
             label[idx] = NATIVE_VERTEBRA[vb.name]
-            ta[idx] = tb[idx] = TISSUE_BONE
+            ta[idx] = tb[idx] = np.where(cortex[ok], TISSUE_CORTEX, TISSUE_BONE)
             done[idx] = True
         rest = np.flatnonzero(~done)
         offset = self.canal_offset(yz[rest])

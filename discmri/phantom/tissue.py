@@ -36,9 +36,13 @@ __all__ = [
     "BACKGROUND",
     "BONE_MARROW",
     "CLEFT",
+    "CORTEX",
     "CSF",
     "FAT",
+    "FATTY_MARROW",
     "GRIFFITH_ANCHORS",
+    "MARROWS",
+    "RED_MARROW",
     "DiscTissue",
     "Tissue",
     "disc_tissue",
@@ -77,6 +81,17 @@ class Tissue:
 AIR = Tissue("air", 0.0, 1.0, 1.0, 0.0)
 BACKGROUND = Tissue("muscle", 0.75, 1000.0, 35.0, 1.5e-3)
 BONE_MARROW = Tissue("vertebral marrow", 0.85, 550.0, 80.0, 0.45e-3)
+#: The range of marrow on T2-weighted fast spin echo (TE 100 ms, relative signal): young red
+#: (haematopoietic) marrow, dark (≈ 0.14, between a degenerated and a grade-3 nucleus), and
+#: fatty marrow of older adults, bright (≈ 0.44, above a healthy nucleus; fat's apparent T2 is
+#: long on FSE). :data:`BONE_MARROW` (≈ 0.24) lies between. Every one is brighter than the
+#: annulus (≈ 0.075), as on real images.
+RED_MARROW = Tissue("red marrow", 0.75, 700.0, 60.0, 0.5e-3)
+FATTY_MARROW = Tissue("fatty marrow", 0.95, 400.0, 130.0, 0.3e-3)
+MARROWS = {"red": RED_MARROW, "mixed": BONE_MARROW, "fatty": FATTY_MARROW}
+#: The cortical (bony) endplate: a thin layer of compact bone with almost no mobile water,
+#: dark on every MR contrast, between marrow and disc.
+CORTEX = Tissue("cortical endplate", 0.05, 1000.0, 5.0, 0.05e-3)
 CSF = Tissue("csf", 1.0, 4000.0, 2000.0, 3.0e-3)
 FAT = Tissue("presacral fat", 0.9, 350.0, 110.0, 0.1e-3)
 #: Annulus fibres run circumferentially; in the anterior and posterior annulus of the

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..morphometry.dhi import DHI_COLUMNS, L5S1_NOTE, disc_height_index
 from .anatomy import DiscState
 from .geometry import HEIGHT_POSITIONS, SpineGeometry
 from .tissue import ANNULUS, CLEFT, griffith_grade, pfirrmann_from_griffith
@@ -18,6 +17,37 @@ if TYPE_CHECKING:
 
 __all__ = ["L5S1_NOTE", "truth_table"]
 
+#: What the truth does at L5-S1 (the sacrum is not a vertebral body of comparable shape).
+L5S1_NOTE = "caudal vertebra is S1 (sacrum): DHI from the cranial vertebral body only"
+
+
+def _dhi(heights, depth, central_area, cranial, caudal) -> dict[str, float]:
+    """The DHI formulas as ../shared/REFERENCE.md §2 states them, written here on their own.
+
+    The phantom does not call the code it tests: a mistake in :mod:`discmri.morphometry.dhi`
+    then shows as a difference between measurement and truth instead of hiding in both.
+    ``cranial``/``caudal`` are ((Ha, Hm, Hp), mid-sagittal area, depth) of the vertebral
+    bodies; ``caudal`` None at L5-S1, where the cranial body alone is used.
+    """
+    ha, hm, hp = heights
+    (up_a, up_m, up_p), up_area, up_depth = cranial
+
+    def adjacent(up: float, low: float | None) -> float:
+        return up if low is None else (up + low) / 2
+
+    low_m = low_sum = low_hv = None
+    if caudal is not None:
+        (low_a, low_m, low_p), low_area, low_depth = caudal
+        low_sum = low_a + low_m + low_p
+        low_hv = low_area / low_depth
+    return {
+        "dhi_mean_height": (ha + hm + hp) / 3 / adjacent(up_m, low_m),
+        "dhi_masuda": (ha + hm + hp) / adjacent(up_a + up_m + up_p, low_sum),
+        "dhi_farfan": (ha + hp) / depth,
+        # central 80 % of the depth: its area over its width
+        "dhi_area": central_area / (0.8 * depth) / adjacent(up_area / up_depth, low_hv),
+        "height_width_ratio": (ha + hm + hp) / 3 / depth,
+    }
 
 
 def _heights(fn, segment, positions) -> tuple[float, float, float]:
@@ -74,9 +104,7 @@ def truth_table(
         grade = griffith_grade(state.severity)
         cranial_vb = (vb_up, area_up, up.depth)
         caudal_vb = None if sacral else (vb_low, area_low, low.depth)
-        dhi = {column: disc_height_index(formula, (ha, hm, hp), disc.depth, central, cranial_vb,
-                                         caudal_vb)
-               for formula, column in DHI_COLUMNS.items()}
+        dhi = _dhi((ha, hm, hp), disc.depth, central, cranial_vb, caudal_vb)
         cleft = geometry.cleft_fraction(k) if tissue.cleft_mm > 0 else 0.0
         rows.append(
             {

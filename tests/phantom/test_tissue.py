@@ -57,3 +57,14 @@ def test_grade_rounding_and_range():
         disc_tissue(0.5)
     with pytest.raises(DiscMRIError, match="outside"):
         pfirrmann_from_griffith(9)
+
+
+def test_marrow_spans_the_range_of_real_images():
+    """Issue 11: marrow from darker than a healthy (grade 2) nucleus to brighter than a
+    degenerated one, fatty marrow above a healthy nucleus, every marrow above the annulus."""
+    from discmri.phantom.tissue import MARROWS
+
+    red, mixed, fatty = (fse(MARROWS[k]) for k in ("red", "mixed", "fatty"))
+    assert fse(ANNULUS) * 1.5 < red < mixed < fatty
+    assert red > fse(disc_tissue(5).nucleus) and red < fse(disc_tissue(3).nucleus)
+    assert fatty > fse(disc_tissue(2).nucleus)

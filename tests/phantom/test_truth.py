@@ -66,3 +66,31 @@ def test_height_gain_adds_to_every_height():
     assert grown.loc["L4-L5", "dhi_mean_height"] > base.loc["L4-L5", "dhi_mean_height"]
     assert grown.loc["L3-L4", "height_mean_mm"] == pytest.approx(base.loc["L3-L4",
                                                                           "height_mean_mm"])
+
+
+def test_the_truth_computes_itself_and_agrees_with_the_measurement_formulas():
+    """Issue 11: the phantom's truth is its own: it imports no measurement code (morphometry,
+    regions, measure, grading), and its own statement of the DHI formulas and height positions
+    agrees with the measurement's on the same numbers."""
+    import ast
+    from pathlib import Path
+
+    import discmri.phantom as phantom
+    from discmri.morphometry import HEIGHT_POSITIONS, dhi
+    from discmri.phantom import truth as truth_module
+
+    for path in Path(phantom.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                parts = node.module.split(".")
+                if node.level >= 2 or parts[0] == "discmri":  # outside the phantom
+                    top = parts[0] if node.level else parts[1]
+                    assert top not in {"morphometry", "regions", "measure", "grading"}, path.name
+    assert phantom.HEIGHT_POSITIONS == HEIGHT_POSITIONS
+    cranial, caudal = ((27.0, 25.5, 26.5), 1040.0, 36.0), ((28.0, 26.0, 27.5), 1100.0, 38.0)
+    for low in (caudal, None):
+        ours = truth_module._dhi((12.0, 11.0, 8.5), 37.0, 350.0, cranial, low)
+        for formula, column in dhi.DHI_COLUMNS.items():
+            theirs = dhi.disc_height_index(formula, (12.0, 11.0, 8.5), 37.0, 350.0, cranial, low)
+            assert ours[column] == pytest.approx(theirs, rel=1e-12), column
+    assert truth_module.L5S1_NOTE == dhi.L5S1_NOTE
