@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from .errors import DiscMRIError, GeometryError
 from .io.volume import Volume
 from .morphometry.dhi import DHI_COLUMNS, DHI_FORMULAS, L5S1_NOTE, disc_height_index
+from .morphometry.gaps import DERIVED_NOTE, derive_gap_discs
 from .morphometry.measure import HEIGHT_POSITIONS, SpineMorphometry, measure_spine
 from .regions import SpineRegions, region_stats, spine_regions
 from .regions.checks import MAP_KINDS, check_map_header, check_map_values
@@ -158,9 +159,14 @@ def measure(
             raise GeometryError(f"{key} map {vol.source or ''} has shape {vol.shape}; "
                                 "expected a 3-D parameter map")
     levels = read_levels(labels.data, scheme=scheme)
+    # vertebra-only maps (and discs missing between two bodies): the disc is the gap
+    derived_lab, levels, derived = derive_gap_discs(labels.data, labels.affine, levels)
+    if derived:
+        labels = labels.with_data(derived_lab)
     if not levels.discs:
         raise DiscMRIError(f"label map {labels.source or ''} has no disc labels in the "
-                           f"{levels.scheme} scheme; expected at least one disc")
+                           f"{levels.scheme} scheme and no two consecutive vertebral bodies "
+                           "to find one between; expected at least one disc")
     chosen = _load_labels_scheme(levels, scheme)
     maps = {"t2": t2map, "adc": adcmap}
     for key, vol in maps.items():
@@ -169,6 +175,10 @@ def measure(
             check_map_header(key, vol.data, vol.meta, vol.source,
                              image=t2w.data if same else None)
     morph = measure_spine(t2w, labels, levels, positions=positions, edges=edges)
+    for name in derived:
+        if name in morph.discs:
+            disc = morph.discs[name]
+            morph.discs[name] = replace(disc, notes=(*disc.notes, f"{name}: {DERIVED_NOTE}"))
     lab = np.asarray(labels.data).astype(np.int32)
     regions = {"t2w": spine_regions(morph, lab, labels.affine, chosen, central_mm=central_mm,
                                     erosion_mm=erosion_mm)}
@@ -246,6 +256,7 @@ def measure(
                   "dhi_formulas": list(formulas), "height_positions": list(positions),
                   "central_mm": central_mm, "erosion_mm": erosion_mm, "edges": edges,
                   "label_problems": list(levels.problems),
+                  "derived_discs": list(derived),
                   "region_notes": sorted({n for r in regions.values() for n in r.notes})}
     stats_df = (pd.concat(stats, ignore_index=True) if stats
                 else pd.DataFrame(columns=["parameter", "level", "region", "n", "mean", "median",

@@ -20,6 +20,7 @@ CONTRACT = ["level", "height_anterior_mm", "height_middle_mm", "height_posterior
             "dhi_masuda", "dhi_farfan", "dhi_area", "height_width_ratio", "np_t2_ms",
             "af_anterior_t2_ms", "af_posterior_t2_ms", "np_adc_mm2_s", "af_adc_mm2_s", "status"]
 DHI = ["dhi_mean_height", "dhi_masuda", "dhi_farfan", "dhi_area", "height_width_ratio"]
+HEIGHTS = ["height_anterior_mm", "height_middle_mm", "height_posterior_mm"]
 NUMERIC = ["height_anterior_mm", "height_middle_mm", "height_posterior_mm", "ap_depth_mm",
            "area_mm2", "wedge_angle_deg", "vb_cranial_height_middle_mm", *DHI, "np_t2_ms"]
 
@@ -93,20 +94,65 @@ def test_relabelled_maps_give_identical_tables(sim, result):
             # refinement converges to the same frame within its 0.005° stopping tolerance.
             assert np.allclose(got, want, rtol=1e-4, atol=1e-3, equal_nan=True)
         if scheme == "spider":  # SPIDER has no sacrum: L5-S1 lacks its caudal body
-            assert "no vertebral body S1" in out.loc["L5-S1", "status"]
-            assert np.isnan(out.loc["L5-S1", "height_middle_mm"])
+            row = out.loc["L5-S1"]
+            assert row.status == "" and "no vertebral body S1" in row.notes
+            # measured from the disc label and the image all the same
+            np.testing.assert_allclose(row[HEIGHTS].to_numpy(float),
+                                       base.loc["L5-S1", HEIGHTS].to_numpy(float), atol=0.05)
 
 
-def test_a_missing_neighbour_marks_the_row_and_the_rest_is_measured(sim):
+def test_a_missing_neighbour_leaves_the_disc_measured_and_its_dhi_na(sim, result):
     lab = sim.labels.data.copy()
     lab[lab == 22] = 0  # remove L3
     table = measure(sim.t2w, Volume(lab, sim.labels.affine)).table.set_index("level")
+    full = result.table.set_index("level")
     for name in ("L2-L3", "L3-L4"):
-        assert "no vertebral body L3" in table.loc[name, "status"]
+        assert table.loc[name, "status"] == ""
+        assert "no vertebral body L3" in table.loc[name, "notes"]
         assert np.isnan(table.loc[name, "dhi_mean_height"])
+        # the edges come from the image: the same heights without the body's label
+        np.testing.assert_allclose(table.loc[name, HEIGHTS], full.loc[name, HEIGHTS], atol=0.05)
     assert table.loc["L4-L5", "status"] == ""
     # L2's caudal disc is gone, so L1-L2's DHI still has both bodies
     assert np.isfinite(table.loc["L1-L2", "dhi_mean_height"])
+
+
+def test_a_disc_only_map_gives_heights_depth_and_regions(sim, result, maps):
+    """Issue 11: maps with discs only (public disc datasets, disc detectors) are measured;
+    what needs the vertebral bodies is n/a with the reason."""
+    lab = sim.labels.data.copy()
+    lab[(lab > 0) & (lab < 100)] = 0
+    got = measure(sim.t2w, Volume(lab, sim.labels.affine), t2map=maps[0])
+    table, full = got.table.set_index("level"), result.table.set_index("level")
+    assert (table.status == "").all() and len(table) == len(full)
+    np.testing.assert_allclose(table[HEIGHTS], full[HEIGHTS], atol=0.05)
+    np.testing.assert_allclose(table.ap_depth_mm, full.ap_depth_mm, atol=0.05)
+    assert table.dhi_farfan.notna().all() and table.dhi_mean_height.isna().all()
+    assert table.vb_cranial_height_middle_mm.isna().all()
+    assert table.notes.str.contains("indices that need the bodies are n/a").all()
+    np.testing.assert_allclose(table.np_t2_ms, full.np_t2_ms, rtol=0.02)
+
+
+def test_a_vertebra_only_map_gets_its_discs_from_the_gaps(sim, result):
+    """Issue 11: with vertebral bodies only, each disc is the gap between consecutive bodies
+    (a derived label, said in the notes); the edges still come from the image. Measured on
+    this phantom: heights 0.06-0.11 mm from the truth (median; the full map 0.02-0.05), DHI
+    within 2.2 % of the full map's; the derived depth runs up to 1.7 mm long (the gap is
+    bounded by the bodies, not by the disc's own margins)."""
+    lab = sim.labels.data.copy()
+    lab[(lab >= 100) & (lab < 300)] = 0
+    got = measure(sim.t2w, Volume(lab, sim.labels.affine))
+    table, full = got.table.set_index("level"), result.table.set_index("level")
+    truth = sim.truth.set_index("level")
+    assert sorted(got.parameters["derived_discs"]) == sorted(full.index)
+    assert (table.status == "").all()
+    assert table.notes.str.contains("derived from the gap").all()
+    err = (table[HEIGHTS] - truth.loc[table.index, HEIGHTS]).abs()
+    assert err.median().max() <= 0.15
+    dhi = (table.dhi_mean_height / full.dhi_mean_height - 1).abs()
+    assert dhi.max() < 0.035
+    assert not any("missing between its vertebrae" in p
+                   for p in got.parameters["label_problems"])
 
 
 def test_unknown_labels_and_tiny_discs_are_reported_not_fatal(sim):
@@ -131,9 +177,10 @@ def test_dhi_subset_and_bad_input(sim):
         measure(sim.t2w, Volume(sim.labels.data[:, 1:], sim.labels.affine))
     with pytest.raises(DiscMRIError, match="empty"):
         measure(sim.t2w, Volume(np.zeros_like(sim.labels.data), sim.labels.affine))
-    only_bone = np.where(sim.labels.data < 100, sim.labels.data, 0)
-    with pytest.raises(DiscMRIError, match="no disc labels"):
-        measure(sim.t2w, Volume(only_bone, sim.labels.affine), scheme="native")
+    # one vertebral body and no disc: nothing to measure, nothing to find a disc between
+    one_bone = np.where(sim.labels.data == 22, sim.labels.data, 0)
+    with pytest.raises(DiscMRIError, match="no disc labels .* no two consecutive"):
+        measure(sim.t2w, Volume(one_bone, sim.labels.affine), scheme="native")
     with pytest.raises(GeometryError, match="3-D"):
         measure(sim.t2w, sim.labels, t2map=sim.mese)
 

@@ -1,7 +1,8 @@
 """Anatomical frames of discs and vertebral bodies in scanner (world, RAS+) coordinates.
 
-A frame has three orthonormal axes: left-right ``lr`` (the scanner x axis), ``ap`` (towards
-anterior) and ``si`` (the endplate normal, towards cranial), and an origin. Local coordinates
+A frame has three orthonormal axes: left-right ``lr`` (the structure's own, from its 3-D
+shape: not the scanner x axis when the patient is rotated or bent), ``ap`` (towards anterior)
+and ``si`` (the endplate normal, towards cranial), and an origin. Local coordinates
 are ``p`` along ``ap``, ``q`` along ``si`` and ``x`` along ``lr``, all in mm.
 """
 
@@ -26,7 +27,7 @@ class Frame:
     origin : (3,) ndarray
         Centre, mm.
     lr, ap, si : (3,) ndarray
-        Unit axes: left-right (the scanner x axis), anterior, cranial.
+        Unit axes: left-right, anterior, cranial.
     """
 
     origin: np.ndarray
@@ -65,13 +66,18 @@ class Frame:
 
 
 def frame_from_points(points: np.ndarray, *, cranial: np.ndarray | None = None) -> Frame:
-    """Frame of a flat structure from the world coordinates of its voxels.
+    """Frame of a flat structure, in 3-D, from the world coordinates of its voxels.
 
-    ``lr`` is the scanner x axis; in the plane orthogonal to it the axis of least spread is
-    ``si`` and the other is ``ap`` (principal components of the voxel centres). For a wedge or
-    domed disc the principal axes are its bisector frame, since the mid-surface is symmetric in
-    AP. ``si`` points towards ``cranial`` (a world point above, e.g. the centroid of the
-    vertebral body above) or world +z; ``ap`` points to world +y (anterior in RAS+).
+    The principal axes of the voxel centres: the one nearest the scanner x axis is ``lr`` (an
+    axially rotated spine turns it); of the other two, the axis of less spread is ``si`` (the
+    normal of a flat disc or body, whatever the patient's pose: lateral bending tilts it out of
+    the scanner's sagittal plane), and ``ap`` completes the frame. Where the left-right spread
+    is within 20 % of another (a footprint about as wide as deep, or a disc cut by a thin slab
+    to about its height), its direction is not determined by the shape: ``lr`` is then the
+    scanner x axis and ``si`` the normal found in the plane across it. For a wedge or domed
+    disc the principal axes are its bisector frame, since the mid-surface is symmetric in AP.
+    ``si`` points towards ``cranial`` (a world point above, e.g. the centroid of the vertebral
+    body above) or world +z; ``ap`` to world +y (anterior in RAS+); ``lr`` to world +x.
 
     Parameters
     ----------
@@ -85,13 +91,26 @@ def frame_from_points(points: np.ndarray, *, cranial: np.ndarray | None = None) 
     """
     pts = np.asarray(points, float)
     centre = pts.mean(axis=0)
-    yz = pts[:, 1:] - centre[1:]
-    w, v = np.linalg.eigh(yz.T @ yz)
-    si = np.array([0.0, *v[:, 0]])
-    ap = np.array([0.0, *v[:, 1]])
+    d = pts - centre
+    w, v = np.linalg.eigh(d.T @ d)
+    k = int(np.argmax(np.abs(v[0])))  # the principal axis nearest the scanner x axis
+    others = [i for i in range(3) if i != k]
+    if min(w[k], w[others[0]]) > 0 and all(
+            max(w[k], w[i]) > 1.2 * min(w[k], w[i]) for i in others):
+        lr, si = v[:, k], v[:, others[0]]  # others[0] has the smaller spread
+    else:
+        # Left-right does not stand out (a round footprint, or a disc cut by a thin slab to
+        # about its height): the scanner x axis, and the normal within the plane across it.
+        yz = d[:, 1:]
+        _, v2 = np.linalg.eigh(yz.T @ yz)
+        lr, si = _LR.copy(), np.array([0.0, *v2[:, 0]])
+    lr = lr / np.linalg.norm(lr)
+    if lr[0] < 0:
+        lr = -lr
     up = np.array([0.0, 0.0, 1.0]) if cranial is None else np.asarray(cranial) - centre
     if si @ up < 0:
         si = -si
-    if ap[1] < 0:
-        ap = -ap
-    return Frame(centre, _LR.copy(), ap, si)
+    ap = np.cross(si, lr)
+    if ap[1] < 0:  # keep a right-handed frame with ap anterior
+        lr, ap = -lr, -ap
+    return Frame(centre, lr, ap, si)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -57,20 +57,32 @@ def _touches_in_plane(mask: np.ndarray, lr: int) -> bool:
 
 
 def _disc_frame(lab: np.ndarray, mask: np.ndarray, affine: np.ndarray, level: DiscLevel) -> Frame:
+    """The disc's starting frame, ``si`` towards its cranial body (world +z without one)."""
     pts = voxel_to_world(affine, np.argwhere(mask))
-    cranial = voxel_to_world(affine, np.argwhere(lab == level.cranial_label)).mean(axis=0)
+    cranial = None
+    if level.cranial_label is not None:
+        cranial = voxel_to_world(affine, np.argwhere(lab == level.cranial_label)).mean(axis=0)
+    elif level.caudal_label is not None:
+        below = voxel_to_world(affine, np.argwhere(lab == level.caudal_label)).mean(axis=0)
+        cranial = 2 * pts.mean(axis=0) - below
     return frame_from_points(pts, cranial=cranial)
 
 
-def _vertebra_frame(body: np.ndarray, affine: np.ndarray, normals: list[np.ndarray]) -> Frame:
+def _vertebra_frame(body: np.ndarray, affine: np.ndarray, discs: list[StructureGeometry],
+                    normals: list[np.ndarray]) -> Frame:
+    """A body's frame: ``si`` the mean of the adjacent endplate normals, ``lr`` the discs'."""
     pts = voxel_to_world(affine, np.argwhere(body))
     if not normals:
         return frame_from_points(pts)
-    lr = np.array([1.0, 0.0, 0.0])
+    lr = np.sum([d.frame.lr for d in discs], axis=0)
     si = np.sum(normals, axis=0)
-    si = si - (si @ lr) * lr
+    si = si - (si @ lr) / (lr @ lr) * lr
     si /= np.linalg.norm(si)
+    lr = lr - (lr @ si) * si
+    lr /= np.linalg.norm(lr)
     ap = np.cross(si, lr)
+    if ap @ np.sum([d.frame.ap for d in discs], axis=0) < 0:
+        ap = -ap
     return Frame(pts.mean(axis=0), lr, ap, si)
 
 
@@ -164,12 +176,6 @@ def measure_spine(
     # endplate voxels (SPINEPS) on each side of each disc: bone of the body on that side
     endplates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for level in levels.discs:
-        missing = [n for n, v in ((level.cranial, level.cranial_label),
-                                  (level.caudal, level.caudal_label)) if v is None]
-        if missing:
-            failures[level.name] = (f"no vertebral body {' or '.join(missing)} in the label map "
-                                    "(a disc needs both neighbours)")
-            continue
         mask = np.isin(lab, level.labels)
         if _touches_in_plane(mask, lr):
             failures[level.name] = "disc reaches the edge of the image in-plane"
@@ -180,15 +186,27 @@ def measure_spine(
         frame = _disc_frame(lab, mask, affine, level)
         ep_up, ep_low = _split_endplates(lab, affine, level, frame)
         endplates[level.name] = (ep_up, ep_low)
+        # A disc-only map (or a missing body) still gives the disc: the bone across an
+        # endplate is then whatever is not the disc, and the edge is found in the image.
+        neighbours = [None if label is None else (lab == label) | ep
+                      for label, ep in ((level.cranial_label, ep_up),
+                                        (level.caudal_label, ep_low))]
         try:
-            discs[level.name] = measure_structure(
+            geometry = measure_structure(
                 img, lab, affine, name=level.name, kind="disc", inside=level.labels,
                 above=None, below=None, frame=frame, positions=positions,
-                window_mm=window_mm, edges=edges,
-                masks=(mask, (lab == level.cranial_label) | ep_up,
-                       (lab == level.caudal_label) | ep_low))
+                window_mm=window_mm, edges=edges, masks=(mask, *neighbours))
         except MeasurementError as exc:
             failures[level.name] = str(exc)
+            continue
+        missing = [n for n, v in ((level.cranial, level.cranial_label),
+                                  (level.caudal, level.caudal_label)) if v is None]
+        if missing:
+            geometry = replace(geometry, notes=(*geometry.notes, (
+                f"{level.name}: no vertebral body {' or '.join(missing)} in the label map; "
+                "disc measured from its label and the image, indices that need the bodies "
+                "are n/a")))
+        discs[level.name] = geometry
     vertebrae: dict[str, StructureGeometry] = {}
     above_disc = {lv.caudal: lv for lv in levels.discs}
     below_disc = {lv.cranial: lv for lv in levels.discs}
@@ -222,7 +240,8 @@ def measure_spine(
         try:
             vertebrae[name] = measure_structure(
                 img, lab, affine, name=name, kind="vertebra", inside=[label], above=None,
-                below=None, frame=_vertebra_frame(body, affine, normals), positions=positions,
+                below=None, frame=_vertebra_frame(body, affine, adjacent, normals),
+                positions=positions,
                 window_mm=window_mm, edges=edges,
                 masks=(body, None if up is None else np.isin(lab, up.labels),
                        None if low is None else np.isin(lab, low.labels)))

@@ -2,18 +2,21 @@
 
 The method, for a structure (disc or vertebral body) with labelled neighbours above and below:
 
-1. **Frame.** Start from a frame (principal axes of the structure's voxels in the sagittal
-   plane, or the endplate normals of the adjacent discs); its origin's left-right coordinate is
-   the mid-sagittal plane of the structure (the centroid of its voxels along the scanner x
-   axis), not the middle slice of the volume.
+1. **Frame.** Start from a frame (principal axes of the structure's voxels in 3-D, or the
+   endplate normals of the adjacent discs); its origin lies in the mid-sagittal plane of the
+   structure (through the centroid of its voxels, normal to its own left-right axis), not in a
+   slice of the volume.
 2. **AP margins.** Along the AP axis, on five lines within ±1 mm of the mid-surface, the
    anterior and posterior margins are where the linearly interpolated label mask crosses 0.5
    (averaged over the lines); the depth is their distance.
 3. **Edge profiles.** Lines parallel to the endplate normal, every ``line_step_mm`` across the
    depth, sample the image (trilinear) in the mid-sagittal plane. On each line the label
-   boundary is the guide and the edge is the half-level crossing between the bone plateau
-   (1.0–3.5 mm, at least 1–3 voxels, into the vertebral body) and the disc plateau
-   (0.3–1.2 mm, at least 0.75–1.5 voxels, into the disc) (:mod:`discmri.morphometry.edges`).
+   boundary is a first guide; the edge found in the image alone (the first gradient peak
+   coming from the marrow, :func:`~discmri.morphometry.edges.first_edges`) replaces it where
+   the two differ by more than half a voxel; the edge is then the half-level crossing between
+   the bone plateau (1.0–3.5 mm, at least 1–3 voxels, into the vertebral body) and the disc
+   plateau (0.3–1.2 mm, at least 0.75–1.5 voxels, into the disc)
+   (:mod:`discmri.morphometry.edges`; docs/morphometry.rst).
    Where the image does not resolve the endplate (a bright nucleus within a voxel of it: the
    profile never reaches the disc plateau) the edge is interpolated from the resolved edges
    around it; lines without enough contrast use the label boundary.

@@ -17,7 +17,8 @@ from scipy import ndimage
 from ..errors import DiscMRIError
 from .schemes import _ORDER, SCHEMES, LabelScheme, load_scheme
 
-__all__ = ["DiscLevel", "SpineLevels", "convert_labels", "detect_scheme", "read_levels"]
+__all__ = ["DiscLevel", "SpineLevels", "convert_labels", "detect_scheme", "next_vertebra",
+           "read_levels"]
 
 _OPTIONAL = ("T13", "L6")  # transitional vertebrae: expected only when present
 
@@ -172,7 +173,8 @@ def detect_scheme(
         f"({', '.join(s.name for s in fits)}); give the scheme")
 
 
-def _next(name: str, present: set[str]) -> str:
+def next_vertebra(name: str, present: set[str]) -> str:
+    """The vertebra below ``name``; transitional ones (T13, L6) only when in ``present``."""
     i = _ORDER.index(name) + 1
     while _ORDER[i] in _OPTIONAL and _ORDER[i] not in present:
         i += 1
@@ -261,7 +263,7 @@ def read_levels(
                             f"{cranial}; ignored")
     levels = []
     for cranial in sorted(set(discs) | set(nuclei), key=_ORDER.index):
-        caudal = _next(cranial, names)
+        caudal = next_vertebra(cranial, names)
         name = f"{cranial}-{caudal}"
         level = DiscLevel(name, cranial, caudal,
                           tuple(discs.get(cranial, [])) + tuple(nuclei.get(cranial, [])),
@@ -274,7 +276,7 @@ def read_levels(
         levels.append(level)
     present_discs = {lv.cranial for lv in levels}
     for (up, _), (low, _) in zip(vert[:-1], vert[1:], strict=True):
-        if up not in present_discs and _next(up, names) == low:
+        if up not in present_discs and next_vertebra(up, names) == low:
             problems.append(f"disc {up}-{low} is missing between its vertebrae")
     if check_pieces:
         problems.extend(_pieces(lab, chosen, vert, levels))

@@ -86,3 +86,42 @@ def test_label_edges_follow_the_central_run():
     low = label_edges(masks, q, -1)
     assert up[0] == pytest.approx(13.95, abs=0.06) and low[0] == pytest.approx(6.05, abs=0.06)
     assert np.isnan(up[1]) and np.isnan(low[1])
+
+
+def _box_sampled(edges, levels, voxel, step=0.1, n_vox=30):
+    """Piecewise-constant profile (``levels[k]`` beyond ``edges[k-1]``) imaged with box
+    voxels, then interpolated at ``step``."""
+    centres = (np.arange(n_vox) + 0.5) * voxel
+    fine = np.arange(0, n_vox * voxel, 0.001)
+    truth = np.full(fine.shape, float(levels[0]))
+    for e, v in zip(edges, levels[1:], strict=True):
+        truth[fine >= e] = v
+    values = truth.reshape(n_vox, -1).mean(axis=1)
+    q = np.arange(centres[0], centres[-1], step)
+    return q, np.interp(q, centres, values)
+
+
+@pytest.mark.parametrize("disc_level", [0.4, 0.05])  # a bright nucleus or a dark annulus
+@pytest.mark.parametrize("label_error", [-1.0, 0.0, 1.0])  # voxels
+def test_first_edge_from_the_marrow_whatever_its_sign_and_the_labels(disc_level, label_error):
+    """The marrow (0.2, q > the edge) ends at 10.3 mm; the disc lies below. With a stronger
+    edge 2.5 mm further into the disc (annulus to a bright nucleus) the first edge from the
+    marrow is still the one found, within a tenth of a voxel, wherever the labels put it."""
+    from discmri.morphometry.edges import first_edges
+
+    voxel, edge = 0.6, 10.3
+    q, prof = _box_sampled([edge - 2.5, edge], [0.9, disc_level, 0.2], voxel)
+    rng = np.random.default_rng(0)
+    lines = np.tile(prof, (21, 1)) + rng.normal(0, 0.005, (21, q.size))
+    guide = np.full(21, edge + label_error * voxel)
+    bone = np.full(21, 0.2)
+    band = (q[None, :] >= guide[:, None] + 2.0) & (q[None, :] <= guide[:, None] + 4.0)
+    found = first_edges(lines, q, guide, +1, bone, search_mm=1.75 * voxel,
+                        smooth_mm=0.6 * voxel, noise_band=band)
+    assert np.isfinite(found).all()
+    assert np.median(np.abs(found - edge)) < 0.1 * voxel
+    # flat marrow, no edge: nothing is found rather than noise
+    flat = 0.2 + rng.normal(0, 0.005, (21, q.size))
+    none = first_edges(flat, q, guide, +1, bone, search_mm=1.75 * voxel,
+                       smooth_mm=0.6 * voxel, noise_band=band)
+    assert np.isnan(none).mean() > 0.9

@@ -1,0 +1,137 @@
+"""Discs of a vertebra-only label map: the gap between consecutive vertebral bodies.
+
+Vertebra segmenters (and CT-trained models) label the bones only. Between two consecutive
+vertebral bodies the disc is the unlabelled space that has the upper body directly above it and
+the lower body directly below it, along the line joining the two bodies' centres (within
+``reach_mm``): rays from the canal, from the soft tissue in front of the spine or from outside
+the column meet something else first, or nothing. Of that space the largest connected piece is
+kept (the spaces between the arches' processes, which rays also find, are separate pieces). The
+derived label is a guide, like any label: the endplate edges are still found in the image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from scipy import ndimage
+
+from ..geometry import voxel_to_world, world_to_voxel
+from ..spine.labels import DiscLevel, SpineLevels, next_vertebra
+
+__all__ = ["DERIVED_NOTE", "derive_gap_discs", "gap_disc"]
+
+#: The note of a disc whose label was derived.
+DERIVED_NOTE = "disc label derived from the gap between its vertebral bodies (none in the map)"
+
+
+def gap_disc(labels: np.ndarray, affine: np.ndarray, upper: int, lower: int, *,
+             reach_mm: float = 20.0) -> np.ndarray:
+    """Mask of the unlabelled gap between two vertebral bodies.
+
+    Parameters
+    ----------
+    labels : (X, Y, Z) integer ndarray
+    affine : (4, 4) ndarray
+    upper, lower : int
+        Labels of the cranial and caudal vertebrae.
+    reach_mm : float
+        Longest distance from a gap voxel to either body along the line of their centres.
+
+    Returns
+    -------
+    (X, Y, Z) bool ndarray
+        Empty when the two bodies do not face each other.
+    """
+    lab = np.asarray(labels)
+    a, b = lab == upper, lab == lower
+    out = np.zeros(lab.shape, bool)
+    if not (a.any() and b.any()):
+        return out
+    centre_a = voxel_to_world(affine, np.argwhere(a)).mean(axis=0)
+    centre_b = voxel_to_world(affine, np.argwhere(b)).mean(axis=0)
+    axis = centre_a - centre_b
+    axis /= np.linalg.norm(axis)
+    lo = np.minimum(np.argwhere(a).min(0), np.argwhere(b).min(0))
+    hi = np.maximum(np.argwhere(a).max(0), np.argwhere(b).max(0)) + 1
+    box = tuple(slice(int(s), int(e)) for s, e in zip(lo, hi, strict=True))
+    ijk = np.argwhere(lab[box] == 0) + lo
+    if len(ijk) == 0:
+        return out
+    step = 0.5 * float(np.linalg.norm(np.asarray(affine)[:3, :3], axis=0).min())
+    offsets = np.arange(1, int(reach_mm / step) + 1) * step
+    world = voxel_to_world(affine, ijk)
+
+    def first_met(direction: int) -> np.ndarray:
+        """Label of the first labelled voxel met from each candidate along ±axis (0: none)."""
+        met = np.zeros(len(ijk), lab.dtype)
+        pending = np.ones(len(ijk), bool)
+        for d in offsets:
+            if not pending.any():
+                break
+            idx = np.rint(world_to_voxel(affine, world[pending] + direction * d * axis))
+            idx = idx.astype(int)
+            inside = np.all((idx >= 0) & (idx < np.array(lab.shape)), axis=1)
+            values = np.zeros(len(idx), lab.dtype)
+            values[inside] = lab[tuple(idx[inside].T)]
+            rows = np.flatnonzero(pending)
+            hit = values != 0
+            met[rows[hit]] = values[hit]
+            pending[rows[hit]] = False
+        return met
+
+    gap = (first_met(+1) == upper) & (first_met(-1) == lower)
+    out[tuple(ijk[gap].T)] = True
+    pieces, n = ndimage.label(out, structure=np.ones((3, 3, 3), bool))
+    if n > 1:
+        sizes = np.bincount(pieces.ravel())[1:]
+        out = pieces == 1 + int(np.argmax(sizes))
+    return out
+
+
+def derive_gap_discs(labels: np.ndarray, affine: np.ndarray,
+                     levels: SpineLevels) -> tuple[np.ndarray, SpineLevels, tuple[str, ...]]:
+    """Add a disc between every pair of consecutive vertebrae that has none in the map.
+
+    Parameters
+    ----------
+    labels : (X, Y, Z) integer ndarray
+    affine : (4, 4) ndarray
+    levels : SpineLevels
+        From :func:`discmri.spine.read_levels`.
+
+    Returns
+    -------
+    labels : ndarray
+        A copy with each derived disc under a new integer (above every value in use).
+    levels : SpineLevels
+        With the derived discs, cranial to caudal.
+    derived : tuple of str
+        Names of the derived discs.
+    """
+    lab = np.asarray(labels)
+    present = {lv.cranial for lv in levels.discs}
+    vert = list(levels.vertebrae)
+    new = {}
+    out = None
+    value = int(lab.max()) + 1
+    for (up, up_label), (low, low_label) in zip(vert[:-1], vert[1:], strict=False):
+        if up in present or next_vertebra(up, {n for n, _ in vert}) != low:
+            continue
+        mask = gap_disc(lab, affine, up_label, low_label)
+        if mask.sum() < 8:
+            continue
+        if out is None:
+            out = lab.astype(np.int32, copy=True)
+        out[mask] = value
+        new[up] = DiscLevel(f"{up}-{low}", up, low, (value,), (), up_label, low_label, ())
+        value += 1
+    if not new:
+        return lab, levels, ()
+    order = [lv for lv in levels.discs] + list(new.values())
+    names = [n for n, _ in vert]
+    order.sort(key=lambda lv: names.index(lv.cranial) if lv.cranial in names else -1)
+    derived = tuple(lv.name for lv in new.values())
+    gone = {f"disc {lv.name} is missing between its vertebrae" for lv in new.values()}
+    problems = tuple(p for p in levels.problems if p not in gone)
+    return out, replace(levels, discs=tuple(order), problems=problems), derived
