@@ -130,7 +130,7 @@ def measure_spine(
     window_mm: float | None = None,
     edges: str = "intensity",
 ) -> SpineMorphometry:
-    """Sub-voxel geometry of every disc with both vertebral bodies, and of those bodies.
+    """Sub-voxel geometry of every disc (with or without its vertebral bodies) and body.
 
     Parameters
     ----------
