@@ -14,14 +14,26 @@ about σ·Δ/contrast per line before averaging.
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
-__all__ = ["band_levels", "first_edges", "half_level_edges", "label_edges"]
+__all__ = ["band_levels", "band_mask", "first_edges", "half_level_edges", "label_edges",
+           "robust_sd"]
 
 
-def _band_mask(q: np.ndarray, guide: np.ndarray, direction: int, band: tuple[float, float]):
-    """Samples at signed distance in ``band`` (mm) from the guide towards ``direction``."""
-    d = direction * (q[None, :] - guide[:, None])
+def band_mask(q: np.ndarray, guide: np.ndarray, direction: int,
+              band: tuple[float, float]) -> np.ndarray:
+    """(L, K) samples at signed distance in ``band`` (mm) from the guide towards ``direction``.
+
+    Lines whose guide is NaN have none.
+    """
+    d = direction * (q[None, :] - np.nan_to_num(guide, nan=np.inf)[:, None])
     return (d >= band[0]) & (d <= band[1])
+
+
+def robust_sd(values: np.ndarray) -> float:
+    """Standard deviation from the median absolute deviation (1.4826 · MAD, Gaussian noise)."""
+    v = np.asarray(values)
+    return float(1.4826 * np.median(np.abs(v - np.median(v))))
 
 
 def band_levels(
@@ -59,7 +71,7 @@ def band_levels(
     -------
     (L,) ndarray
     """
-    mask = _band_mask(q, np.nan_to_num(guide, nan=np.inf), direction, band)
+    mask = band_mask(q, guide, direction, band)
     if valid is not None:
         mask &= valid
     vals = np.where(mask, profiles, np.nan)
@@ -219,8 +231,6 @@ def first_edges(
     (L,) ndarray
         Coarse edges, mm; NaN where no peak stands out of the noise.
     """
-    from scipy import ndimage
-
     step = float(q[1] - q[0])
     filled = np.where(np.isfinite(profiles), profiles, np.nan)
     row_mean = np.nanmean(filled, axis=1, keepdims=True)
@@ -228,7 +238,7 @@ def first_edges(
     smooth = ndimage.gaussian_filter1d(filled, smooth_mm / step, axis=1, mode="nearest")
     signed = np.gradient(smooth, step, axis=1)
     ref = signed[noise_band & np.isfinite(profiles)]
-    noise = 1.4826 * np.median(np.abs(ref - np.median(ref))) if ref.size > 10 else 0.0
+    noise = robust_sd(ref) if ref.size > 10 else 0.0
     grad = np.abs(signed)
     grad[~np.isfinite(profiles)] = 0.0
     window = np.abs(q[None, :] - np.nan_to_num(guide, nan=np.inf)[:, None]) <= search_mm

@@ -48,12 +48,11 @@ def gap_disc(labels: np.ndarray, affine: np.ndarray, upper: int, lower: int, *,
     out = np.zeros(lab.shape, bool)
     if not (a.any() and b.any()):
         return out
-    centre_a = voxel_to_world(affine, np.argwhere(a)).mean(axis=0)
-    centre_b = voxel_to_world(affine, np.argwhere(b)).mean(axis=0)
-    axis = centre_a - centre_b
+    ijk_a, ijk_b = np.argwhere(a), np.argwhere(b)
+    axis = voxel_to_world(affine, ijk_a).mean(axis=0) - voxel_to_world(affine, ijk_b).mean(axis=0)
     axis /= np.linalg.norm(axis)
-    lo = np.minimum(np.argwhere(a).min(0), np.argwhere(b).min(0))
-    hi = np.maximum(np.argwhere(a).max(0), np.argwhere(b).max(0)) + 1
+    lo = np.minimum(ijk_a.min(0), ijk_b.min(0))
+    hi = np.maximum(ijk_a.max(0), ijk_b.max(0)) + 1
     box = tuple(slice(int(s), int(e)) for s, e in zip(lo, hi, strict=True))
     ijk = np.argwhere(lab[box] == 0) + lo
     if len(ijk) == 0:

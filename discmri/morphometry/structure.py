@@ -43,7 +43,7 @@ from scipy.integrate import trapezoid
 
 from ..errors import MeasurementError, ParameterError
 from ..geometry import sample_world, voxel_to_world
-from .edges import band_levels, first_edges, half_level_edges, label_edges
+from .edges import band_levels, band_mask, first_edges, half_level_edges, label_edges, robust_sd
 from .frame import Frame
 
 __all__ = ["StructureGeometry", "measure_structure"]
@@ -159,8 +159,7 @@ def _robust_quadratic(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
         return None
     coef = np.polyfit(x[ok], y[ok], 2)
     res = y - np.polyval(coef, x)
-    mad = np.nanmedian(np.abs(res[ok] - np.nanmedian(res[ok])))
-    keep = ok & (np.abs(res) <= 3 * 1.4826 * mad + 1e-6)
+    keep = ok & (np.abs(res) <= 3 * robust_sd(res[ok]) + 1e-6)
     if keep.sum() >= 6:
         coef = np.polyfit(x[keep], y[keep], 2)
     return coef
@@ -249,19 +248,18 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
         # The edge is first found in the image alone (the first gradient peak coming from
         # the marrow, whichever its sign), and replaces the label boundary where the two
         # differ by more than half a voxel.
+        marrow_band = band_mask(q, guide, to_bone, far_bone) & is_bone
         marrow = band_levels(prof, q, guide, to_bone, far_bone, valid=is_bone, smooth=smooth)
         coarse = first_edges(across, q, guide, to_bone, marrow, search_mm=reach_mm,
-                             smooth_mm=0.6 * voxel,
-                             noise_band=_band_mask_2d(q, guide, to_bone, far_bone) & is_bone)
+                             smooth_mm=0.6 * voxel, noise_band=marrow_band)
         # The edge found must have marrow behind it: where the image between it and the
         # marrow departs from the marrow level the other way (a dark layer about a voxel thin
         # before a bright nucleus, whose edge with the marrow was too faint to find), the
         # peak is the nucleus's, and the label boundary is kept.
-        noise = _line_noise(across, _band_mask_2d(q, guide, to_bone, far_bone) & is_bone,
-                            marrow)
+        noise = _line_noise(across, marrow_band, marrow)
         k = np.clip(np.searchsorted(q, coarse - to_bone * voxel), 0, q.size - 1)
         sign = np.sign(across[np.arange(len(p)), k] - marrow)
-        behind = (_band_mask_2d(q, coarse, to_bone, (0.6 * voxel, far_bone[0]))
+        behind = (band_mask(q, coarse, to_bone, (0.6 * voxel, far_bone[0]))
                   & np.isfinite(across))
         dev = np.where(behind, sign[:, None] * (across - marrow[:, None]), np.inf)
         both = np.min(dev, axis=1) < -3.0 * noise
@@ -301,12 +299,7 @@ def _line_noise(prof: np.ndarray, band: np.ndarray, level: np.ndarray) -> float:
     res = (prof - level[:, None])[band & np.isfinite(prof) & np.isfinite(level)[:, None]]
     if res.size < 10:
         return 0.0
-    return float(1.4826 * np.median(np.abs(res - np.median(res))))
-
-
-def _band_mask_2d(q: np.ndarray, guide: np.ndarray, direction: int, band) -> np.ndarray:
-    d = direction * (q[None, :] - np.nan_to_num(guide, nan=np.inf)[:, None])
-    return (d >= band[0]) & (d <= band[1])
+    return robust_sd(res)
 
 
 def _fill(p: np.ndarray, edge: np.ndarray, guide: np.ndarray, window: float = 8.0):
@@ -345,8 +338,7 @@ def _reach(prof, q, guide, direction, far, bone_level, disc_level, lines):
     deep enough dip.
     """
     smooth = ndimage.uniform_filter1d(prof, lines, axis=0, mode="nearest")
-    d = direction * (q[None, :] - np.nan_to_num(guide, nan=np.inf)[:, None])
-    band = (d >= 0) & (d <= far)
+    band = band_mask(q, guide, direction, (0.0, far))
     toward = np.sign(disc_level - bone_level)[:, None]  # +1: the disc is brighter
     vals = np.where(band, toward * smooth, -np.inf)
     best = np.max(vals, axis=1)

@@ -30,6 +30,12 @@ def _vertebrae(labels: np.ndarray) -> np.ndarray:
     return (labels > 0) & (labels < 100)
 
 
+def _nearest(labels: np.ndarray, source: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """The label of the nearest ``source`` voxel, at every voxel of ``where``."""
+    _, index = ndimage.distance_transform_edt(~source, return_indices=True)
+    return np.asarray(labels)[tuple(i[where] for i in index)]
+
+
 def spoil_labels(
     labels: np.ndarray,
     spoil: str,
@@ -70,8 +76,7 @@ def spoil_labels(
     if spoil == "grow":
         grown = ndimage.binary_dilation(disc, in_plane, iterations=voxels)
         new = grown & _vertebrae(out)
-        _, (i, j, k) = ndimage.distance_transform_edt(~disc, return_indices=True)
-        out[new] = out[i[new], j[new], k[new]]
+        out[new] = _nearest(labels, disc, new)
     elif spoil == "shrink":
         kept = ndimage.binary_erosion(disc, in_plane, iterations=voxels)
         out[disc & ~kept] = 0
@@ -81,17 +86,14 @@ def spoil_labels(
         vert = _vertebrae(out)
         disc_edge = disc & ndimage.binary_dilation(vert, in_plane)
         vert_edge = vert & ndimage.binary_dilation(disc, in_plane)
-        _, (i, j, k) = ndimage.distance_transform_edt(~disc, return_indices=True)
-        _, (a, b, c) = ndimage.distance_transform_edt(~vert, return_indices=True)
         to_vert = disc_edge & (rng.random(out.shape) < 0.3)
         to_disc = vert_edge & (rng.random(out.shape) < 0.3)
-        out[to_disc] = labels[i[to_disc], j[to_disc], k[to_disc]]
-        out[to_vert] = labels[a[to_vert], b[to_vert], c[to_vert]]
+        out[to_disc] = _nearest(labels, disc, to_disc)
+        out[to_vert] = _nearest(labels, vert, to_vert)
     elif spoil == "smooth":
         blurred = ndimage.gaussian_filter(disc.astype(np.float32), (0, 1.5, 1.5)) >= 0.5
-        _, (i, j, k) = ndimage.distance_transform_edt(~disc, return_indices=True)
         new = blurred & ~disc & (out < 100)
-        out[new] = out[i[new], j[new], k[new]]
+        out[new] = _nearest(labels, disc, new)
         out[disc & ~blurred] = 0
     else:  # drop_edge_slice
         for value in np.unique(out[disc]):
