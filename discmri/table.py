@@ -63,7 +63,8 @@ MEASUREMENT_COLUMNS: dict[str, tuple[str, str]] = {
     "dhi_area": ("1", "central-80 % disc area/width over adjacent body area/depth"),
     "height_width_ratio": ("1", "mean disc height / disc depth"),
     "dhi_note": ("", "how the DHI was computed where it differs (L5-S1)"),
-    "np_t2_ms": ("ms", "median T2 in the nucleus region (segments 2-4)"),
+    "np_t2_ms": ("ms", "median T2 in the nucleus region (segments 2-4), an intranuclear cleft "
+                 "included"),
     "af_anterior_t2_ms": ("ms", "median T2 in the anterior annulus (segment 1)"),
     "af_posterior_t2_ms": ("ms", "median T2 in the posterior annulus (segment 5)"),
     "np_adc_mm2_s": ("mm2/s", "median ADC in the nucleus region"),

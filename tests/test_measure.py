@@ -70,6 +70,10 @@ def test_regional_t2_and_adc_columns(result, sim):
     truth = sim.truth.set_index("level")
     clear = truth.cleft_mm == 0
     assert ((got.np_t2_ms / truth.np_t2_ms - 1)[clear].abs() < 0.03).all()
+    # like against like on every disc, clefts included: the truth of the region's median T2
+    # (measured within 2.5 % on 14 discs at SNR 100, where the nucleus tissue's T2 is up to
+    # 28 % off on discs with a cleft)
+    assert ((got.np_t2_ms / truth.np_region_t2_ms - 1).abs() < 0.04).all()
     assert ((got.af_posterior_t2_ms / truth.af_t2_ms - 1).abs() < 0.03).all()
     assert ((got.np_adc_mm2_s / truth.np_adc_mm2_s - 1).abs() < 0.06).all()
     assert set(result.stats.parameter) == {"t2", "adc"}

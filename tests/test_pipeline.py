@@ -66,6 +66,11 @@ def test_rows_agree_with_the_truth_tables(sample_run):
         assert (got[col] / got[f"{col}_true"] - 1).abs().median() < 0.02
     clear = got.cleft_mm == 0
     assert ((got.np_t2_ms / got.np_t2_ms_true - 1)[clear].abs() < 0.05).all()
+    # every disc, clefts included, against the truth of the same quantity (the region median
+    # of the T2 truth map): measured 1.7 % median, 7.2 % at most over the sample, where the
+    # nucleus tissue's T2 is 12 % median and 35 % at most away
+    like = (got.np_t2_ms / got.np_region_t2_ms - 1).abs()
+    assert like.median() < 0.03 and like.max() < 0.10
     # NP ADC on the sample's 2 mm DWI grid is pulled down by partial volume with the annulus
     # and the cleft (measured over the whole sample: -3 % median without a cleft, at most
     # -9 %; -6 % with one, at most -12 %); a wrong grid or unit would be far off

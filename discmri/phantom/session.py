@@ -15,7 +15,7 @@ from .contrasts import BiasField, dwi, mese, rician, t2w_fse
 from .geometry import SpineGeometry
 from .grid import Grid, Pose, rotation_matrix
 from .render import Mixture, render
-from .truth import truth_table
+from .truth import np_region_median, truth_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,7 +76,10 @@ class SimulatedSession:
     geometry : SpineGeometry
     pose : Pose
     truth : pandas.DataFrame
-        Per-disc truth (:func:`~discmri.phantom.truth.truth_table`).
+        Per-disc truth (:func:`~discmri.phantom.truth.truth_table`), with
+        ``np_region_t2_ms`` when the MESE series is simulated: the truth of the tables'
+        ``np_t2_ms``, the nucleus region's median T2 on the MESE grid
+        (:func:`~discmri.phantom.truth.np_region_median`).
     t2w, labels : Volume
         T2-weighted image and native label map on its grid.
     mese, mese_labels, t2_truth : Volume or None
@@ -230,4 +233,8 @@ def simulate_session(
         )
         out["dwi_labels"] = label_volume(m)
         out["adc_truth"] = Volume(m.parameter_map("adc_mm2_s"), m.grid.affine)
-    return SimulatedSession(geometry, pose, truth_table(geometry), info=info, **out)
+    truth = truth_table(geometry)
+    if "t2_truth" in out:  # the truth of the tables' np_t2_ms (cleft, partial volume included)
+        truth["np_region_t2_ms"] = truth.level.map(
+            np_region_median(geometry, pose, out["t2_truth"]))
+    return SimulatedSession(geometry, pose, truth, info=info, **out)

@@ -8,6 +8,7 @@ from discmri.phantom.geometry import TISSUE_AIR
 from discmri.phantom.grid import Pose
 from discmri.phantom.render import render
 from discmri.phantom.session import diffusion_directions, simulate_session
+from discmri.phantom.truth import np_region_median
 
 
 def test_volumes_and_grids(session_sim, fast_protocol):
@@ -76,8 +77,11 @@ def test_pose_changes_images_not_truth(fast_protocol):
     a = simulate_session(anatomy, rng=np.random.default_rng(2), protocol=fast_protocol)
     b = simulate_session(anatomy, rng=np.random.default_rng(2), protocol=fast_protocol,
                          pose=Pose.sagittal(8.0, (0, 5, -5)))
-    assert a.truth.drop(columns="dhi_note").equals(b.truth.drop(columns="dhi_note"))
+    grid_bound = ["dhi_note", "np_region_t2_ms"]  # the region median is taken on the grid
+    assert a.truth.drop(columns=grid_bound).equals(b.truth.drop(columns=grid_bound))
     assert not np.array_equal(a.t2w.data, b.t2w.data)
+    # on 2 mm MESE voxels partial volume moves it by up to a few per cent with the grid
+    np.testing.assert_allclose(a.truth.np_region_t2_ms, b.truth.np_region_t2_ms, rtol=0.1)
 
 
 def test_diffusion_directions_are_unit_and_distinct():
@@ -87,3 +91,25 @@ def test_diffusion_directions_are_unit_and_distinct():
         assert np.linalg.matrix_rank(d) == 3
     with pytest.raises(DiscMRIError):
         diffusion_directions(2)
+
+
+def test_region_truth_is_the_nucleus_region_median_of_the_truth_map(session_sim):
+    """``np_region_t2_ms`` (the truth of a table's ``np_t2_ms``) is the median of the T2 truth
+    map over the nucleus region of the exact geometry: between the annulus and the nucleus
+    tissues' T2, and below the nucleus where a cleft (and the voxels that straddle it) or the
+    annulus fills enough of the region to move the median."""
+    s = session_sim
+    truth = s.truth.set_index("level")
+    region, tissue = truth.np_region_t2_ms, truth.np_t2_ms
+    assert region.notna().all()
+    lo, hi = np.minimum(tissue, truth.af_t2_ms), np.maximum(tissue, truth.af_t2_ms)
+    assert (region >= lo - 1e-3).all() and (region <= hi + 1e-3).all()
+    assert truth.loc["L3-L4", "cleft_mm"] > 0
+    assert region["L3-L4"] < 0.9 * tissue["L3-L4"]
+    # a map of one value on the nucleus label and another elsewhere: the region lies inside
+    # the nucleus where it is big enough (the phantom's own label, not discmri's regions)
+    lab = s.mese_labels.data
+    marked = s.t2_truth.with_data(np.where(lab == 223, 1.0, 0.0))  # nucleus of L4-L5
+    share = np_region_median(s.geometry, s.pose, marked)
+    assert share["L4-L5"] == 1.0 and share["L3-L4"] == 0.0
+
