@@ -28,12 +28,16 @@ class Frame:
         Centre, mm.
     lr, ap, si : (3,) ndarray
         Unit axes: left-right, anterior, cranial.
+    lr_from_shape : bool
+        False when the structure's shape did not determine ``lr`` and the scanner's x axis
+        was taken (:func:`frame_from_points`).
     """
 
     origin: np.ndarray
     lr: np.ndarray
     ap: np.ndarray
     si: np.ndarray
+    lr_from_shape: bool = True
 
     def to_world(self, p: np.ndarray, q: np.ndarray, x: np.ndarray | float = 0.0) -> np.ndarray:
         """World points (..., 3) of local coordinates (mm)."""
@@ -57,7 +61,7 @@ class Frame:
         ap = c * self.ap + s * self.si
         si = -s * self.ap + c * self.si
         return Frame(self.origin if origin is None else np.asarray(origin, float),
-                     self.lr, ap, si)
+                     self.lr, ap, si, self.lr_from_shape)
 
     @property
     def tilt_deg(self) -> float:
@@ -74,7 +78,8 @@ def frame_from_points(points: np.ndarray, *, cranial: np.ndarray | None = None) 
     the scanner's sagittal plane), and ``ap`` completes the frame. Where the left-right spread
     is within 20 % of another (a footprint about as wide as deep, or a disc cut by a thin slab
     to about its height), its direction is not determined by the shape: ``lr`` is then the
-    scanner x axis and ``si`` the normal found in the plane across it. For a wedge or domed
+    scanner x axis and ``si`` the normal found in the plane across it, and the frame's
+    ``lr_from_shape`` is False. For a wedge or domed
     disc the principal axes are its bisector frame, since the mid-surface is symmetric in AP.
     ``si`` points towards ``cranial`` (a world point above, e.g. the centroid of the vertebral
     body above) or world +z; ``ap`` to world +y (anterior in RAS+); ``lr`` to world +x.
@@ -95,8 +100,9 @@ def frame_from_points(points: np.ndarray, *, cranial: np.ndarray | None = None) 
     w, v = np.linalg.eigh(d.T @ d)
     k = int(np.argmax(np.abs(v[0])))  # the principal axis nearest the scanner x axis
     others = [i for i in range(3) if i != k]
-    if min(w[k], w[others[0]]) > 0 and all(
-            max(w[k], w[i]) > 1.2 * min(w[k], w[i]) for i in others):
+    from_shape = min(w[k], w[others[0]]) > 0 and all(
+        max(w[k], w[i]) > 1.2 * min(w[k], w[i]) for i in others)
+    if from_shape:
         lr, si = v[:, k], v[:, others[0]]  # others[0] has the smaller spread
     else:
         # Left-right does not stand out (a round footprint, or a disc cut by a thin slab to
@@ -113,4 +119,4 @@ def frame_from_points(points: np.ndarray, *, cranial: np.ndarray | None = None) 
     ap = np.cross(si, lr)
     if ap[1] < 0:  # keep a right-handed frame with ap anterior
         lr, ap = -lr, -ap
-    return Frame(centre, lr, ap, si)
+    return Frame(centre, lr, ap, si, bool(from_shape))

@@ -20,6 +20,10 @@ __all__ = ["HEIGHT_POSITIONS", "SpineMorphometry", "measure_spine"]
 #: from the anterior margin.
 HEIGHT_POSITIONS = (0.1, 0.5, 0.9)
 
+#: A disc across fewer sagittal slices than this has a coarse left-right axis (its shape
+#: across the slices sets it; 5 slices of 4 mm span 20 mm, under half a lumbar disc's width).
+MIN_SLICES = 5
+
 
 @dataclass(frozen=True)
 class SpineMorphometry:
@@ -44,6 +48,25 @@ class SpineMorphometry:
     vertebrae: dict[str, StructureGeometry]
     failures: dict[str, str] = field(default_factory=dict)
     positions: tuple[float, ...] = HEIGHT_POSITIONS
+
+
+def _slices_across(mask: np.ndarray, affine: np.ndarray) -> int:
+    """Number of image slices a mask spans along the voxel axis nearest world x."""
+    axis = int(np.argmax(np.abs(np.asarray(affine)[0, :3])
+                         / np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)))
+    return int(np.unique(np.nonzero(mask)[axis]).size)
+
+
+def _lr_note(name: str, frame: Frame, slices: int) -> str | None:
+    """What limited the disc's left-right axis, if anything."""
+    if not frame.lr_from_shape:
+        return (f"{name}: left-right axis not set by the disc's shape ({slices} slices across "
+                "it, or a footprint about as wide as deep): the scanner's x axis was used, so "
+                "a rolled or laterally bent disc is measured slightly obliquely")
+    if slices < MIN_SLICES:
+        return (f"{name}: spans only {slices} slices left-right, so its left-right axis "
+                "(from its shape across them) is coarse")
+    return None
 
 
 def _touches_in_plane(mask: np.ndarray, lr: int) -> bool:
@@ -199,6 +222,9 @@ def measure_spine(
         except MeasurementError as exc:
             failures[level.name] = str(exc)
             continue
+        lr_note = _lr_note(level.name, frame, _slices_across(mask, affine))
+        if lr_note:
+            geometry = replace(geometry, notes=(*geometry.notes, lr_note))
         missing = [n for n, v in ((level.cranial, level.cranial_label),
                                   (level.caudal, level.caudal_label)) if v is None]
         if missing:

@@ -54,6 +54,19 @@ def test_heights_depth_and_dhi_hold_at_any_pose(pose):
     angles = [np.degrees(np.arccos(min(1.0, abs(d.frame.lr @ lr_body))))
               for d in morph.discs.values()]
     assert np.median(angles) < 3.0
+    # ... set by the disc's shape: here a disc cut by the top of the image may fall back
+    noted = [n for n, d in morph.discs.items() if any("left-right" in x for x in d.notes)]
+    assert len(noted) <= 1 and all(d.frame.lr_from_shape != (n in noted)
+                                   for n, d in morph.discs.items())
+
+
+def test_a_disc_across_few_slices_says_its_left_right_axis_is_coarse(session_sim):
+    # a 12 mm slab of 4 mm slices: three slices across each disc, too few to set its axis
+    sim = session_sim
+    morph = measure_spine(sim.t2w, sim.labels, read_levels(sim.labels.data))
+    for name, d in morph.discs.items():
+        said = [n for n in d.notes if "left-right" in n]
+        assert len(said) == 1 and "3 slices" in said[0], (name, d.notes)
 
 
 @pytest.mark.slow
