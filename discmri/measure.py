@@ -115,6 +115,7 @@ def measure(
     central_mm: float = 5.0,
     erosion_mm: float = 0.5,
     edges: str = "intensity",
+    parasagittal_mm: float = 0.0,
 ) -> Measurement:
     """Measure every disc level of a T2-weighted image with its label map.
 
@@ -136,6 +137,10 @@ def measure(
         Region settings (:func:`discmri.regions.disc_regions`).
     edges : {"intensity", "labels"}
         Endplate edges from the T2w intensity profiles (default) or the label boundaries only.
+    parasagittal_mm : float
+        0 (default): heights in each disc's mid-sagittal plane; otherwise from the mean of it
+        and the planes this far (mm) to either side (the "three central slices" convention;
+        docs/morphometry.rst).
 
     Returns
     -------
@@ -174,7 +179,8 @@ def measure(
             same = vol.spatial_shape == t2w.spatial_shape and np.allclose(vol.affine, t2w.affine)
             check_map_header(key, vol.data, vol.meta, vol.source,
                              image=t2w.data if same else None)
-    morph = measure_spine(t2w, labels, levels, positions=positions, edges=edges)
+    morph = measure_spine(t2w, labels, levels, positions=positions, edges=edges,
+                          parasagittal_mm=parasagittal_mm)
     for name in derived:
         if name in morph.discs:
             disc = morph.discs[name]
@@ -255,6 +261,7 @@ def measure(
     parameters = {"scheme": levels.scheme, "scheme_detected": levels.detected,
                   "dhi_formulas": list(formulas), "height_positions": list(positions),
                   "central_mm": central_mm, "erosion_mm": erosion_mm, "edges": edges,
+                  "parasagittal_mm": parasagittal_mm,
                   "label_problems": list(levels.problems),
                   "derived_discs": list(derived),
                   "region_notes": sorted({n for r in regions.values() for n in r.notes})}

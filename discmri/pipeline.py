@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import socket
 import sys
@@ -79,6 +80,9 @@ class RunOptions:
         Height positions, fractions of the depth from anterior.
     edges : {"intensity", "labels"}
         Endplate edges from the T2w intensity (default) or the label boundaries only.
+    parasagittal_mm : float
+        0: heights in the mid-sagittal plane; otherwise the mean of it and the planes this far
+        (mm) to either side (:func:`discmri.measure`).
     central_mm, erosion_mm : float
         Region settings (:func:`discmri.regions.disc_regions`).
     qc : bool
@@ -97,6 +101,7 @@ class RunOptions:
     dhi: tuple[str, ...] = DHI_FORMULAS
     positions: tuple[float, ...] = (0.1, 0.5, 0.9)
     edges: str = "intensity"
+    parasagittal_mm: float = 0.0
     central_mm: float = 5.0
     erosion_mm: float = 0.5
     qc: bool = False
@@ -125,6 +130,9 @@ class RunOptions:
                                  ": expected three fractions of the depth in (0, 1)")
         if self.edges not in ("intensity", "labels"):
             raise ParameterError(f"edges {self.edges!r}: expected 'intensity' or 'labels'")
+        if not (math.isfinite(self.parasagittal_mm) and self.parasagittal_mm >= 0):
+            raise ParameterError(f"parasagittal distance {self.parasagittal_mm} mm: expected "
+                                 "0 (the mid-sagittal plane only) or more")
         if self.threads < 1:
             raise ParameterError(f"threads {self.threads}: expected 1 or more")
         if self.coils < 1:
@@ -321,7 +329,7 @@ def process_session(
     result = measure(t2w, labels, scheme=_scheme(session), t2map=t2map,
                      adcmap=adcmap, dhi=options.dhi, positions=options.positions,
                      central_mm=options.central_mm, erosion_mm=options.erosion_mm,
-                     edges=options.edges)
+                     edges=options.edges, parasagittal_mm=options.parasagittal_mm)
     table = result.table.copy()
     for i, (name, value) in enumerate(_ids(session).items()):
         table.insert(i, name, value)

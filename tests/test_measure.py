@@ -225,6 +225,37 @@ def test_a_real_spineps_map_is_read_and_measured():
     assert table.notes.str.contains("contrast|not resolved").all()
 
 
+def test_the_real_spineps_map_without_its_discs_gets_them_from_the_gaps():
+    # The real sample with its disc (1xx) and endplate (2xx) labels removed: each disc is
+    # derived as the gap between its bodies. Where both maps' profiles found the endplate in
+    # the image, the per-line heights agree to 0.27 and 0.32 mm (median; 1.5 mm voxels);
+    # where either had to use its labels (a voxel apart), they differ by 1.2-1.5 mm, so the
+    # reported heights differ by up to 1.6 mm (issue 11 asked for 0.3 mm: not reached on
+    # this image, whose disc-bone contrast is missing on 11-42 % of the lines).
+    image_path, labels_path = tptbox_sample()
+    image, labels = load_volume(image_path), load_volume(labels_path)
+    full = measure(image, labels).morphometry.discs
+    bones = labels.with_data(np.where(labels.data >= 100, 0, labels.data))
+    result = measure(image, bones, scheme="spineps")
+    assert result.parameters["derived_discs"] == ["C5-C6", "C6-C7"]
+    for name, d in full.items():
+        g = result.morphometry.discs[name]
+        assert any("derived from the gap" in n for n in g.notes)
+        hg = np.interp(d.p, g.p, g.height_lines)
+        own = ~d.from_labels & ~d.interpolated
+        other = np.interp(d.p, g.p, (~g.from_labels & ~g.interpolated).astype(float)) > 0.99
+        both = own & other
+        assert both.sum() >= 10
+        assert np.median(np.abs(d.height_lines - hg)[both]) < 0.5
+        assert np.abs(np.subtract(g.heights, d.heights)).max() < 2.5
+    # its discs removed but its endplates kept (they join the bodies): up to 1.5 mm apart
+    kept = labels.with_data(np.where((labels.data > 100) & (labels.data < 200), 0,
+                                     labels.data))
+    gaps = measure(image, kept, scheme="spineps").morphometry.discs
+    for name, d in full.items():
+        assert np.abs(np.subtract(gaps[name].heights, d.heights)).max() < 2.2
+
+
 def spineps_with_endplates(native):
     """The phantom map as SPINEPS writes it: endplates 200+v between disc 100+v and bone."""
     lab, _ = convert_labels(native, "native", "spineps")
@@ -248,3 +279,19 @@ def test_spineps_endplates_are_bone_of_the_nearer_body(sim, result):
     for col in ("height_anterior_mm", "height_middle_mm", "height_posterior_mm",
                 "vb_cranial_height_middle_mm", "dhi_mean_height"):
         assert np.allclose(a[col], b[col], atol=1e-3, equal_nan=True), col
+
+
+def test_spineps_endplates_without_their_discs_join_the_bodies(sim, result):
+    # A SPINEPS map with its discs (1xx) removed but its endplates (2xx) kept: the endplates
+    # are bone of the nearer body, and the discs are the gaps between bodies and endplates.
+    # Before, the endplates were ignored and blocked the gaps: heights 5-9 mm off on the real
+    # sample; here within 0.15 mm (median) of the truth, as with the bodies alone.
+    lab = spineps_with_endplates(sim.labels.data.astype(np.int16))
+    lab[(lab > 100) & (lab < 200)] = 0
+    got = measure(sim.t2w, Volume(lab, sim.labels.affine), scheme="spineps")
+    table, truth = got.table.set_index("level"), sim.truth.set_index("level")
+    full = result.table.set_index("level")
+    assert sorted(got.parameters["derived_discs"]) == sorted(full.index)
+    assert not any("without a disc" in p for p in got.parameters["label_problems"])
+    err = (table[HEIGHTS] - truth.loc[table.index, HEIGHTS]).abs()
+    assert err.median().max() <= 0.15

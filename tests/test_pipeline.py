@@ -302,6 +302,8 @@ def test_refusals_before_any_work(cohort_root, tmp_path):
         run_dataset(cohort_root, tmp_path / "o", only=["sub-99"])
     with pytest.raises(ParameterError, match="DHI"):
         RunOptions(dhi=("bogus",))
+    with pytest.raises(ParameterError, match="parasagittal"):
+        RunOptions(parasagittal_mm=float("nan"))
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
     assert not list(cohort_root.rglob(".discmri*"))
 

@@ -33,7 +33,8 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     t2map = load_volume(args.t2map, allow_nonfinite=True) if args.t2map else None
     adcmap = load_volume(args.adcmap, allow_nonfinite=True) if args.adcmap else None
     result = measure(t2w, labels, scheme=args.scheme, t2map=t2map, adcmap=adcmap,
-                     dhi=args.dhi, positions=args.positions)
+                     dhi=args.dhi, positions=args.positions,
+                     parasagittal_mm=args.parasagittal_mm)
     figures: dict[Path, bytes] = {}
     if args.qc is not None:
         figures = {Path(args.qc) / f"{out.stem}_{level}.png": png
@@ -70,6 +71,10 @@ def add_parser(sub) -> None:
     p.add_argument("--positions", type=floats, default=(0.1, 0.5, 0.9),
                    help="anterior, middle, posterior height positions as fractions of the "
                         "depth from anterior [0.1,0.5,0.9]")
+    p.add_argument("--parasagittal-mm", type=float, default=0.0, metavar="MM",
+                   help="heights from the mean of the mid-sagittal plane and the planes MM to "
+                        "either side (e.g. one slice thickness; for noisy images) [0: "
+                        "mid-sagittal only]")
     p.add_argument("--qc", help="folder for one QC figure per disc (PNG; needs matplotlib)")
     p.add_argument("--out", required=True, help="output table, .tsv (+ .json sidecar)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")

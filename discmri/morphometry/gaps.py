@@ -88,6 +88,20 @@ def gap_disc(labels: np.ndarray, affine: np.ndarray, upper: int, lower: int, *,
     return out
 
 
+def _endplates_as_bodies(lab: np.ndarray, plates: list[int], bodies: list[int]) -> np.ndarray:
+    """A copy of the map with each endplate voxel relabelled as the nearest vertebra's."""
+    if not plates or not bodies:
+        return lab
+    plate = np.isin(lab, plates)
+    bone = np.isin(lab, bodies)
+    if not (plate.any() and bone.any()):
+        return lab
+    _, nearest = ndimage.distance_transform_edt(~bone, return_indices=True)
+    out = lab.copy()
+    out[plate] = lab[tuple(idx[plate] for idx in nearest)]
+    return out
+
+
 def derive_gap_discs(labels: np.ndarray, affine: np.ndarray,
                      levels: SpineLevels) -> tuple[np.ndarray, SpineLevels, tuple[str, ...]]:
     """Add a disc between every pair of consecutive vertebrae that has none in the map.
@@ -111,19 +125,24 @@ def derive_gap_discs(labels: np.ndarray, affine: np.ndarray,
     lab = np.asarray(labels)
     present = {lv.cranial for lv in levels.discs}
     vert = list(levels.vertebrae)
+    loose = dict(levels.loose_endplates)
+    # endplates of a missing disc (SPINEPS 2xx) are bone: for the rays, the nearer body's
+    ray_lab = _endplates_as_bodies(lab, [v for vs in loose.values() for v in vs],
+                                   [v for _, v in vert])
     new = {}
     out = None
     value = int(lab.max()) + 1
     for (up, up_label), (low, low_label) in zip(vert[:-1], vert[1:], strict=False):
         if up in present or next_vertebra(up, {n for n, _ in vert}) != low:
             continue
-        mask = gap_disc(lab, affine, up_label, low_label)
+        mask = gap_disc(ray_lab, affine, up_label, low_label)
         if mask.sum() < 8:
             continue
         if out is None:
             out = lab.astype(np.int32, copy=True)
         out[mask] = value
-        new[up] = DiscLevel(f"{up}-{low}", up, low, (value,), (), up_label, low_label, ())
+        new[up] = DiscLevel(f"{up}-{low}", up, low, (value,), (), up_label, low_label,
+                            tuple(loose.get(up, ())))
         value += 1
     if not new:
         return lab, levels, ()
@@ -132,5 +151,7 @@ def derive_gap_discs(labels: np.ndarray, affine: np.ndarray,
     order.sort(key=lambda lv: names.index(lv.cranial) if lv.cranial in names else -1)
     derived = tuple(lv.name for lv in new.values())
     gone = {f"disc {lv.name} is missing between its vertebrae" for lv in new.values()}
+    gone |= {p for p in levels.problems for up in new
+             if p.startswith(f"endplate label(s) {list(loose.get(up, ()))} without a disc")}
     problems = tuple(p for p in levels.problems if p not in gone)
     return out, replace(levels, discs=tuple(order), problems=problems), derived

@@ -152,6 +152,7 @@ def measure_spine(
     positions: Sequence[float] = HEIGHT_POSITIONS,
     window_mm: float | None = None,
     edges: str = "intensity",
+    parasagittal_mm: float = 0.0,
 ) -> SpineMorphometry:
     """Sub-voxel geometry of every disc (with or without its vertebral bodies) and body.
 
@@ -171,6 +172,10 @@ def measure_spine(
         and three in-plane voxels).
     edges : {"intensity", "labels"}
         Endplate edges from the image (default) or from the label boundaries alone.
+    parasagittal_mm : float
+        0 (default): heights in each structure's mid-sagittal plane; otherwise from the mean
+        of it and the planes this far (mm) to either side
+        (:func:`~discmri.morphometry.structure.measure_structure`).
 
     Returns
     -------
@@ -218,7 +223,8 @@ def measure_spine(
             geometry = measure_structure(
                 img, lab, affine, name=level.name, kind="disc", inside=level.labels,
                 above=None, below=None, frame=frame, positions=positions,
-                window_mm=window_mm, edges=edges, masks=(mask, *neighbours))
+                window_mm=window_mm, edges=edges, parasagittal_mm=parasagittal_mm,
+                masks=(mask, *neighbours))
         except MeasurementError as exc:
             failures[level.name] = str(exc)
             continue
@@ -268,7 +274,7 @@ def measure_spine(
                 img, lab, affine, name=name, kind="vertebra", inside=[label], above=None,
                 below=None, frame=_vertebra_frame(body, affine, adjacent, normals),
                 positions=positions,
-                window_mm=window_mm, edges=edges,
+                window_mm=window_mm, edges=edges, parasagittal_mm=parasagittal_mm,
                 masks=(body, None if up is None else np.isin(lab, up.labels),
                        None if low is None else np.isin(lab, low.labels)))
         except MeasurementError as exc:

@@ -449,11 +449,15 @@ class SpineGeometry:
         hi = np.array([half_w, *c.max(axis=0)]) + margin
         return lo, hi
 
-    def disc_height(self, disc: Segment, fraction_from_anterior: float) -> float:
-        """Exact disc height (mm) along its bisector at x = 0 and a fraction of AP depth."""
+    def disc_height(self, disc: Segment, fraction_from_anterior: float, x: float = 0.0) -> float:
+        """Exact disc height (mm) along its bisector at a fraction of AP depth.
+
+        ``x`` (mm) is the distance from the mid-sagittal plane (0: the truth of the tables; a
+        parasagittal plane of a domed disc is lower).
+        """
         p = disc.depth / 2 - fraction_from_anterior * disc.depth
         t = math.tan(disc.wedge / 2)
-        dome = 1.0 - (2 * p / disc.depth) ** 2
+        dome = max(0.0, 1.0 - (2 * p / disc.depth) ** 2 - (2 * x / disc.width) ** 2)
         return disc.height + 2 * p * t + (disc.concavity_caudal + disc.concavity_cranial) * dome
 
     def _crossing(self, vb: Segment, p: np.ndarray, side: str) -> np.ndarray:

@@ -71,6 +71,9 @@ class SpineLevels:
         Canal labels present.
     problems : tuple of str
         Everything unusual about the map, one sentence each.
+    loose_endplates : tuple of (str, tuple of int)
+        Endplate labels (SPINEPS) of a disc that is not in the map, by the name of the
+        vertebra above it: bone, which joins the nearer vertebral body.
     """
 
     scheme: str
@@ -79,6 +82,7 @@ class SpineLevels:
     discs: tuple[DiscLevel, ...]
     canal_labels: tuple[int, ...] = ()
     problems: tuple[str, ...] = field(default=())
+    loose_endplates: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -257,10 +261,12 @@ def read_levels(
         if cranial not in discs:
             problems.append(f"nucleus label(s) {nuclei[cranial]} without a disc label below "
                             f"{cranial}")
+    loose = {}
     for cranial in endplates:
         if cranial not in discs:
+            loose[cranial] = tuple(endplates[cranial])
             problems.append(f"endplate label(s) {endplates[cranial]} without a disc label below "
-                            f"{cranial}; ignored")
+                            f"{cranial}: bone of the nearer vertebral body")
     levels = []
     for cranial in sorted(set(discs) | set(nuclei), key=_ORDER.index):
         caudal = next_vertebra(cranial, names)
@@ -282,7 +288,7 @@ def read_levels(
         problems.extend(_pieces(lab, chosen, vert, levels))
     canal = tuple(v for v in sorted(values) if v in chosen.canal)
     return SpineLevels(chosen.name, detected, tuple(vert), tuple(levels), canal,
-                       tuple(problems))
+                       tuple(problems), tuple(loose.items()))
 
 
 def _pieces(lab, scheme, vert, levels) -> list[str]:

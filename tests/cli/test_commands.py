@@ -272,6 +272,8 @@ def test_measure_refuses_to_overwrite_and_checks_the_grid(tmp_path, capsys):
     assert "expected a .tsv" in capsys.readouterr().err
     assert main([*measure_args(other), "--dhi", "mean_height,nonsense"]) == 2
     assert "unknown DHI formula" in capsys.readouterr().err
+    assert main([*measure_args(other), "--parasagittal-mm", "-4"]) == 2
+    assert "parasagittal" in capsys.readouterr().err
     assert not other.exists()
 
 
