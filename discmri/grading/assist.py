@@ -1,0 +1,60 @@
+"""Grade suggestions for every disc of a measured T2w image: the assist's table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .criteria import THRESHOLDS, Thresholds, griffith, pfirrmann
+from .features import FEATURE_UNITS, disc_features
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..io.volume import Volume
+    from ..measure import Measurement
+
+__all__ = ["GRADE_UNITS", "suggest_grades"]
+
+#: Unit and description of the grade columns.
+GRADE_UNITS: dict[str, tuple[str, str]] = {
+    "griffith": ("", "suggested modified Pfirrmann (Griffith 2007) grade, 1-8; 'a/b' for a "
+                     "collapsed disc with preserved signal"),
+    "pfirrmann": ("", "suggested Pfirrmann (2001) grade, I-V"),
+    "confidence": ("1", "probability that the decisive features lie on the measured side of "
+                        "their thresholds (Griffith)"),
+    "runner_up": ("", "the Griffith grade across the nearest decisive threshold"),
+    "evidence": ("", "each comparison made for the Griffith grade, '; '-separated"),
+    **FEATURE_UNITS,
+}
+
+
+def suggest_grades(measurement: Measurement, t2w: Volume, *,
+                   thresholds: Thresholds = THRESHOLDS) -> pd.DataFrame:
+    """Griffith and Pfirrmann suggestions with their evidence, one row per measured disc.
+
+    Parameters
+    ----------
+    measurement : Measurement
+        :func:`discmri.measure` of ``t2w``.
+    t2w : Volume
+        T2-weighted image.
+    thresholds : Thresholds
+        Grade boundaries (:data:`~discmri.grading.criteria.THRESHOLDS`, or a site's from
+        :func:`~discmri.grading.criteria.load_thresholds`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``level`` and :data:`GRADE_UNITS`. The suggestions assist a reader; they do
+        not replace one.
+    """
+    import pandas as pd
+
+    features = disc_features(measurement, t2w)
+    rows = []
+    for row in features.to_dict("records"):
+        g, p = griffith(row, thresholds), pfirrmann(row, thresholds)
+        rows.append({"level": row["level"], "griffith": g.grade, "pfirrmann": p.grade,
+                     "confidence": g.confidence, "runner_up": g.runner_up,
+                     "evidence": "; ".join(g.evidence), **{k: row[k] for k in FEATURE_UNITS}})
+    return pd.DataFrame(rows).reindex(columns=["level", *GRADE_UNITS])

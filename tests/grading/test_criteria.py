@@ -1,0 +1,77 @@
+"""Griffith and Pfirrmann decisions on hand-made evidence: the criteria, not the phantom."""
+
+import json
+import math
+
+import pytest
+
+from discmri.errors import ParameterError
+from discmri.grading import THRESHOLDS, Thresholds, griffith, load_thresholds, pfirrmann
+
+
+def evidence(csf, fat, af, loss=0.0, cleft=0.0, inhomogeneity=0.1, se=0.01):
+    return {"np_csf_ratio": csf, "np_csf_ratio_se": se, "np_fat_ratio": fat,
+            "np_fat_ratio_se": se, "np_outer_af_ratio": af, "np_outer_af_ratio_se": se,
+            "height_loss_pct": loss, "height_reference": "test", "cleft_depth": cleft,
+            "np_inhomogeneity": inhomogeneity}
+
+
+@pytest.mark.parametrize(("row", "grade", "pf"), [
+    (evidence(1.0, 1.7, 7.0), "1", "I"),             # = CSF
+    (evidence(0.7, 1.2, 5.0, cleft=0.5), "2", "II"),  # between fat and CSF, cleft
+    (evidence(0.5, 0.8, 3.5), "3", "III"),           # below fat, bright against the annulus
+    (evidence(0.25, 0.4, 2.0), "4", "III"),          # slightly above the annulus
+    (evidence(0.15, 0.25, 1.1), "5", "IV"),          # = annulus, normal height
+    (evidence(0.15, 0.25, 1.1, loss=20), "6", "IV"),
+    (evidence(0.15, 0.25, 1.1, loss=45), "7", "IV"),
+    (evidence(0.15, 0.25, 1.1, loss=70), "8", "V"),
+    (evidence(0.5, 0.8, 3.5, loss=45), "3/7", "III"),  # collapsed, signal preserved
+])
+def test_each_grade_follows_its_criteria(row, grade, pf):
+    g = griffith(row)
+    assert g.grade == grade
+    assert pfirrmann(row).grade == pf
+    assert g.evidence and all(isinstance(e, str) for e in g.evidence)
+
+
+def test_evidence_names_each_feature_threshold_and_side():
+    g = griffith(evidence(0.5, 0.8, 3.5))
+    text = "; ".join(g.evidence)
+    assert "np_outer_af_ratio 3.50 ≥ 2.6" in text
+    assert "np_fat_ratio 0.80 < 1: not above presacral fat" in text
+
+
+def test_confidence_and_runner_up_come_from_the_nearest_threshold():
+    near = griffith(evidence(0.5, 0.99, 3.5, se=0.02))  # half a standard error below fat
+    far = griffith(evidence(0.5, 0.60, 3.5, se=0.02))
+    assert near.grade == far.grade == "3"
+    assert near.runner_up == "2" and 0.5 < near.confidence < 0.8
+    assert far.confidence > 0.99
+    hypo = griffith(evidence(0.15, 0.25, 1.1, loss=31))
+    assert hypo.grade == "7" and hypo.runner_up == "6"
+
+
+def test_without_a_fat_region_csf_stands_in_and_missing_evidence_gives_no_grade():
+    row = evidence(0.7, math.nan, 5.0)
+    g = griffith(row)
+    assert g.grade == "2" and any("no fat region" in e for e in g.evidence)
+    none = griffith({"np_outer_af_ratio": math.nan})
+    assert none.grade == "" and math.isnan(none.confidence)
+
+
+def test_thresholds_file(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"af_mild": 1.8, "loss_some": 15}), encoding="utf-8")
+    t = load_thresholds(path)
+    assert t.af_mild == 1.8 and t.loss_some == 15 and t.csf_equal == THRESHOLDS.csf_equal
+    assert griffith(evidence(0.2, 0.3, 1.7), t).grade == "5"
+    assert griffith(evidence(0.2, 0.3, 1.7)).grade == "4"
+    assert isinstance(t, Thresholds)
+    for bad, message in (({"nonsense": 1}, "unknown names"), ({"af_mild": "x"}, "numbers"),
+                         ({"af_mild": 3.0}, "out of order")):
+        path.write_text(json.dumps(bad), encoding="utf-8")
+        with pytest.raises(ParameterError, match=message):
+            load_thresholds(path)
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ParameterError, match="JSON"):
+        load_thresholds(path)
