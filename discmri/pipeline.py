@@ -280,6 +280,7 @@ def process_session(
     DiscMRIError
         Bad input: an unreadable or inconsistent file, a label map off the T2w grid.
     """
+    from .grading import suggest_grades
     from .io import load_volume
     from .measure import disc_qc_figures, measure
 
@@ -331,11 +332,17 @@ def process_session(
                      central_mm=options.central_mm, erosion_mm=options.erosion_mm,
                      edges=options.edges, parasagittal_mm=options.parasagittal_mm)
     table = result.table.copy()
+    grades = suggest_grades(result, t2w).set_index("level")
+    for column, source in (("griffith", "griffith"), ("pfirrmann", "pfirrmann"),
+                           ("grade_confidence", "confidence"),
+                           ("grade_runner_up", "runner_up"), ("grade_evidence", "evidence")):
+        table[column] = table["level"].map(grades[source])
     for i, (name, value) in enumerate(_ids(session).items()):
         table.insert(i, name, value)
     table.insert(4, "treated", table["level"].isin(session.treated_levels))
     table = table.reindex(columns=list(disc_columns(options.dhi, change=False)))
-    for text in ("status", "notes", "dhi_note"):
+    for text in ("status", "notes", "dhi_note", "griffith", "pfirrmann", "grade_runner_up",
+                 "grade_evidence"):
         table[text] = table[text].fillna("")
     stats = result.stats
     figures = disc_qc_figures(result, t2w) if options.qc else {}
@@ -693,6 +700,7 @@ def run_dataset(
 
         _matplotlib()  # fail before the work when matplotlib is missing
     sessions = _select(find_sessions(root, participants=participants), only)
+    readers = _reader_grades(root)  # checked before the work, used at the end
     _check_out(root, out)
     ensure_folder(out, what="output folder")
     lock = _RunLock(out)
@@ -703,12 +711,27 @@ def run_dataset(
                                     "resume=True continues it, overwrite=True redoes it")
         results, interrupted = _run_sessions(sessions, out, executor, options, resume,
                                              progress, on_result)
-        discs = _write_run(root, out, sessions, results, options, started, t0, participants)
+        discs = _write_run(root, out, sessions, results, options, started, t0, participants,
+                           readers)
         if interrupted:  # the finished sessions are written: now stop as asked
             raise KeyboardInterrupt
         return discs
     finally:
         lock.release()
+
+
+#: Where a dataset keeps its readers' grades (discmri.grading.read_reader_grades).
+READER_GRADES = Path("derivatives") / "readers" / "grades.tsv"
+
+
+def _reader_grades(root: Path):
+    """The dataset's reader grades, or None (:data:`READER_GRADES`)."""
+    path = root / READER_GRADES
+    if not path.is_file():
+        return None
+    from .grading import read_reader_grades
+
+    return read_reader_grades(path)
 
 
 def _run_sessions(sessions, out, executor, options, resume, progress, on_result):
@@ -761,7 +784,7 @@ def _run_sessions(sessions, out, executor, options, resume, progress, on_result)
     return [results[i] for i in range(len(sessions))], False
 
 
-def _write_run(root, out, sessions, results, options, started, t0, participants):
+def _write_run(root, out, sessions, results, options, started, t0, participants, readers=None):
     import pandas as pd
 
     from .io.atomic import write_all_or_nothing
@@ -826,6 +849,18 @@ def _write_run(root, out, sessions, results, options, started, t0, participants)
         out / "dataset_description.json": text(description),
         out / "run.json": text(run),
     }
+    if readers is not None:
+        from .grading import agreement_table
+
+        agree, confusion = agreement_table(discs, readers)
+        files[out / "agreement.tsv"] = table_bytes(agree)
+        files[out / "agreement.json"] = text({
+            "Readers": str(root / READER_GRADES), "Confusion": confusion,
+            "Description": "agreement of the grading assist (discmri) with each reader, of "
+                           "the readers with each other and with their consensus (median); "
+                           "kappa from statsmodels, 95 % intervals from 1000 bootstrap "
+                           "resamples of participants",
+            "GeneratedBy": [{"Name": "discmri", "Version": __version__}]})
     write_all_or_nothing(files, overwrite=True)
     discs.attrs["sessions"] = session_rows
     return discs

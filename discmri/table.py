@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHANGE_SOURCES",
     "ID_COLUMNS",
+    "GRADE_COLUMNS",
     "MEASUREMENT_COLUMNS",
     "REGION_COLUMNS",
     "SESSION_COLUMNS",
@@ -71,6 +72,17 @@ MEASUREMENT_COLUMNS: dict[str, tuple[str, str]] = {
     "af_adc_mm2_s": ("mm2/s", "median ADC in the annulus (segments 1 and 5)"),
     "status": ("", "empty when measured; the reason when not"),
     "notes": ("", "what limited a measurement that was made"),
+}
+
+#: Grade suggestions of ``discs.tsv`` (discmri.grading; ``discmri measure`` has none).
+GRADE_COLUMNS: dict[str, tuple[str, str]] = {
+    "griffith": ("", "suggested modified Pfirrmann (Griffith) grade, 1-8 ('a/b': collapsed "
+                     "with preserved signal); an assist, not a reader's grade"),
+    "pfirrmann": ("", "suggested Pfirrmann grade, I-V"),
+    "grade_confidence": ("1", "probability that the decisive features lie on the measured side "
+                              "of their thresholds"),
+    "grade_runner_up": ("", "the Griffith grade across the nearest decisive threshold"),
+    "grade_evidence": ("", "each comparison behind the Griffith suggestion"),
 }
 
 #: Columns whose change from the participant's baseline is reported (absolute and %).
@@ -138,13 +150,17 @@ def disc_columns(
     Returns
     -------
     dict of str to (unit, description)
-        Identifiers, measurements, then change from baseline. The same set whatever maps a
+        Identifiers, measurements, grade suggestions, status and notes, then change from
+        baseline. The same set whatever maps a
         session has (missing values are n/a).
     """
     from .morphometry.dhi import DHI_COLUMNS
 
     dropped = set() if dhi is None else {col for f, col in DHI_COLUMNS.items() if f not in dhi}
-    columns = {**ID_COLUMNS, **MEASUREMENT_COLUMNS, **(_change_columns() if change else {})}
+    measured = {c: v for c, v in MEASUREMENT_COLUMNS.items() if c not in ("status", "notes")}
+    columns = {**ID_COLUMNS, **measured, **GRADE_COLUMNS,
+               "status": MEASUREMENT_COLUMNS["status"], "notes": MEASUREMENT_COLUMNS["notes"],
+               **(_change_columns() if change else {})}
     return {c: v for c, v in columns.items()
             if c not in dropped and c.removesuffix("_pct").removesuffix("_change") not in dropped}
 

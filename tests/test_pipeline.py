@@ -77,6 +77,12 @@ def test_rows_agree_with_the_truth_tables(sample_run):
     adc_err = got.np_adc_mm2_s / got.np_adc_mm2_s_true - 1
     assert adc_err[clear].abs().median() < 0.05 and adc_err[clear].abs().max() < 0.10
     assert adc_err.abs().max() < 0.14
+    # grade suggestions (issue 12): the sample's grades 1-7, measured all exact but for a
+    # disc near a boundary; within one grade everywhere
+    griffith = got.griffith.astype(str).str.split("/").str[-1].astype(int)
+    assert (abs(griffith - got.grade_griffith) <= 1).all()
+    assert (griffith == got.grade_griffith).mean() >= 0.8
+    assert got.grade_evidence.str.contains("np_outer_af_ratio").all()
     assert (got.status == "").all()
 
 
@@ -402,3 +408,35 @@ def test_qc_figures_per_disc_and_stale_files_are_removed_when_redone(tmp_path):
                         .read_text(encoding="utf-8"))
     assert record["Parameters"]["qc"] is False
     assert "T2: not asked for" in record["Skipped"]
+
+
+def test_reader_grades_in_the_dataset_give_an_agreement_table(cohort_root, tmp_path):
+    """Issue 12: derivatives/readers/grades.tsv → agreement.tsv (assist against each reader,
+    readers with each other); a bad file stops the run before any work."""
+    ds = private_copy(cohort_root, tmp_path)
+    truth = pd.read_csv(ds / "derivatives/truth/discs.tsv", sep="\t", dtype={"session": str})
+    rng = np.random.default_rng(0)
+    rows = []
+    for r in truth.itertuples():
+        for reader in ("R1", "R2"):
+            grade = int(np.clip(r.grade_griffith + rng.choice([-1, 0, 0, 0, 1]), 1, 8))
+            rows.append(f"{r.participant}\t{r.session}\t{r.level}\t{reader}\tgriffith\t{grade}")
+    readers = ds / "derivatives/readers/grades.tsv"
+    readers.parent.mkdir(parents=True)
+    readers.write_text("participant_id\tsession\tlevel\treader\tscale\tgrade\n"
+                       + "\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run_dataset(ds, out, options=RunOptions(t2=False, adc=False))
+    table = read_tsv(out / "agreement.tsv").set_index(["first", "second"])
+    assert set(table.index) == {("discmri", "R1"), ("discmri", "R2"),
+                                ("discmri", "consensus"), ("R1", "R2")}
+    assert (table.n_participants == 3).all()
+    assert table.loc[("discmri", "R1"), "within_one"] >= 0.9
+    assert table.loc[("discmri", "R1"), "kappa_quadratic"] > 0.8
+    side = json.loads((out / "agreement.json").read_text(encoding="utf-8"))
+    assert "griffith: discmri vs R1" in side["Confusion"]
+    readers.write_text("participant_id\tsession\tlevel\treader\tscale\tgrade\n"
+                       "01\tbaseline\tL4-L5\tR1\tgriffith\t12\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match="line 2"):
+        run_dataset(ds, tmp_path / "again", options=RunOptions(t2=False, adc=False))
+    assert not (tmp_path / "again").exists()
