@@ -89,3 +89,26 @@ def test_a_scaled_image_or_a_smooth_bias_field_leaves_the_suggestions(graded):
         changed += int((after.griffith != grades.griffith).sum())
         total += len(grades)
     assert changed <= 0.1 * total  # measured: 1 of 21, a disc near the grade 2/3 boundary
+
+
+def test_the_real_spineps_sample_is_graded_with_its_evidence():
+    # The real 1.5 mm T2w crop with SPINEPS labels (no canal or fat label): the nuclei are
+    # grey — about 3 times the dark outer annulus, a third of the CSF's level in the image,
+    # brighter than the marrow. The assist says Griffith 3 / Pfirrmann III and why, and that
+    # CSF and fat could not be compared (issue 12 expected hypointense grades: the image's
+    # nuclei are not as dark as its annulus).
+    import importlib.util
+    from pathlib import Path
+
+    from discmri.io import load_volume
+
+    spec = importlib.util.find_spec("TPTBox")
+    folder = Path(spec.submodule_search_locations[0]) / "tests" / "sample_mri"
+    image = load_volume(folder / "sub-mri_label-6_T2w.nii.gz")
+    labels = load_volume(folder / "sub-mri_seg-vert_label-6_msk.nii.gz")
+    grades = suggest_grades(measure(image, labels), image)
+    assert grades.level.tolist() == ["C5-C6", "C6-C7"]
+    assert grades.pfirrmann.isin(["III", "IV"]).all()
+    assert grades.griffith.isin(["3", "4", "5"]).all()
+    assert grades.np_outer_af_ratio.between(1.5, 5).all()
+    assert grades.evidence.str.contains("np_csf_ratio n/a").all()
