@@ -280,7 +280,7 @@ def process_session(
     DiscMRIError
         Bad input: an unreadable or inconsistent file, a label map off the T2w grid.
     """
-    from .grading import suggest_grades
+    from .grading.assist import DISCS_COLUMNS, suggest_grades
     from .io import load_volume
     from .measure import disc_qc_figures, measure
 
@@ -332,11 +332,15 @@ def process_session(
                      central_mm=options.central_mm, erosion_mm=options.erosion_mm,
                      edges=options.edges, parasagittal_mm=options.parasagittal_mm)
     table = result.table.copy()
-    grades = suggest_grades(result, t2w).set_index("level")
-    for column, source in (("griffith", "griffith"), ("pfirrmann", "pfirrmann"),
-                           ("grade_confidence", "confidence"),
-                           ("grade_runner_up", "runner_up"), ("grade_evidence", "evidence")):
-        table[column] = table["level"].map(grades[source])
+    try:  # the suggestions assist; a problem with them does not cost the measurements
+        grades = suggest_grades(result, t2w).set_index("level")
+    except (DiscMRIError, ValueError, KeyError) as exc:
+        skipped.append(f"grade suggestions: {type(exc).__name__}: {exc}")
+        for column in DISCS_COLUMNS:
+            table[column] = math.nan if column == "grade_confidence" else ""
+    else:
+        for column, source in DISCS_COLUMNS.items():
+            table[column] = table["level"].map(grades[source])
     for i, (name, value) in enumerate(_ids(session).items()):
         table.insert(i, name, value)
     table.insert(4, "treated", table["level"].isin(session.treated_levels))

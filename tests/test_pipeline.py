@@ -440,3 +440,18 @@ def test_reader_grades_in_the_dataset_give_an_agreement_table(cohort_root, tmp_p
     with pytest.raises(DatasetError, match="line 2"):
         run_dataset(ds, tmp_path / "again", options=RunOptions(t2=False, adc=False))
     assert not (tmp_path / "again").exists()
+
+
+def test_a_grading_failure_keeps_the_measurements(monkeypatch):
+    import discmri.grading.assist as assist
+
+    def broken(*args, **kwargs):
+        raise ValueError("no evidence")
+
+    monkeypatch.setattr(assist, "suggest_grades", broken)
+    session = find_sessions(SAMPLE)[0]
+    result = process_session(session, options=RunOptions(t2=False, adc=False))
+    assert result.status == "done"
+    assert any("grade suggestions: ValueError: no evidence" in s for s in result.skipped)
+    assert result.table.height_middle_mm.notna().all()
+    assert (result.table.griffith == "").all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..table import GRADE_COLUMNS
 from .criteria import THRESHOLDS, Thresholds, griffith, pfirrmann
 from .features import FEATURE_UNITS, disc_features
 
@@ -13,17 +14,17 @@ if TYPE_CHECKING:
     from ..io.volume import Volume
     from ..measure import Measurement
 
-__all__ = ["GRADE_UNITS", "suggest_grades"]
+__all__ = ["DISCS_COLUMNS", "GRADE_UNITS", "suggest_grades"]
+
+#: The columns of ``discs.tsv`` (:data:`discmri.table.GRADE_COLUMNS`) and the assist's
+#: table column each comes from.
+DISCS_COLUMNS = {"griffith": "griffith", "pfirrmann": "pfirrmann",
+                 "grade_confidence": "confidence", "grade_runner_up": "runner_up",
+                 "grade_evidence": "evidence"}
 
 #: Unit and description of the grade columns.
 GRADE_UNITS: dict[str, tuple[str, str]] = {
-    "griffith": ("", "suggested modified Pfirrmann (Griffith 2007) grade, 1-8; 'a/b' for a "
-                     "collapsed disc with preserved signal"),
-    "pfirrmann": ("", "suggested Pfirrmann (2001) grade, I-V"),
-    "confidence": ("1", "probability that the decisive features lie on the measured side of "
-                        "their thresholds (Griffith)"),
-    "runner_up": ("", "the Griffith grade across the nearest decisive threshold"),
-    "evidence": ("", "each comparison made for the Griffith grade, '; '-separated"),
+    **{ours: GRADE_COLUMNS[theirs] for theirs, ours in DISCS_COLUMNS.items()},
     **FEATURE_UNITS,
 }
 
