@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import DatasetError
+from ..errors import DatasetError, ParameterError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,17 +43,22 @@ def grade_value(grade, scale: str) -> int:
 
     Raises
     ------
-    ValueError
-        A grade that is not one of the scale's.
+    ParameterError
+        A grade that is not one of the scale's, or an unknown scale.
     """
+    if scale not in _RANGE:
+        raise ParameterError(f"grade scale {scale!r}; expected griffith or pfirrmann")
     text = str(grade).strip()
     if scale == "griffith" and "/" in text:
         text = text.split("/")[-1]
     value = _ROMAN.get(text.upper()) if scale == "pfirrmann" and not text.isdigit() else None
     if value is None:
-        value = int(float(text))
+        try:
+            value = int(float(text))
+        except ValueError:
+            value = 0
     if not 1 <= value <= _RANGE[scale]:
-        raise ValueError(f"grade {grade!r} outside {scale} 1-{_RANGE[scale]}")
+        raise ParameterError(f"grade {grade!r} outside {scale} 1-{_RANGE[scale]}")
     return value
 
 
@@ -84,7 +89,7 @@ def read_reader_grades(path: str | os.PathLike[str]) -> pd.DataFrame:
                                "griffith or pfirrmann")
         try:
             values.append(grade_value(row.grade, row.scale))
-        except ValueError as exc:
+        except ParameterError as exc:
             raise DatasetError(f"reader grades {path}, line {i}: {exc}") from exc
     table["value"] = values
     return table
@@ -188,8 +193,8 @@ def agreement(first, second, participants, *, scale: str, n_boot: int = 1000,
     a, b = np.asarray(first, int), np.asarray(second, int)
     who = np.asarray(participants)
     if not (len(a) == len(b) == len(who)) or len(a) == 0:
-        raise ValueError("agreement needs the same number (> 0) of grades from both graders "
-                         "and participants")
+        raise ParameterError("agreement needs the same number (> 0) of grades from both "
+                             "graders and participants")
     k = _RANGE[scale]
     kappas = _kappas(a, b, k)
     names = np.unique(who)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from discmri.errors import DatasetError
+from discmri.errors import DatasetError, ParameterError
 from discmri.grading import (
     agreement,
     agreement_table,
@@ -17,8 +17,9 @@ from discmri.grading import (
 def test_grade_values_of_both_scales():
     assert grade_value("4/7", "griffith") == 7  # the height grade of a collapsed disc
     assert grade_value("III", "pfirrmann") == grade_value(3, "pfirrmann") == 3
-    for bad, scale in (("9", "griffith"), ("VI", "pfirrmann"), ("x", "griffith")):
-        with pytest.raises(ValueError):
+    for bad, scale in (("9", "griffith"), ("VI", "pfirrmann"), ("x", "griffith"),
+                       ("3", "oswestry")):
+        with pytest.raises(ParameterError, match="griffith|pfirrmann|outside"):
             grade_value(bad, scale)
 
 
