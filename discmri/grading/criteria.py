@@ -142,7 +142,8 @@ class Suggestion:
     confidence : float
         Probability that the decisive features fall on the side they were measured on, from
         their standard errors (the margin to the nearest threshold in standard errors, z,
-        as Φ(z)); 0.5 at a boundary, near 1 far from every boundary.
+        as Φ(z)); 0.5 at a boundary or where a decisive feature is missing (e.g. no CSF
+        region), near 1 far from every boundary.
     evidence : tuple of str
         Each comparison made: the feature, its value, the threshold and which way it fell.
     """
@@ -173,6 +174,8 @@ class _Judge:
         """
         value = float(self.f.get(name, math.nan))
         if not math.isfinite(value):
+            # not judged: taken as "no", and either answer is as likely
+            self.margins.append((0.0, yes_grade))
             self.evidence.append(f"{name} n/a: {label} not judged")
             return None
         yes = value >= threshold
@@ -212,7 +215,9 @@ class _Judge:
     def result(self, grade: str) -> Suggestion:
         if not self.margins:
             return Suggestion(grade, "", math.nan, tuple(self.evidence))
-        z, runner = min(self.margins)
+        # the smallest margin; of equal ones the last judged, the nearest to the grade given
+        k = min(range(len(self.margins)), key=lambda i: (self.margins[i][0], -i))
+        z, runner = self.margins[k]
         return Suggestion(grade, runner, _phi(z), tuple(self.evidence))
 
 
@@ -259,7 +264,7 @@ def griffith(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
     height, _ = j.loss(t, decisive=signal >= 5)
     loss = float(features.get("height_loss_pct", math.nan))
     if signal <= 4 and height >= 7 and loss >= t.collapse_with_signal:
-        # collapsed (30 % or more lost) with preserved signal: Griffith's double notation
+        # collapsed (beyond collapse_with_signal) with preserved signal: double notation
         return j.result(f"{signal}/{height}")
     grade = signal if signal < 5 else height
     return j.result(str(grade))

@@ -95,7 +95,8 @@ def test_the_real_spineps_sample_is_graded_with_its_evidence():
     # The real 1.5 mm T2w crop with SPINEPS labels (no canal or fat label): the nuclei are
     # grey — about 3 times the dark outer annulus, a third of the CSF's level in the image,
     # brighter than the marrow. The assist says Griffith 3 / Pfirrmann III and why, and that
-    # CSF and fat could not be compared (issue 12 expected hypointense grades: the image's
+    # CSF and fat could not be compared (so 3 is the lowest of the bright grades, with
+    # confidence 0.5 and runner-up 2) (issue 12 expected hypointense grades: the image's
     # nuclei are not as dark as its annulus).
     import importlib.util
     from pathlib import Path
@@ -112,3 +113,5 @@ def test_the_real_spineps_sample_is_graded_with_its_evidence():
     assert grades.griffith.isin(["3", "4", "5"]).all()
     assert grades.np_outer_af_ratio.between(1.5, 5).all()
     assert grades.evidence.str.contains("np_csf_ratio n/a").all()
+    # without CSF the bright grades 1-3 are not told apart: the confidence says so
+    assert (grades.confidence == 0.5).all() and (grades.runner_up == "2").all()

@@ -55,6 +55,9 @@ def test_without_a_fat_region_csf_stands_in_and_missing_evidence_gives_no_grade(
     row = evidence(0.7, math.nan, 5.0)
     g = griffith(row)
     assert g.grade == "2" and any("no fat region" in e for e in g.evidence)
+    # neither CSF nor fat: the bright grades are not told apart, and the confidence says so
+    blind = griffith(evidence(math.nan, math.nan, 5.0))
+    assert blind.grade == "3" and blind.confidence == 0.5 and blind.runner_up == "2"
     none = griffith({"np_outer_af_ratio": math.nan})
     assert none.grade == "" and math.isnan(none.confidence)
 
