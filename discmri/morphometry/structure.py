@@ -413,9 +413,9 @@ def measure_structure(
     parasagittal_mm : float
         0 (default): edges from the mid-sagittal plane. Otherwise from the mean of the
         profiles in it and in the two planes this far (mm) to either side — the "three
-        central slices" of many MRI disc-height studies: three times the data where the image
-        is noisy, for a height averaged over that width (on a disc domed left-right, slightly
-        below the mid-sagittal one).
+        central slices" of many MRI disc-height studies: more data where the image is noisy
+        (up to three times; less when the planes share slices), for a height averaged over
+        that width (on a disc domed left-right, slightly below the mid-sagittal one).
 
     Returns
     -------
