@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..geometry import voxel_to_world, world_to_voxel
-from ..spine.labels import DiscLevel, SpineLevels, next_vertebra
+from ..spine.labels import DiscLevel, SpineLevels, nearest_labels, next_vertebra
 
 __all__ = ["DERIVED_NOTE", "derive_gap_discs", "gap_disc"]
 
@@ -96,9 +96,8 @@ def _endplates_as_bodies(lab: np.ndarray, plates: list[int], bodies: list[int]) 
     bone = np.isin(lab, bodies)
     if not (plate.any() and bone.any()):
         return lab
-    _, nearest = ndimage.distance_transform_edt(~bone, return_indices=True)
     out = lab.copy()
-    out[plate] = lab[tuple(idx[plate] for idx in nearest)]
+    out[plate] = nearest_labels(lab, bone, plate)
     return out
 
 

@@ -50,13 +50,6 @@ class SpineMorphometry:
     positions: tuple[float, ...] = HEIGHT_POSITIONS
 
 
-def _slices_across(mask: np.ndarray, affine: np.ndarray) -> int:
-    """Number of image slices a mask spans along the voxel axis nearest world x."""
-    axis = int(np.argmax(np.abs(np.asarray(affine)[0, :3])
-                         / np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)))
-    return int(np.unique(np.nonzero(mask)[axis]).size)
-
-
 def _lr_note(name: str, frame: Frame, slices: int) -> str | None:
     """What limited the disc's left-right axis, if anything."""
     if not frame.lr_from_shape:
@@ -228,7 +221,8 @@ def measure_spine(
         except MeasurementError as exc:
             failures[level.name] = str(exc)
             continue
-        lr_note = _lr_note(level.name, frame, _slices_across(mask, affine))
+        slices = int(np.unique(np.nonzero(mask)[lr]).size)  # across the slice axis
+        lr_note = _lr_note(level.name, frame, slices)
         if lr_note:
             geometry = replace(geometry, notes=(*geometry.notes, lr_note))
         missing = [n for n, v in ((level.cranial, level.cranial_label),

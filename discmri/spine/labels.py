@@ -17,8 +17,8 @@ from scipy import ndimage
 from ..errors import DiscMRIError
 from .schemes import _ORDER, SCHEMES, LabelScheme, load_scheme
 
-__all__ = ["DiscLevel", "SpineLevels", "convert_labels", "detect_scheme", "next_vertebra",
-           "read_levels"]
+__all__ = ["DiscLevel", "SpineLevels", "convert_labels", "detect_scheme", "nearest_labels",
+           "next_vertebra", "read_levels"]
 
 _OPTIONAL = ("T13", "L6")  # transitional vertebrae: expected only when present
 
@@ -312,6 +312,16 @@ def _pieces(lab, scheme, vert, levels) -> list[str]:
     return out
 
 
+def nearest_labels(labels: np.ndarray, source: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """The label of the nearest ``source`` voxel, at every voxel of ``where`` (in its order).
+
+    E.g. endplate voxels joining the nearest vertebral body.
+    """
+    _, nearest = ndimage.distance_transform_edt(~np.asarray(source, bool),
+                                                return_indices=True)
+    return np.asarray(labels)[tuple(idx[where] for idx in nearest)]
+
+
 def convert_labels(
     labels: np.ndarray,
     source: str | LabelScheme,
@@ -365,8 +375,7 @@ def convert_labels(
         else:  # bone: each voxel joins the nearest vertebra (as relabelled above)
             bone = (out > 0) & np.isin(out, list(dst.vertebrae))
             if bone.any():
-                _, nearest = ndimage.distance_transform_edt(~bone, return_indices=True)
-                out[ep] = out[tuple(idx[ep] for idx in nearest)]
+                out[ep] = nearest_labels(out, bone, ep)
     if levels.canal_labels:
         if dst.canal:
             out[np.isin(lab, levels.canal_labels)] = min(dst.canal)
