@@ -127,7 +127,7 @@ def _cleft_depth(image: np.ndarray, affine: np.ndarray, disc: StructureGeometry)
     upper = np.interp(p, disc.p, disc.upper)
     t = np.linspace(-0.35, 0.35, 29)  # fractions of the local height about its middle
     q = 0.5 * (lower + upper)[:, None] + t[None, :] * (upper - lower)[:, None]
-    prof = sample_world(image, affine, disc.frame.to_world(p[:, None] + 0 * q, q))
+    prof = sample_world(image, affine, disc.frame.to_world(p[:, None], q))
     prof = np.nanmedian(prof, axis=0)  # one profile along the height, robust across AP
     if not np.isfinite(prof).all():
         return math.nan
@@ -162,18 +162,18 @@ def _reference_dhi(names: list[str], dhi: np.ndarray, normal: np.ndarray):
     return ref, how
 
 
-def _fat_through_csf(out, fat, fat_stats, affine, measurement):
+def _fat_through_csf(out, csf, fat, fat_stats, affine, measurement):
     """Nucleus over fat as (nucleus / CSF at its level) / (fat / CSF at the fat's level).
 
     The presacral fat lies at the sacrum, centimetres from the upper discs; a coil's bias
     field scales the two differently. Comparing each with the CSF next to it cancels that,
     as long as the CSF is evenly bright (it is one fluid). Without CSF the plain ratio stays.
+    ``csf`` holds each row's (CSF signal, its standard error); ``out`` is changed in place.
     """
     from ..geometry import voxel_to_world
 
     if fat is None or not np.isfinite(fat_stats[0]):
-        return out.drop(columns=["_csf"])
-    csf = [c for c in out["_csf"]]
+        return
     ok = [i for i, c in enumerate(csf) if np.isfinite(c[0]) and c[0] > 0]
     if ok:
         centre = voxel_to_world(affine, np.argwhere(fat.mask) + [s.start for s in fat.box])
@@ -185,7 +185,6 @@ def _fat_through_csf(out, fat, fat_stats, affine, measurement):
         for i in ok:
             r, se = _ratio((out.np_csf_ratio.iat[i], out.np_csf_ratio_se.iat[i]), fat_csf)
             out.loc[out.index[i], ["np_fat_ratio", "np_fat_ratio_se"]] = [r, se]
-    return out.drop(columns=["_csf"])
 
 
 def disc_features(measurement: Measurement, t2w: Volume, *,
@@ -216,22 +215,21 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
     fat_stats = (_stats(fat.values(data), SIGNAL_QUANTILE) if fat is not None
                  else (math.nan, math.nan, 0))
     table = measurement.table.set_index("level")
-    rows = []
+    rows, csf = [], []
     for level in measurement.levels.discs:
         disc = measurement.morphometry.discs.get(level.name)
         if disc is None:
             continue
-        got = {}
+        values = {}
         for region in ("np", "outer_annulus", "csf"):
             found = regions.regions.get((level.name, region))
-            # the nucleus's signal is that of its bright tissue: a cleft, or the annulus that
-            # the region's corners reach, darkens only the lower part of its distribution;
-            # the references take the same quantile, so noise lifts both alike
-            got[region] = _stats(found.values(data), SIGNAL_QUANTILE) if found is not None \
-                else (math.nan, math.nan, 0)
-        nucleus = regions.regions.get((level.name, "np"))
-        np_vals = nucleus.values(data) if nucleus is not None else np.array([])
-        np_vals = np_vals[np.isfinite(np_vals)]
+            v = found.values(data) if found is not None else np.array([])
+            values[region] = v[np.isfinite(v)]
+        # the nucleus's signal is that of its bright tissue: a cleft, or the annulus that the
+        # region's corners reach, darkens only the lower part of its distribution; the
+        # references take the same quantile, so noise lifts both alike
+        got = {region: _stats(v, SIGNAL_QUANTILE) for region, v in values.items()}
+        np_vals = values["np"]
         row = {"level": level.name,
                "np_signal": got["np"][0], "outer_af_signal": got["outer_annulus"][0],
                "csf_signal": got["csf"][0], "fat_signal": fat_stats[0]}
@@ -239,7 +237,7 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
                           ("outer_af", got["outer_annulus"])):
             r, se = _ratio(got["np"][:2], ref[:2])
             row[f"np_{name}_ratio"], row[f"np_{name}_ratio_se"] = r, se
-        row["_csf"] = got["csf"][:2]
+        csf.append(got["csf"][:2])
         if np_vals.size >= 4 and np.median(np_vals) > 0:
             q1, q3 = np.percentile(np_vals, [25, 75])
             row["np_inhomogeneity"] = float((q3 - q1) / np.median(np_vals))
@@ -252,7 +250,7 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
     out = pd.DataFrame(rows)
     if out.empty:
         return out.reindex(columns=["level", *FEATURE_UNITS])
-    out = _fat_through_csf(out, fat, fat_stats, t2w.affine, measurement)
+    _fat_through_csf(out, csf, fat, fat_stats, t2w.affine, measurement)
     normal = (out.np_outer_af_ratio >= hypointense_ratio).to_numpy()
     ref, how = _reference_dhi(out.level.tolist(), out.dhi.to_numpy(float), normal)
     out["reference_dhi"] = ref
