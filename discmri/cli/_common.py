@@ -7,7 +7,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["check_outputs", "floats", "load_mask", "noise", "value_range", "words"]
+__all__ = ["add_image_arguments", "check_outputs", "floats", "load_mask", "noise",
+           "scheme_inputs", "value_range", "words"]
 
 
 def floats(text: str) -> tuple[float, ...]:
@@ -65,3 +66,22 @@ def load_mask(path: str | os.PathLike[str] | None, reference):
     mask = load_volume(path)
     check_same_grid(reference, mask, what="mask")
     return mask.data > 0
+
+
+def add_image_arguments(p: argparse.ArgumentParser) -> None:
+    """``--t2w``, ``--labels`` and ``--scheme``: a T2w image and its label map."""
+    p.add_argument("--t2w", required=True, help="T2-weighted image (sagittal)")
+    p.add_argument("--labels", required=True, help="label map on the T2w grid")
+    p.add_argument("--scheme", default="auto",
+                   help="label scheme: auto, native, totalspineseg, spineps, spider or a JSON "
+                        "mapping file [auto]")
+
+
+def scheme_inputs(scheme: str) -> list[Path]:
+    """The inputs a ``--scheme`` value adds: none for ``auto`` or a built-in scheme.
+
+    A mapping file is an input: hashed in the sidecar and never overwritten.
+    """
+    from ..spine.schemes import SCHEMES
+
+    return [] if scheme == "auto" or scheme in SCHEMES else [Path(scheme)]

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import ParameterError
+from ._common import add_image_arguments
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
@@ -14,14 +15,13 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     from ..io import load_volume
     from ..io.tables import write_table
     from ..measure import measure
-    from ._common import check_outputs
+    from ._common import check_outputs, scheme_inputs
 
     out = Path(args.out)
     if out.suffix != ".tsv":
         raise ParameterError(f"--out {out}: expected a .tsv file name")
     inputs = [Path(p) for p in (args.t2w, args.labels, args.thresholds) if p]
-    if args.scheme not in ("auto", "native", "totalspineseg", "spineps", "spider"):
-        inputs.append(Path(args.scheme))
+    inputs += scheme_inputs(args.scheme)
     check_outputs([out, out.with_suffix(".json")], inputs, args.overwrite)
     thresholds = load_thresholds(args.thresholds) if args.thresholds else THRESHOLDS
     t2w = load_volume(args.t2w)
@@ -43,11 +43,7 @@ def add_parser(sub) -> None:
     """Register ``grade``."""
     p = sub.add_parser("grade", help="Pfirrmann and modified Pfirrmann (Griffith) grade "
                                      "suggestions with their evidence")
-    p.add_argument("--t2w", required=True, help="T2-weighted image (sagittal)")
-    p.add_argument("--labels", required=True, help="label map on the T2w grid")
-    p.add_argument("--scheme", default="auto",
-                   help="label scheme: auto, native, totalspineseg, spineps, spider or a JSON "
-                        "mapping file [auto]")
+    add_image_arguments(p)
     p.add_argument("--thresholds", help="JSON file of grade thresholds (names of "
                                         "discmri.grading.Thresholds) [the documented defaults]")
     p.add_argument("--out", required=True, help="output table, .tsv (+ .json sidecar)")

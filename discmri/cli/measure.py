@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import ParameterError
-from ._common import floats, words
+from ._common import add_image_arguments, floats, words
 
 
 def _cmd_measure(args: argparse.Namespace) -> int:
@@ -14,14 +14,13 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     from ..io.atomic import ensure_folder
     from ..io.tables import write_table
     from ..measure import disc_qc_figures, measure
-    from ._common import check_outputs
+    from ._common import check_outputs, scheme_inputs
 
     out = Path(args.out)
     if out.suffix != ".tsv":
         raise ParameterError(f"--out {out}: expected a .tsv file name")
     inputs = [Path(p) for p in (args.t2w, args.labels, args.t2map, args.adcmap) if p]
-    if args.scheme not in ("auto", "native", "totalspineseg", "spineps", "spider"):
-        inputs.append(Path(args.scheme))
+    inputs += scheme_inputs(args.scheme)
     check_outputs([out, out.with_suffix(".json")], inputs, args.overwrite)
     if args.qc is not None:
         from ..morphometry.qc import _matplotlib
@@ -57,11 +56,7 @@ def _cmd_measure(args: argparse.Namespace) -> int:
 def add_parser(sub) -> None:
     """Register ``measure``."""
     p = sub.add_parser("measure", help="disc heights, DHI and regional T2/ADC per disc level")
-    p.add_argument("--t2w", required=True, help="T2-weighted image (sagittal)")
-    p.add_argument("--labels", required=True, help="label map on the T2w grid")
-    p.add_argument("--scheme", default="auto",
-                   help="label scheme: auto, native, totalspineseg, spineps, spider or a JSON "
-                        "mapping file [auto]")
+    add_image_arguments(p)
     p.add_argument("--t2map", help="T2 map (ms), any grid (e.g. from 'discmri t2map')")
     p.add_argument("--adcmap", help="ADC map (mm²/s), any grid (e.g. from 'discmri adcmap')")
     p.add_argument("--dhi", type=words, default=("mean_height", "masuda", "farfan", "area",
