@@ -38,6 +38,7 @@ from ._version import __version__
 from .errors import DatasetError, DiscMRIError, OutputError, OutputExistsError, ParameterError
 from .morphometry.dhi import DHI_FORMULAS
 from .table import (
+    GRADE_EVIDENCE_COLUMNS,
     SESSION_COLUMNS,
     add_change_from_baseline,
     column_sidecar,
@@ -47,6 +48,7 @@ from .table import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .grading.criteria import Thresholds
     from .io.bids import Session
 
 __all__ = ["RunOptions", "SessionResult", "process_session", "run_dataset", "session_files"]
@@ -87,6 +89,9 @@ class RunOptions:
         Region settings (:func:`discmri.regions.disc_regions`).
     qc : bool
         Write one QC figure per disc (needs matplotlib).
+    grade_thresholds : discmri.grading.Thresholds or None
+        Boundaries of the grade suggestions (a site's, from ``discmri grade --calibrate``);
+        None: the documented defaults.
     threads : int
         Threads inside each fit (results do not depend on it).
     """
@@ -105,6 +110,7 @@ class RunOptions:
     central_mm: float = 5.0
     erosion_mm: float = 0.5
     qc: bool = False
+    grade_thresholds: Thresholds | None = None
     threads: int = 1
 
     def __post_init__(self) -> None:
@@ -135,6 +141,12 @@ class RunOptions:
                                  "0 (the mid-sagittal plane only) or more")
         if self.threads < 1:
             raise ParameterError(f"threads {self.threads}: expected 1 or more")
+        from .grading.criteria import Thresholds
+
+        if self.grade_thresholds is not None and not isinstance(self.grade_thresholds,
+                                                                Thresholds):
+            raise ParameterError(f"grade thresholds {self.grade_thresholds!r}: expected a "
+                                 "discmri.grading.Thresholds (load_thresholds) or None")
         if self.coils < 1:
             raise ParameterError(f"coils {self.coils}: expected 1 or more receive channels")
         if isinstance(self.noise_sigma, str) and self.noise_sigma != "auto":
@@ -281,6 +293,7 @@ def process_session(
         Bad input: an unreadable or inconsistent file, a label map off the T2w grid.
     """
     from .grading.assist import DISCS_COLUMNS, suggest_grades
+    from .grading.criteria import THRESHOLDS
     from .io import load_volume
     from .measure import disc_qc_figures, measure
 
@@ -333,20 +346,20 @@ def process_session(
                      edges=options.edges, parasagittal_mm=options.parasagittal_mm)
     table = result.table.copy()
     try:  # the suggestions assist; a problem with them does not cost the measurements
-        grades = suggest_grades(result, t2w).set_index("level")
+        grades = suggest_grades(result, t2w, thresholds=options.grade_thresholds
+                                or THRESHOLDS).set_index("level")
     except (DiscMRIError, ValueError, KeyError) as exc:
         skipped.append(f"grade suggestions: {type(exc).__name__}: {exc}")
-        for column in DISCS_COLUMNS:
-            table[column] = math.nan if column == "grade_confidence" else ""
+        for column in (*DISCS_COLUMNS, *GRADE_EVIDENCE_COLUMNS):
+            table[column] = "" if column in _TEXT_COLUMNS else math.nan
     else:
-        for column, source in DISCS_COLUMNS.items():
+        for column, source in {**DISCS_COLUMNS, **{c: c for c in GRADE_EVIDENCE_COLUMNS}}.items():
             table[column] = table["level"].map(grades[source])
     for i, (name, value) in enumerate(_ids(session).items()):
         table.insert(i, name, value)
     table.insert(4, "treated", table["level"].isin(session.treated_levels))
     table = table.reindex(columns=list(disc_columns(options.dhi, change=False)))
-    for text in ("status", "notes", "dhi_note", "griffith", "pfirrmann", "grade_runner_up",
-                 "grade_evidence"):
+    for text in _TEXT_COLUMNS:
         table[text] = table[text].fillna("")
     stats = result.stats
     figures = disc_qc_figures(result, t2w) if options.qc else {}
@@ -375,6 +388,11 @@ def process_session(
     return SessionResult(status="done", table=table, stats=stats.reset_index(drop=True),
                          skipped=tuple(skipped), timings=timings, files=written, inputs=inputs,
                          levels=(measured, len(table)), **base)
+
+
+#: Text columns of a session's disc table (empty, not n/a, when there is nothing to say).
+_TEXT_COLUMNS = ("status", "notes", "dhi_note", "griffith", "pfirrmann", "grade_runner_up",
+                 "grade_evidence", "height_reference")
 
 
 def _scheme(session: Session) -> str:
@@ -497,9 +515,8 @@ def _read_table(source: Path | bytes) -> pd.DataFrame:
     handle = io.BytesIO(source) if isinstance(source, bytes) else source
     table = pd.read_csv(handle, sep="\t", na_values=["n/a"], keep_default_na=False,
                         dtype={"participant_id": object, "session": object, "arm": object,
-                               "level": object, "status": object, "notes": object,
-                               "dhi_note": object})
-    for text in ("status", "notes", "dhi_note"):
+                               "level": object, **{c: object for c in _TEXT_COLUMNS}})
+    for text in _TEXT_COLUMNS:
         if text in table:
             table[text] = table[text].fillna("")
     return table
@@ -806,7 +823,7 @@ def _write_run(root, out, sessions, results, options, started, t0, participants,
             key = f"sub-{s.participant}"
             first[key] = min(first.get(key, s.months), s.months)
     discs = add_change_from_baseline(discs, first).reindex(columns=list(columns))
-    for text in ("status", "notes", "dhi_note"):
+    for text in _TEXT_COLUMNS:
         discs[text] = discs[text].fillna("")
     discs["treated"] = discs["treated"].astype("boolean")
     session_rows = pd.DataFrame([r.row() for r in results], columns=list(SESSION_COLUMNS))

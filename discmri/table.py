@@ -19,6 +19,7 @@ __all__ = [
     "CHANGE_SOURCES",
     "ID_COLUMNS",
     "GRADE_COLUMNS",
+    "GRADE_EVIDENCE_COLUMNS",
     "MEASUREMENT_COLUMNS",
     "REGION_COLUMNS",
     "SESSION_COLUMNS",
@@ -83,6 +84,23 @@ GRADE_COLUMNS: dict[str, tuple[str, str]] = {
                               "of their thresholds"),
     "grade_runner_up": ("", "the Griffith grade across the nearest decisive threshold"),
     "grade_evidence": ("", "each comparison behind the Griffith suggestion"),
+}
+
+#: The grading evidence of ``discs.tsv`` (:func:`discmri.grading.disc_features`), which
+#: ``discmri grade --calibrate`` fits a site's thresholds to.
+GRADE_EVIDENCE_COLUMNS: dict[str, tuple[str, str]] = {
+    "np_csf_ratio": ("1", "nucleus over CSF at the same level (T2w upper quartiles)"),
+    "np_csf_ratio_se": ("1", "standard error of np_csf_ratio"),
+    "np_fat_ratio": ("1", "nucleus over presacral fat, through the CSF next to each"),
+    "np_fat_ratio_se": ("1", "standard error of np_fat_ratio"),
+    "np_outer_af_ratio": ("1", "nucleus over outer annulus"),
+    "np_outer_af_ratio_se": ("1", "standard error of np_outer_af_ratio"),
+    "np_inhomogeneity": ("1", "interquartile range over median of the nucleus region"),
+    "cleft_depth": ("1", "depth of a dark horizontal band in the middle of the nucleus, as a "
+                         "fraction of the nucleus above and below it (0: none)"),
+    "reference_dhi": ("1", "mean-height DHI expected for the disc"),
+    "height_loss_pct": ("%", "height loss against the expected DHI"),
+    "height_reference": ("", "where the expected DHI comes from"),
 }
 
 #: Columns whose change from the participant's baseline is reported (absolute and %).
@@ -158,7 +176,7 @@ def disc_columns(
 
     dropped = set() if dhi is None else {col for f, col in DHI_COLUMNS.items() if f not in dhi}
     measured = {c: v for c, v in MEASUREMENT_COLUMNS.items() if c not in ("status", "notes")}
-    columns = {**ID_COLUMNS, **measured, **GRADE_COLUMNS,
+    columns = {**ID_COLUMNS, **measured, **GRADE_COLUMNS, **GRADE_EVIDENCE_COLUMNS,
                "status": MEASUREMENT_COLUMNS["status"], "notes": MEASUREMENT_COLUMNS["notes"],
                **(_change_columns() if change else {})}
     return {c: v for c, v in columns.items()

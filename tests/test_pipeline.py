@@ -11,6 +11,7 @@ import pytest
 
 from discmri.cli import main
 from discmri.errors import DatasetError, OutputError, OutputExistsError, ParameterError
+from discmri.grading import Thresholds
 from discmri.io import find_sessions
 from discmri.pipeline import RunOptions, SessionResult, process_session, run_dataset
 from discmri.table import CHANGE_SOURCES, disc_columns
@@ -310,6 +311,8 @@ def test_refusals_before_any_work(cohort_root, tmp_path):
         RunOptions(dhi=("bogus",))
     with pytest.raises(ParameterError, match="parasagittal"):
         RunOptions(parasagittal_mm=float("nan"))
+    with pytest.raises(ParameterError, match="grade thresholds"):
+        RunOptions(grade_thresholds={"af_mild": 2.0})
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
     assert not list(cohort_root.rglob(".discmri*"))
 
@@ -435,6 +438,21 @@ def test_reader_grades_in_the_dataset_give_an_agreement_table(cohort_root, tmp_p
     assert table.loc[("discmri", "R1"), "kappa_quadratic"] > 0.8
     side = json.loads((out / "agreement.json").read_text(encoding="utf-8"))
     assert "griffith: discmri vs R1" in side["Confusion"]
+    # the run's discs.tsv holds the evidence that calibration fits a site's thresholds to;
+    # this small cohort has too few discs of some grades, and the record says which
+    discs = read_tsv(out / "discs.tsv")
+    assert discs.np_outer_af_ratio.notna().all() and discs.height_reference.str.len().gt(0).all()
+    site = tmp_path / "site.json"
+    assert main(["grade", "--calibrate", str(readers), "--discs", str(out / "discs.tsv"),
+                 "--out", str(site)]) == 0
+    record = json.loads(site.read_text(encoding="utf-8"))
+    assert record["ReaderGrades"] == 2 * len(truth) and record["Unmatched"] == 0
+    assert any("too few reader grades" in f["kept"] for f in record["Fits"])
+    # a site's thresholds drive the run's suggestions
+    strict = Thresholds(af_hyperintense=50.0, af_mild=40.0)
+    again = run_dataset(ds, tmp_path / "strict", only=["01"],
+                        options=RunOptions(t2=False, adc=False, grade_thresholds=strict))
+    assert (again.griffith.astype(str).str.split("/").str[0].astype(int) >= 5).all()
     readers.write_text("participant_id\tsession\tlevel\treader\tscale\tgrade\n"
                        "01\tbaseline\tL4-L5\tR1\tgriffith\t12\n", encoding="utf-8")
     with pytest.raises(DatasetError, match="line 2"):

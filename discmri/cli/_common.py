@@ -68,10 +68,10 @@ def load_mask(path: str | os.PathLike[str] | None, reference):
     return mask.data > 0
 
 
-def add_image_arguments(p: argparse.ArgumentParser) -> None:
+def add_image_arguments(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     """``--t2w``, ``--labels`` and ``--scheme``: a T2w image and its label map."""
-    p.add_argument("--t2w", required=True, help="T2-weighted image (sagittal)")
-    p.add_argument("--labels", required=True, help="label map on the T2w grid")
+    p.add_argument("--t2w", required=required, help="T2-weighted image (sagittal)")
+    p.add_argument("--labels", required=required, help="label map on the T2w grid")
     p.add_argument("--scheme", default="auto",
                    help="label scheme: auto, native, totalspineseg, spineps, spider or a JSON "
                         "mapping file [auto]")

@@ -93,12 +93,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--workers {args.workers} × --threads {args.threads} would keep "
                              f"more threads busy than the {cores} CPUs here; expected "
                              "workers × threads at most the CPU count")
+    thresholds = None
+    if args.grade_thresholds:
+        from ..grading import load_thresholds
+
+        thresholds = load_thresholds(args.grade_thresholds)
     options = RunOptions(t2=not args.no_t2, adc=not args.no_adc, t2_method=args.t2_method,
                          noise_sigma=args.noise_sigma, coils=args.coils,
                          adc_method=args.adc_method,
                          b_range=args.b_range, dhi=args.dhi,
                          parasagittal_mm=args.parasagittal_mm, qc=args.qc,
-                         threads=args.threads)
+                         grade_thresholds=thresholds, threads=args.threads)
     start = time.perf_counter()
     with _sigterm_as_interrupt(), _executor(args) as executor:
         try:
@@ -174,6 +179,9 @@ def add_parser(sub) -> None:
     p.add_argument("--parasagittal-mm", type=float, default=0.0, metavar="MM",
                    help="heights from the mean of the mid-sagittal plane and the planes MM to "
                         "either side [0: mid-sagittal only]")
+    p.add_argument("--grade-thresholds", metavar="F",
+                   help="JSON file of grade thresholds, e.g. from 'discmri grade --calibrate' "
+                        "[the documented defaults]")
     p.add_argument("--threads", type=int, default=1,
                    help="threads inside each session's fits [1]; keep workers × threads <= CPUs")
     p.set_defaults(func=_cmd_run)

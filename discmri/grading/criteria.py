@@ -39,8 +39,8 @@ from typing import Any
 
 from ..errors import ParameterError
 
-__all__ = ["THRESHOLDS", "Suggestion", "Thresholds", "griffith", "load_thresholds",
-           "pfirrmann"]
+__all__ = ["ADC_NORMAL_DEGENERATED", "T2_BY_PFIRRMANN", "THRESHOLDS", "Suggestion",
+           "Thresholds", "griffith", "load_thresholds", "pfirrmann", "supporting_evidence"]
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,10 @@ THRESHOLDS = Thresholds()
 
 
 def load_thresholds(path: str | os.PathLike[str]) -> Thresholds:
-    """Thresholds from a JSON file of ``{name: value}`` (names of :class:`Thresholds`).
+    """Thresholds from a JSON file.
+
+    Either ``{name: value}`` (names of :class:`Thresholds`) or ``{"Thresholds": {name:
+    value}, ...}`` (what ``discmri grade --calibrate`` writes).
 
     Raises
     ------
@@ -110,6 +113,8 @@ def load_thresholds(path: str | os.PathLike[str]) -> Thresholds:
     except (OSError, ValueError) as exc:
         raise ParameterError(f"thresholds file {path}: {exc}; expected a JSON object of "
                              "threshold names and numbers") from exc
+    if isinstance(raw, dict) and isinstance(raw.get("Thresholds"), dict):
+        raw = raw["Thresholds"]  # a calibration's file: the thresholds and their record
     known = {f.name for f in fields(Thresholds)}
     bad = sorted(set(raw) - known)
     if bad or not isinstance(raw, dict):
@@ -213,12 +218,51 @@ class _Judge:
         return grade, str(runner)
 
     def result(self, grade: str) -> Suggestion:
+        self.evidence.extend(supporting_evidence(self.f))
         if not self.margins:
             return Suggestion(grade, "", math.nan, tuple(self.evidence))
         # the smallest margin; of equal ones the last judged, the nearest to the grade given
         k = min(range(len(self.margins)), key=lambda i: (self.margins[i][0], -i))
         z, runner = self.margins[k]
         return Suggestion(grade, runner, _phi(z), tuple(self.evidence))
+
+
+#: Nucleus T2 (ms, mean and SD) by Pfirrmann grade I-IV in a 479-disc series at 1.5 T
+#: (REFERENCE.md §4); supporting evidence only, as T2 depends on the protocol.
+T2_BY_PFIRRMANN: dict[str, tuple[float, float]] = {
+    "I": (210.0, 32.0), "II": (129.0, 19.0), "III": (84.0, 10.0), "IV": (51.0, 9.0)}
+
+#: Nucleus ADC (mm²/s, mean and SD) of normal and degenerated discs, Kealey et al. 2005
+#: (REFERENCE.md §5); the two overlap widely.
+ADC_NORMAL_DEGENERATED: tuple[tuple[float, float], tuple[float, float]] = (
+    (2.27e-3, 0.58e-3), (2.06e-3, 0.47e-3))
+
+
+def supporting_evidence(features) -> list[str]:
+    """What the nucleus T2 and ADC (when measured) say, beside the grade, not deciding it.
+
+    The T2 is placed against the Pfirrmann grade means of :data:`T2_BY_PFIRRMANN` (the most
+    likely grade under their normal spreads); the ADC against normal and degenerated discs'
+    means (:data:`ADC_NORMAL_DEGENERATED`).
+    """
+    out = []
+    t2 = float(features.get("np_t2_ms", math.nan))
+    if math.isfinite(t2) and t2 > 0:
+        def loglik(m: float, s: float) -> float:
+            return -0.5 * ((t2 - m) / s) ** 2 - math.log(s)
+
+        like = max(T2_BY_PFIRRMANN, key=lambda g: loglik(*T2_BY_PFIRRMANN[g]))
+        m, s = T2_BY_PFIRRMANN[like]
+        out.append(f"supporting: np_t2_ms {t2:.0f} ms, most like Pfirrmann {like} "
+                   f"({m:.0f} ± {s:.0f} ms in a 1.5 T series; protocol-dependent)")
+    adc = float(features.get("np_adc_mm2_s", math.nan))
+    if math.isfinite(adc) and adc > 0:
+        (mn, _), (md, _) = ADC_NORMAL_DEGENERATED
+        nearer = "normal" if abs(adc - mn) < abs(adc - md) else "degenerated"
+        out.append(f"supporting: np_adc_mm2_s {adc * 1e3:.2f}e-3, nearer the {nearer} discs' "
+                   f"mean ({mn * 1e3:.2f}e-3 normal, {md * 1e3:.2f}e-3 degenerated; the two "
+                   "overlap widely)")
+    return out
 
 
 def griffith(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:

@@ -26,6 +26,9 @@ Features (one row per measured disc):
     How far the nucleus's central horizontal band falls below the bands above and below it,
     as a fraction of them: the intranuclear cleft of Griffith grade 2 (and Pfirrmann II's
     horizontal bands). 0 without a cleft.
+``np_t2_ms``, ``np_adc_mm2_s``
+    The nucleus's T2 and ADC when the measurement had maps: supporting evidence, stated beside
+    the suggestion and not used to decide it (their values depend on the protocol).
 ``dhi``, ``reference_dhi``, ``height_loss_pct``
     The disc's mean-height DHI, the DHI expected for it (the level trend of the other discs
     whose nucleus is not hypointense; a normative value without any) and the loss, %
@@ -40,6 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..morphometry.structure import StructureGeometry
+from ..table import GRADE_EVIDENCE_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,19 +71,13 @@ FEATURE_UNITS: dict[str, tuple[str, str]] = {
                                 "10 % of the depth at both ends)"),
     "csf_signal": ("a.u.", "upper quartile of the T2w signal of the CSF behind the disc"),
     "fat_signal": ("a.u.", "upper quartile of the T2w signal of the presacral fat"),
-    "np_csf_ratio": ("1", "nucleus over CSF at the same level"),
-    "np_csf_ratio_se": ("1", "standard error of np_csf_ratio"),
-    "np_fat_ratio": ("1", "nucleus over presacral fat"),
-    "np_fat_ratio_se": ("1", "standard error of np_fat_ratio"),
-    "np_outer_af_ratio": ("1", "nucleus over outer annulus"),
-    "np_outer_af_ratio_se": ("1", "standard error of np_outer_af_ratio"),
-    "np_inhomogeneity": ("1", "interquartile range over median of the nucleus region"),
-    "cleft_depth": ("1", "depth of a dark horizontal band in the middle of the nucleus, as a "
-                         "fraction of the nucleus above and below it (0: none)"),
+    **{k: v for k, v in GRADE_EVIDENCE_COLUMNS.items() if k.startswith("np_")
+       or k == "cleft_depth"},
+    "np_t2_ms": ("ms", "nucleus T2 from a T2 map (supporting evidence only)"),
+    "np_adc_mm2_s": ("mm2/s", "nucleus ADC from an ADC map (supporting evidence only)"),
     "dhi": ("1", "mean-height DHI of the disc"),
-    "reference_dhi": ("1", "mean-height DHI expected for the disc"),
-    "height_loss_pct": ("%", "height loss against the expected DHI"),
-    "height_reference": ("", "where the expected DHI comes from"),
+    **{k: v for k, v in GRADE_EVIDENCE_COLUMNS.items() if k in ("reference_dhi",
+       "height_loss_pct", "height_reference")},
 }
 
 
@@ -244,8 +242,10 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
         else:
             row["np_inhomogeneity"] = math.nan
         row["cleft_depth"] = _cleft_depth(data, t2w.affine, disc)
-        row["dhi"] = float(table.loc[level.name, "dhi_mean_height"]) if (
-            "dhi_mean_height" in table.columns) else math.nan
+        for name, column in (("dhi", "dhi_mean_height"), ("np_t2_ms", "np_t2_ms"),
+                             ("np_adc_mm2_s", "np_adc_mm2_s")):
+            row[name] = float(table.loc[level.name, column]) if (
+                column in table.columns) else math.nan
         rows.append(row)
     out = pd.DataFrame(rows)
     if out.empty:

@@ -19,6 +19,7 @@ from .cohort import ArmEffect, Cohort, make_cohort, sample_protocol
 from .contrasts import BiasField, dwi, mese, rician, t2w_fse
 from .geometry import HEIGHT_POSITIONS, SpineGeometry
 from .grid import Grid, Pose, rotation_matrix
+from .readers import READER_THRESHOLDS, feature_cohort, reader_grades
 from .render import Mixture, render
 from .session import Protocol, SimulatedSession, diffusion_directions, simulate_session
 from .tissue import Tissue, disc_tissue, griffith_grade, pfirrmann_from_griffith
@@ -26,6 +27,7 @@ from .truth import truth_table
 
 __all__ = [
     "HEIGHT_POSITIONS",
+    "READER_THRESHOLDS",
     "ArmEffect",
     "BiasField",
     "Cohort",
@@ -44,11 +46,13 @@ __all__ = [
     "diffusion_directions",
     "disc_tissue",
     "dwi",
+    "feature_cohort",
     "griffith_grade",
     "make_cohort",
     "mese",
     "pfirrmann_from_griffith",
     "random_anatomy",
+    "reader_grades",
     "render",
     "rician",
     "rotation_matrix",

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from discmri.cli import main
 
@@ -52,3 +53,85 @@ def test_grade_uses_a_thresholds_file_and_refuses_a_bad_one(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("discmri: error:") and "thresholds" in err and err.count("\n") == 1
     assert not other.exists() and not other.with_suffix(".json").exists()
+
+
+def test_grade_with_maps_and_reader_grades_of_the_image(tmp_path, capsys):
+    """--t2map adds the nucleus T2 as supporting evidence; --readers writes the agreement."""
+    import nibabel as nib
+    import numpy as np
+
+    t2w = nib.load(SAMPLE / SUB / "anat" / f"{STEM}_T2w.nii.gz")
+    t2map = tmp_path / "t2map.nii.gz"
+    nib.save(nib.Nifti1Image(np.full(t2w.shape, 84.0, np.float32), t2w.affine), t2map)
+    truth = pd.read_csv(SAMPLE / "derivatives/truth" / SUB / f"{STEM}_discs.tsv", sep="\t")
+    readers = tmp_path / "readers.tsv"
+    lines = ["participant_id\tsession\tlevel\treader\tscale\tgrade"]
+    lines += [f"01\tbaseline\t{r.level}\tR1\tgriffith\t{r.grade_griffith}"
+              for r in truth.itertuples()]
+    readers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "grades.tsv"
+    assert main(grade_args(out, "--t2map", str(t2map), "--readers", str(readers))) == 0
+    table = pd.read_csv(out, sep="\t", keep_default_na=False, na_values="n/a")
+    assert np.allclose(table.np_t2_ms, 84.0)
+    assert table.evidence.str.contains("np_t2_ms 84 ms, most like Pfirrmann III").all()
+    agree = pd.read_csv(tmp_path / "grades_agreement.tsv", sep="\t")
+    row = agree[(agree["first"] == "discmri") & (agree["second"] == "R1")].iloc[0]
+    assert row.n_discs == len(truth) and row.n_participants == 1
+    got = table.griffith.astype(str).str.split("/").str[-1].astype(int)
+    assert row.exact == pytest.approx((got == truth.grade_griffith).mean())
+    assert "discmri vs R1" in capsys.readouterr().out
+
+
+def test_reader_grades_of_several_images_need_a_bids_name(tmp_path, capsys):
+    readers = tmp_path / "readers.tsv"
+    readers.write_text("participant_id\tsession\tlevel\treader\tscale\tgrade\n"
+                       "02\tbaseline\tL4-L5\tR1\tgriffith\t3\n"
+                       "03\tbaseline\tL4-L5\tR1\tgriffith\t3\n", encoding="utf-8")
+    out = tmp_path / "grades.tsv"
+    assert main(grade_args(out, "--readers", str(readers))) == 2
+    err = capsys.readouterr().err
+    assert "sub-X_ses-Y" in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_calibrate_writes_a_thresholds_file_that_grade_then_uses(tmp_path, capsys):
+    from discmri.phantom.readers import READER_THRESHOLDS, feature_cohort, reader_grades
+
+    features = feature_cohort(30, seed=2)
+    discs = tmp_path / "discs.tsv"
+    features.to_csv(discs, sep="\t", index=False, na_rep="n/a")
+    readers = tmp_path / "grades.tsv"
+    reader_grades(features, 2, seed=12).to_csv(readers, sep="\t", index=False)
+    site = tmp_path / "site.json"
+    assert main(["grade", "--calibrate", str(readers), "--discs", str(discs),
+                 "--out", str(site)]) == 0
+    printed = capsys.readouterr().out
+    assert "cross-validated: exact" in printed and "default: exact" in printed
+    record = json.loads(site.read_text(encoding="utf-8"))
+    assert record["Thresholds"]["af_mild"] == pytest.approx(READER_THRESHOLDS["af_mild"],
+                                                            rel=0.1)
+    assert record["CrossValidated"]["n_participants"] == 30
+    out = tmp_path / "graded.tsv"
+    assert main(grade_args(out, "--thresholds", str(site))) == 0
+    sidecar = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert sidecar["Thresholds"] == record["Thresholds"]
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--t2w", "x.nii.gz"], "no image"),
+    ([], "--discs"),
+])
+def test_calibrate_refuses_an_image_or_no_discs(tmp_path, capsys, extra, expected):
+    readers = tmp_path / "grades.tsv"
+    readers.write_text("participant_id\tsession\tlevel\treader\tscale\tgrade\n", encoding="utf-8")
+    site = tmp_path / "site.json"
+    assert main(["grade", "--calibrate", str(readers), *extra, "--out", str(site)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1
+    assert not site.exists()
+
+
+def test_grade_without_an_image_says_what_is_missing(tmp_path, capsys):
+    assert main(["grade", "--out", str(tmp_path / "g.tsv")]) == 2
+    err = capsys.readouterr().err
+    assert "--t2w and --labels missing" in err
