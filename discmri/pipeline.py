@@ -88,7 +88,7 @@ class RunOptions:
     central_mm, erosion_mm : float
         Region settings (:func:`discmri.regions.disc_regions`).
     qc : bool
-        Write one QC figure per disc (needs matplotlib).
+        Write one QC figure per disc and one of the grade suggestions (needs matplotlib).
     grade_thresholds : discmri.grading.Thresholds or None
         Boundaries of the grade suggestions (a site's, from ``discmri grade --calibrate``);
         None: the documented defaults.
@@ -345,10 +345,12 @@ def process_session(
                      central_mm=options.central_mm, erosion_mm=options.erosion_mm,
                      edges=options.edges, parasagittal_mm=options.parasagittal_mm)
     table = result.table.copy()
+    grades = None
     try:  # the suggestions assist; a problem with them does not cost the measurements
         grades = suggest_grades(result, t2w, thresholds=options.grade_thresholds
                                 or THRESHOLDS).set_index("level")
     except (DiscMRIError, ValueError, KeyError) as exc:
+        grades = None
         skipped.append(f"grade suggestions: {type(exc).__name__}: {exc}")
         for column in (*DISCS_COLUMNS, *GRADE_EVIDENCE_COLUMNS):
             table[column] = "" if column in _TEXT_COLUMNS else math.nan
@@ -363,6 +365,10 @@ def process_session(
         table[text] = table[text].fillna("")
     stats = result.stats
     figures = disc_qc_figures(result, t2w) if options.qc else {}
+    if options.qc and grades is not None:
+        from .grading.qc import grade_figure
+
+        figures["grades"] = grade_figure(result, t2w, grades.reset_index())
     timings["measure"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -392,7 +398,7 @@ def process_session(
 
 #: Text columns of a session's disc table (empty, not n/a, when there is nothing to say).
 _TEXT_COLUMNS = ("status", "notes", "dhi_note", "griffith", "pfirrmann", "grade_runner_up",
-                 "grade_evidence", "height_reference")
+                 "grade_evidence", "csf_reference", "height_reference")
 
 
 def _scheme(session: Session) -> str:

@@ -91,6 +91,8 @@ GRADE_COLUMNS: dict[str, tuple[str, str]] = {
 GRADE_EVIDENCE_COLUMNS: dict[str, tuple[str, str]] = {
     "np_csf_ratio": ("1", "nucleus over CSF at the same level (T2w upper quartiles)"),
     "np_csf_ratio_se": ("1", "standard error of np_csf_ratio"),
+    "csf_reference": ("", "where the CSF signal comes from: the canal label, or the image "
+                          "behind the disc when the map has no canal label"),
     "np_fat_ratio": ("1", "nucleus over presacral fat, through the CSF next to each"),
     "np_fat_ratio_se": ("1", "standard error of np_fat_ratio"),
     "np_outer_af_ratio": ("1", "nucleus over outer annulus"),

@@ -403,7 +403,7 @@ def test_qc_figures_per_disc_and_stale_files_are_removed_when_redone(tmp_path):
     run_dataset(SAMPLE, out, only=["sub-04"], options=RunOptions(t2=False, adc=False, qc=True))
     pngs = sorted((out / "sub-04/ses-baseline/qc").glob("*.png"))
     assert [p.name for p in pngs] == sorted(f"sub-04_ses-baseline_{lv}.png" for lv in (
-        "T11-T12", "T12-L1", "L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"))
+        "T11-T12", "T12-L1", "L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1", "grades"))
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     run_dataset(SAMPLE, out, only=["sub-04"], options=plain, overwrite=True)
     assert not (out / "sub-04/ses-baseline/qc").exists()  # not this run's

@@ -67,6 +67,12 @@ def _grade_image(args: argparse.Namespace) -> int:
                                 args.thresholds, args.readers) if p]
     inputs += scheme_inputs(args.scheme)
     outputs = [out, out.with_suffix(".json")]
+    figure_out = out.with_name(out.stem + "_qc.png")
+    if args.qc:
+        from ..morphometry.qc import _matplotlib
+
+        _matplotlib()  # fail before the work when matplotlib is missing
+        outputs.append(figure_out)
     agreement_out = out.with_name(out.stem + "_agreement.tsv")
     if args.readers:
         outputs += [agreement_out, agreement_out.with_suffix(".json")]
@@ -84,11 +90,17 @@ def _grade_image(args: argparse.Namespace) -> int:
     sidecar = {**{c: {"Units": u, "Description": d} for c, (u, d) in GRADE_UNITS.items()},
                "Thresholds": asdict(thresholds), "LabelScheme": result.levels.scheme,
                "Note": "suggestions to assist a reader, not a reader's grades"}
-    write_table(grades, out, sidecar, inputs=inputs, overwrite=args.overwrite)
+    extra = {}
+    if args.qc:
+        from ..grading.qc import grade_figure
+
+        extra[figure_out] = grade_figure(result, t2w, grades)
+    write_table(grades, out, sidecar, inputs=inputs, overwrite=args.overwrite, extra=extra)
     for row in grades.itertuples():
         print(f"{row.level}: Griffith {row.griffith or 'n/a'} (runner-up {row.runner_up or '-'}, "
               f"confidence {row.confidence:.2f}), Pfirrmann {row.pfirrmann or 'n/a'}")
-    print(f"wrote {out}, {out.with_suffix('.json').name}")
+    print(f"wrote {out}, {out.with_suffix('.json').name}"
+          + (f", {figure_out.name}" if args.qc else ""))
     if readers is not None:
         discs = grades.assign(participant_id=who[0], session=who[1])
         table, confusion = agreement_table(discs, readers.assign(participant_id=who[0],
@@ -112,7 +124,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     from ..grading.calibration import calibrate
     from ..io.atomic import write_all_or_nothing
 
-    given = [f"--{n}" for n in ("t2w", "labels", "t2map", "adcmap", "readers")
+    given = [f"--{n}" for n in ("t2w", "labels", "t2map", "adcmap", "readers", "qc")
              if getattr(args, n)]
     if given or not args.discs:
         raise ParameterError("--calibrate: expected --discs DISCS.tsv (from discmri run) and "
@@ -165,6 +177,9 @@ def add_parser(sub) -> None:
     p.add_argument("--readers", help="reader grades of this image (TSV: participant_id, "
                                      "session, level, reader, scale, grade): writes "
                                      "OUT_agreement.tsv")
+    p.add_argument("--qc", action="store_true", help="also write OUT_qc.png: each disc with "
+                                                      "the regions compared and its suggestion "
+                                                      "(needs matplotlib)")
     p.add_argument("--thresholds", help="JSON file of grade thresholds (names of "
                                         "discmri.grading.Thresholds, or a --calibrate output) "
                                         "[the documented defaults]")

@@ -218,6 +218,9 @@ class _Judge:
         return grade, str(runner)
 
     def result(self, grade: str) -> Suggestion:
+        source = str(self.f.get("csf_reference", "") or "")
+        if source.startswith("image"):
+            self.evidence.append(f"csf_signal from the {source} (the map has no canal label)")
         self.evidence.extend(supporting_evidence(self.f))
         if not self.margins:
             return Suggestion(grade, "", math.nan, tuple(self.evidence))

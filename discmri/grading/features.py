@@ -13,6 +13,11 @@ Features (one row per measured disc):
     the annulus in the region's corners does not lower), of the outer annulus (outer 10 % of
     the depth at both ends), of the CSF in the canal behind the disc and of the presacral fat
     (image units; the same quantile everywhere, so noise lifts both sides of a ratio).
+``csf_reference``
+    Where the CSF signal comes from: the canal label, or, when the map has none (e.g. a
+    vertebra-and-disc map), the image: the brightest fifth of a strip 1-14 mm behind the disc
+    (CSF is the brightest tissue there on T2w). A level where that finds no CSF (below 0.7 of
+    the other levels') takes the other levels' median, and says so.
 ``np_csf_ratio``, ``np_fat_ratio``, ``np_outer_af_ratio``
     Nucleus over each reference (Griffith 2007: NP signal against CSF, presacral fat and the
     outer annulus). The fat lies at the sacrum, far from the upper discs, so the nucleus is
@@ -72,7 +77,7 @@ FEATURE_UNITS: dict[str, tuple[str, str]] = {
     "csf_signal": ("a.u.", "upper quartile of the T2w signal of the CSF behind the disc"),
     "fat_signal": ("a.u.", "upper quartile of the T2w signal of the presacral fat"),
     **{k: v for k, v in GRADE_EVIDENCE_COLUMNS.items() if k.startswith("np_")
-       or k == "cleft_depth"},
+       or k in ("csf_reference", "cleft_depth")},
     "np_t2_ms": ("ms", "nucleus T2 from a T2 map (supporting evidence only)"),
     "np_adc_mm2_s": ("mm2/s", "nucleus ADC from an ADC map (supporting evidence only)"),
     "dhi": ("1", "mean-height DHI of the disc"),
@@ -132,6 +137,60 @@ def _cleft_depth(image: np.ndarray, affine: np.ndarray, disc: StructureGeometry)
     middle = prof[np.abs(t) <= 0.1].min()
     flanks = min(prof[t < -0.15].max(), prof[t > 0.15].max())
     return float(max(0.0, 1.0 - middle / flanks)) if flanks > 0 else math.nan
+
+
+#: Share of the strip behind a disc taken as its CSF when the map has no canal label: the
+#: brightest fifth (CSF is the brightest tissue there on T2w; the strip also crosses the
+#: posterior longitudinal ligament, epidural fat, nerve roots or the cord).
+IMAGE_CSF_TOP = 0.2
+
+#: A level whose image CSF is below this fraction of the spine's median found none (a narrow
+#: canal, or a strip into bone): the median of the other levels stands in.
+IMAGE_CSF_FLOOR = 0.7
+
+
+def _image_csf(image: np.ndarray, affine: np.ndarray,
+               disc: StructureGeometry) -> tuple[float, float, int]:
+    """CSF signal behind a disc from the image: (value, standard error, voxels used).
+
+    A strip 1-14 mm behind the disc's posterior edge, between 20 and 80 % of the disc's
+    posterior height and 1.5 mm either side of its mid-sagittal plane; its brightest fifth
+    (:data:`IMAGE_CSF_TOP`) is taken as CSF and summarised by its median.
+    """
+    from ..geometry import sample_world
+
+    p = np.arange(disc.posterior - 14.0, disc.posterior - 1.0, 0.5)
+    lower = float(np.interp(disc.posterior, disc.p, disc.lower))
+    upper = float(np.interp(disc.posterior, disc.p, disc.upper))
+    q = lower + np.linspace(0.2, 0.8, 9) * (upper - lower)
+    pp, qq, xx = np.meshgrid(p, q, np.array([-1.5, 0.0, 1.5]), indexing="ij")
+    v = sample_world(image, affine, disc.frame.to_world(pp, qq, xx)).ravel()
+    v = v[np.isfinite(v)]
+    if v.size < 20:
+        return math.nan, math.nan, 0
+    top = v[v >= np.quantile(v, 1.0 - IMAGE_CSF_TOP)]
+    return _stats(top, 0.5)
+
+
+def _check_image_csf(out, csf, nuclei) -> None:
+    """Replace image CSF references that found no CSF by the median of the others.
+
+    ``csf`` and ``nuclei`` hold each row's (signal, standard error); ``csf`` is changed with
+    ``out``.
+    """
+    image = (out.csf_reference == "image").to_numpy()
+    values = out.csf_signal.to_numpy(float)
+    if image.sum() < 2:
+        return
+    median = float(np.nanmedian(values[image]))
+    low = image & (values < IMAGE_CSF_FLOOR * median)
+    for i in np.flatnonzero(low):
+        ref = (median, float(np.nanmedian([c[1] for c in csf])))
+        csf[i] = ref
+        r, se = _ratio(nuclei[i], ref)
+        idx = out.index[i]
+        out.loc[idx, ["csf_signal", "np_csf_ratio", "np_csf_ratio_se"]] = [median, r, se]
+        out.loc[idx, "csf_reference"] = "image, median of the other levels (none found here)"
 
 
 def _reference_dhi(names: list[str], dhi: np.ndarray, normal: np.ndarray):
@@ -213,7 +272,7 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
     fat_stats = (_stats(fat.values(data), SIGNAL_QUANTILE) if fat is not None
                  else (math.nan, math.nan, 0))
     table = measurement.table.set_index("level")
-    rows, csf = [], []
+    rows, csf, nuclei = [], [], []
     for level in measurement.levels.discs:
         disc = measurement.morphometry.discs.get(level.name)
         if disc is None:
@@ -227,8 +286,11 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
         # region's corners reach, darkens only the lower part of its distribution; the
         # references take the same quantile, so noise lifts both alike
         got = {region: _stats(v, SIGNAL_QUANTILE) for region, v in values.items()}
+        source = "canal label"
+        if got["csf"][2] == 0:  # no canal label: the CSF behind the disc, from the image
+            got["csf"], source = _image_csf(data, t2w.affine, disc), "image"
         np_vals = values["np"]
-        row = {"level": level.name,
+        row = {"level": level.name, "csf_reference": source,
                "np_signal": got["np"][0], "outer_af_signal": got["outer_annulus"][0],
                "csf_signal": got["csf"][0], "fat_signal": fat_stats[0]}
         for name, ref in (("csf", got["csf"]), ("fat", fat_stats),
@@ -236,6 +298,7 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
             r, se = _ratio(got["np"][:2], ref[:2])
             row[f"np_{name}_ratio"], row[f"np_{name}_ratio_se"] = r, se
         csf.append(got["csf"][:2])
+        nuclei.append(got["np"][:2])
         if np_vals.size >= 4 and np.median(np_vals) > 0:
             q1, q3 = np.percentile(np_vals, [25, 75])
             row["np_inhomogeneity"] = float((q3 - q1) / np.median(np_vals))
@@ -250,6 +313,7 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
     out = pd.DataFrame(rows)
     if out.empty:
         return out.reindex(columns=["level", *FEATURE_UNITS])
+    _check_image_csf(out, csf, nuclei)
     _fat_through_csf(out, csf, fat, fat_stats, t2w.affine, measurement)
     normal = (out.np_outer_af_ratio >= hypointense_ratio).to_numpy()
     ref, how = _reference_dhi(out.level.tolist(), out.dhi.to_numpy(float), normal)

@@ -15,7 +15,7 @@ from ..errors import DiscMRIError
 from ..geometry import sample_world
 from .structure import StructureGeometry
 
-__all__ = ["disc_figure"]
+__all__ = ["disc_figure", "disc_plane", "show_plane"]
 
 
 def _matplotlib():
@@ -69,19 +69,11 @@ def disc_figure(
     """
     figure_cls, canvas_cls = _matplotlib()
     frame = disc.frame
-    p = np.arange(disc.posterior - 12.0, disc.anterior + 12.0, step_mm)
-    q = np.arange(np.nanmin(disc.lower) - 14.0, np.nanmax(disc.upper) + 14.0, step_mm)
-    pp, qq = np.meshgrid(p, q, indexing="xy")
-    plane = sample_world(image, affine, frame.to_world(pp, qq))
+    p, q, plane = disc_plane(image, affine, disc, step_mm=step_mm)
     fig = figure_cls(figsize=(6.4, 6.4 * len(q) / len(p) + 0.6), dpi=dpi)
     canvas_cls(fig)
     ax = fig.add_subplot(1, 1, 1)
-    finite = plane[np.isfinite(plane)]
-    vmax = float(np.percentile(finite, 99.5)) if finite.size else 1.0
-    # Anterior to the left, as sagittal images are usually shown facing left.
-    ax.imshow(plane, cmap="gray", origin="lower", vmin=0, vmax=vmax,
-              extent=(p[0], p[-1], q[0], q[-1]))
-    ax.invert_xaxis()
+    show_plane(ax, p, q, plane)
     kinds = ((~disc.from_labels & ~disc.interpolated, "orange"), (disc.interpolated, "magenta"),
              (disc.from_labels, "red"))
     for edge in (disc.lower, disc.upper):
@@ -110,6 +102,44 @@ def disc_figure(
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     return buf.getvalue()
+
+
+def disc_plane(image: np.ndarray, affine: np.ndarray, disc: StructureGeometry, *,
+               margin_mm: tuple[float, float] = (12.0, 14.0),
+               step_mm: float = 0.2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The disc's mid-sagittal plane resliced in its frame.
+
+    Parameters
+    ----------
+    image : (X, Y, Z) ndarray
+    affine : (4, 4) ndarray
+    disc : StructureGeometry
+    margin_mm : (float, float)
+        Extent beyond the disc along AP and along the endplate normal, mm.
+    step_mm : float
+        Pixel size, mm.
+
+    Returns
+    -------
+    p, q : 1-D ndarray
+        AP and normal positions of the pixels, mm in the disc frame.
+    plane : (len(q), len(p)) ndarray
+        Image values (linear interpolation; NaN outside the image).
+    """
+    p = np.arange(disc.posterior - margin_mm[0], disc.anterior + margin_mm[0], step_mm)
+    q = np.arange(np.nanmin(disc.lower) - margin_mm[1], np.nanmax(disc.upper) + margin_mm[1],
+                  step_mm)
+    pp, qq = np.meshgrid(p, q, indexing="xy")
+    return p, q, sample_world(image, affine, disc.frame.to_world(pp, qq))
+
+
+def show_plane(ax, p: np.ndarray, q: np.ndarray, plane: np.ndarray) -> None:
+    """Draw a :func:`disc_plane` in grey, anterior to the left (as sagittal images face)."""
+    finite = plane[np.isfinite(plane)]
+    vmax = float(np.percentile(finite, 99.5)) if finite.size else 1.0
+    ax.imshow(plane, cmap="gray", origin="lower", vmin=0, vmax=vmax,
+              extent=(p[0], p[-1], q[0], q[-1]))
+    ax.invert_xaxis()
 
 
 def _draw_regions(ax, disc: StructureGeometry, affine, erosion_mm: float, fraction: float) -> None:

@@ -70,7 +70,9 @@ def test_grade_with_maps_and_reader_grades_of_the_image(tmp_path, capsys):
               for r in truth.itertuples()]
     readers.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "grades.tsv"
-    assert main(grade_args(out, "--t2map", str(t2map), "--readers", str(readers))) == 0
+    assert main(grade_args(out, "--t2map", str(t2map), "--readers", str(readers),
+                           "--qc")) == 0
+    assert (tmp_path / "grades_qc.png").read_bytes()[:4] == b"\x89PNG"
     table = pd.read_csv(out, sep="\t", keep_default_na=False, na_values="n/a")
     assert np.allclose(table.np_t2_ms, 84.0)
     assert table.evidence.str.contains("np_t2_ms 84 ms, most like Pfirrmann III").all()
