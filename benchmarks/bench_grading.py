@@ -8,6 +8,13 @@ within-one agreement with the phantom's Griffith and Pfirrmann grades, the quadr
 kappa (statsmodels), and the time of the grading against that of discmri.measure on the same
 image (issue 12: under 10 %).
 
+Calibration (table level, no images): cohorts of disc features spread over the eight grades
+of a site whose readers see the boundaries away from the defaults
+(discmri.phantom.READER_THRESHOLDS), two simulated readers with 10 % (ratios) and 5-point
+(height loss) scatter. Prints the inter-reader kappa, the largest error of each recovered
+threshold over the cohorts, the cross-validated agreement against the readers' consensus with
+the calibrated thresholds and with the defaults, and the time of a calibration.
+
 Run: python benchmarks/bench_grading.py [--quick]
 """
 
@@ -75,12 +82,49 @@ def run(spines: int, spread: str) -> None:
           f"({np.median(t_measure):.2f} s)")
 
 
+def calibration(cohorts: int, participants: int) -> None:
+    from discmri.grading import THRESHOLDS, calibrate
+    from discmri.phantom import READER_THRESHOLDS, feature_cohort, reader_grades
+
+    errors: dict[str, list[float]] = {k: [] for k in READER_THRESHOLDS}
+    kappa, cv, default, seconds = [], [], [], []
+    for seed in range(cohorts):
+        features = feature_cohort(participants, seed=seed)
+        readers = reader_grades(features, 2, seed=100 + seed)
+        values = readers.grade.astype(int).to_numpy().reshape(2, -1)
+        kappa.append(agreement(values[0], values[1], features.participant_id, scale="griffith",
+                               n_boot=0).kappa)
+        tick = time.perf_counter()
+        result = calibrate(features, readers, n_boot=0)
+        seconds.append(time.perf_counter() - tick)
+        for name, true in READER_THRESHOLDS.items():
+            got = getattr(result.thresholds, name)
+            errors[name].append(got - true if name.startswith("loss") else got / true - 1)
+        cv.append((result.cross_validated.exact, result.cross_validated.kappa_quadratic))
+        default.append((result.default.exact, result.default.kappa_quadratic))
+    print(f"calibration: {cohorts} cohorts of {participants} participants (5 discs each), two "
+          f"readers, inter-reader kappa {np.median(kappa):.2f} (median; "
+          f"{min(kappa):.2f}-{max(kappa):.2f})")
+    for name, e in errors.items():
+        unit = "points" if name.startswith("loss") else "%"
+        scale = 1 if name.startswith("loss") else 100
+        print(f"  {name:>16}: reader {READER_THRESHOLDS[name]:g}, default "
+              f"{getattr(THRESHOLDS, name):g}; largest error {scale * np.max(np.abs(e)):.1f} "
+              f"{unit}, mean {scale * np.mean(e):+.1f} {unit}")
+    cv_, de = np.mean(cv, axis=0), np.mean(default, axis=0)
+    print(f"  cross-validated against the consensus: exact {100 * cv_[0]:.0f} %, quadratic "
+          f"kappa {cv_[1]:.3f}; default thresholds: exact {100 * de[0]:.0f} %, quadratic kappa "
+          f"{de[1]:.3f} (ratio of exact agreement {cv_[0] / de[0]:.2f})")
+    print(f"  one calibration with 5-fold cross-validation: {np.median(seconds):.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 spines per setting")
     args = parser.parse_args()
     for spread in ("centre", "uniform"):
         run(4 if args.quick else 12, spread)
+    calibration(5 if args.quick else 20, 40)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ def _fmt(value, spec: str = ".2f") -> str:
 
 
 def grade_figure(measurement: Measurement, t2w: Volume, grades: pd.DataFrame, *,
-                 levels: list[str] | None = None, columns: int = 4, dpi: int = 100) -> bytes:
+                 levels: list[str] | None = None, columns: int = 4, dpi: int = 100,
+                 title: str | None = None) -> bytes:
     """PNG with one panel per graded disc: the image, the regions compared, the suggestion.
 
     Parameters
@@ -52,6 +53,8 @@ def grade_figure(measurement: Measurement, t2w: Volume, grades: pd.DataFrame, *,
     columns : int
         Panels per row.
     dpi : int
+    title : str, optional
+        Figure title (by default the colour key; ``""`` for none).
 
     Returns
     -------
@@ -103,8 +106,11 @@ def grade_figure(measurement: Measurement, t2w: Volume, grades: pd.DataFrame, *,
         ax = fig.add_subplot(1, 1, 1)
         ax.text(0.5, 0.5, "no graded disc", ha="center", va="center")
         ax.set_axis_off()
-    fig.suptitle("Grade suggestions (anterior left; magenta nucleus, yellow outer annulus, "
-                 "cyan CSF)", fontsize=8)
+    if title is None:
+        title = ("Grade suggestions (anterior left; magenta nucleus, yellow outer annulus, "
+                 "cyan CSF)")
+    if title:
+        fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
