@@ -143,7 +143,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         raise ParameterError(f"--discs {args.discs}: {exc}; expected discs.tsv of a discmri "
                              "run") from exc
     result = calibrate(discs, readers, base=base, folds=args.folds)
-    from .. import __version__
+    from .._version import __version__
 
     record = {**result.to_json(), "Readers": str(args.calibrate), "Discs": str(args.discs),
               "GeneratedBy": [{"Name": "discmri", "Version": __version__}]}

@@ -52,7 +52,8 @@ def suggest_grades(measurement: Measurement, t2w: Volume, *,
     import pandas as pd
 
     # discs the thresholds call hypointense are not height references
-    features = disc_features(measurement, t2w, hypointense_ratio=thresholds.af_mild)
+    features = disc_features(measurement, t2w, hypointense_ratio=thresholds.af_mild,
+                             normative_dhi=thresholds.normative_dhi)
     rows = []
     for row in features.to_dict("records"):
         g, p = griffith(row, thresholds), pfirrmann(row, thresholds)

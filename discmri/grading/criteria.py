@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ..errors import ParameterError
+from .features import NORMATIVE_DHI
 
 __all__ = ["ADC_NORMAL_DEGENERATED", "T2_BY_PFIRRMANN", "THRESHOLDS", "Suggestion",
            "Thresholds", "griffith", "load_thresholds", "pfirrmann", "supporting_evidence"]
@@ -77,6 +78,11 @@ class Thresholds:
     inhomogeneous : float
         ``np_inhomogeneity`` from which a nucleus is inhomogeneous (Pfirrmann II rather than
         I).
+    normative_dhi : float
+        Expected mean-height DHI of a disc when no other disc of the spine has a bright
+        nucleus to serve as reference: typical disc height 7-13 mm over vertebral body height
+        25-30 mm (REFERENCE.md §2), 10 / 27.5 mm. One value for every level: the reference
+        gives no level-specific MRI norm; a site with its own sets it here.
     """
 
     csf_equal: float = 0.85
@@ -90,6 +96,7 @@ class Thresholds:
     collapse_with_signal: float = 40.0
     cleft: float = 0.3
     inhomogeneous: float = 0.35
+    normative_dhi: float = NORMATIVE_DHI
 
 
 #: The default thresholds (see :class:`Thresholds` for where each comes from).
@@ -130,6 +137,9 @@ def load_thresholds(path: str | os.PathLike[str]) -> Thresholds:
         raise ParameterError(f"thresholds file {path}: boundaries out of order; expected "
                              "af_mild < af_hyperintense and loss_some < loss_moderate < "
                              "loss_collapsed")
+    if not 0 < t.normative_dhi < 2:
+        raise ParameterError(f"thresholds file {path}: normative_dhi {t.normative_dhi}; "
+                             "expected a DHI between 0 and 2")
     return t
 
 

@@ -193,12 +193,13 @@ def _check_image_csf(out, csf, nuclei) -> None:
         out.loc[idx, "csf_reference"] = "image, median of the other levels (none found here)"
 
 
-def _reference_dhi(names: list[str], dhi: np.ndarray, normal: np.ndarray):
+def _reference_dhi(names: list[str], dhi: np.ndarray, normal: np.ndarray,
+                   normative: float = NORMATIVE_DHI):
     """Expected DHI per disc from the other discs whose nucleus is not hypointense.
 
     Discs grow taller caudally, so with two or more such discs the expectation is a straight
     line through their DHIs against the level (least squares), read at the disc's level; with
-    one, its DHI; with none, :data:`NORMATIVE_DHI`.
+    one, its DHI; with none, ``normative`` (:data:`NORMATIVE_DHI` by default).
     """
     ref = np.full(len(names), math.nan)
     how = [""] * len(names)
@@ -214,8 +215,8 @@ def _reference_dhi(names: list[str], dhi: np.ndarray, normal: np.ndarray):
             j = int(np.flatnonzero(use)[0])
             ref[k], how[k] = dhi[j], names[j]
         else:
-            ref[k] = NORMATIVE_DHI
-            how[k] = f"normative DHI {NORMATIVE_DHI} (no other disc with a bright nucleus)"
+            ref[k] = normative
+            how[k] = f"normative DHI {normative:g} (no other disc with a bright nucleus)"
     return ref, how
 
 
@@ -245,7 +246,8 @@ def _fat_through_csf(out, csf, fat, fat_stats, affine, measurement):
 
 
 def disc_features(measurement: Measurement, t2w: Volume, *,
-                  hypointense_ratio: float = 1.5) -> pd.DataFrame:
+                  hypointense_ratio: float = 1.5,
+                  normative_dhi: float = NORMATIVE_DHI) -> pd.DataFrame:
     """Evidence for grading every measured disc (see the module description).
 
     Parameters
@@ -257,6 +259,8 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
     hypointense_ratio : float
         Nucleus-to-outer-annulus ratio under which a disc is not a height reference (its
         nucleus is hypointense, so its height may be lost too).
+    normative_dhi : float
+        Expected DHI of a disc when no other disc of the spine has a bright nucleus.
 
     Returns
     -------
@@ -316,7 +320,8 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
     _check_image_csf(out, csf, nuclei)
     _fat_through_csf(out, csf, fat, fat_stats, t2w.affine, measurement)
     normal = (out.np_outer_af_ratio >= hypointense_ratio).to_numpy()
-    ref, how = _reference_dhi(out.level.tolist(), out.dhi.to_numpy(float), normal)
+    ref, how = _reference_dhi(out.level.tolist(), out.dhi.to_numpy(float), normal,
+                              normative_dhi)
     out["reference_dhi"] = ref
     out["height_loss_pct"] = 100.0 * (1.0 - out.dhi / out.reference_dhi)
     out["height_reference"] = how

@@ -45,6 +45,26 @@ def test_run_on_sample_data_prints_progress_and_a_summary(tmp_path, capsys):
     assert "1 done (1 resumed)" in capsys.readouterr().out
 
 
+def test_grade_thresholds_of_a_site_drive_the_runs_suggestions(tmp_path, capsys):
+    strict = tmp_path / "site.json"
+    strict.write_text(json.dumps({"Thresholds": {"af_hyperintense": 50.0, "af_mild": 40.0}}),
+                      encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLE), str(out), "--only", "sub-04", "--workers", "1",
+                 "--no-t2", "--no-adc", "--grade-thresholds", str(strict)]) == 0
+    table = pd.read_csv(out / "discs.tsv", sep="\t", na_values=["n/a"], keep_default_na=False)
+    # nothing is above the outer annulus under these thresholds: hypointense grades only
+    assert table.griffith.astype(str).str.split("/").str[0].astype(int).min() >= 5
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["Parameters"]["grade_thresholds"]["af_mild"] == 40.0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"af_mild": 90.0}), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", str(SAMPLE), str(tmp_path / "o2"), "--grade-thresholds", str(bad)]) == 2
+    one_line_error(capsys, "out of order")
+    assert not (tmp_path / "o2").exists()
+
+
 def test_a_failed_session_sets_the_exit_code(cohort_root, tmp_path, capsys):
     ds = tmp_path / "ds"
     shutil.copytree(cohort_root, ds)

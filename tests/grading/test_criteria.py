@@ -3,6 +3,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
 from discmri.errors import ParameterError
@@ -71,10 +72,24 @@ def test_thresholds_file(tmp_path):
     assert griffith(evidence(0.2, 0.3, 1.7)).grade == "4"
     assert isinstance(t, Thresholds)
     for bad, message in (({"nonsense": 1}, "unknown names"), ({"af_mild": "x"}, "numbers"),
-                         ({"af_mild": 3.0}, "out of order")):
+                         ({"af_mild": 3.0}, "out of order"),
+                         ({"normative_dhi": 0.0}, "normative_dhi")):
         path.write_text(json.dumps(bad), encoding="utf-8")
         with pytest.raises(ParameterError, match=message):
             load_thresholds(path)
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(ParameterError, match="JSON"):
         load_thresholds(path)
+
+
+def test_the_normative_dhi_stands_in_only_without_a_bright_disc():
+    from discmri.grading.features import _reference_dhi
+
+    names = ["L3-L4", "L4-L5", "L5-S1"]
+    dhi = np.array([0.30, 0.33, 0.20])
+    # no bright disc: the site's normative DHI, and the reference says so
+    ref, how = _reference_dhi(names, dhi, np.zeros(3, bool), normative=0.4)
+    assert np.allclose(ref, 0.4) and all("normative DHI 0.4" in h for h in how)
+    # two bright discs: the other discs' trend, whatever the normative value
+    ref, how = _reference_dhi(names, dhi, np.array([True, True, False]), normative=0.4)
+    assert ref[2] == pytest.approx(0.36) and how[2] == "trend of L3-L4, L4-L5"
