@@ -277,8 +277,10 @@ def calibrate(features: pd.DataFrame, readers: pd.DataFrame, *,
     ------
     ParameterError
         No Griffith reader grades, features without the needed columns, no reader grade
-        of a measured disc, or fewer than 2 participants.
+        of a measured disc, fewer than 2 participants or 2 folds.
     """
+    if folds < 2:
+        raise ParameterError(f"folds={folds}; expected 2 or more participant folds")
     rows = _rows(features.copy(), readers)
     n_given = int((readers["scale"] == "griffith").sum())
     if rows.empty:
@@ -289,7 +291,7 @@ def calibrate(features: pd.DataFrame, readers: pd.DataFrame, *,
     if len(names) < 2:
         raise ParameterError("calibration needs reader grades of at least 2 participants "
                              "to cross-validate")
-    k = int(min(max(folds, 2), len(names)))
+    k = int(min(folds, len(names)))
     order = np.random.default_rng(seed).permutation(names)
     fold_of = {n: i % k for i, n in enumerate(order)}
     given = rows.copy()

@@ -114,6 +114,8 @@ def test_bad_calibration_input_is_refused_with_what_was_expected():
         calibrate(features.drop(columns="np_csf_ratio"), readers)
     with pytest.raises(ParameterError, match="no reader grade is of a measured disc"):
         calibrate(features, readers.assign(level="T1-T2"))
+    with pytest.raises(ParameterError, match="folds"):
+        calibrate(features, readers, folds=1)
     one = features[features.participant_id == "sub-01"]
     with pytest.raises(ParameterError, match="2 participants"):
         calibrate(one, readers)
