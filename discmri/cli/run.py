@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import DiscMRIError, ParameterError
 from ._common import noise, value_range, words
+from .report import add_report_arguments
 
 
 def _cores() -> int:
@@ -130,7 +131,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     print(f"wrote {len(discs)} disc rows to {out / 'discs.tsv'} (sessions: "
           f"{out / 'sessions.tsv'})")
+    if not args.no_report:
+        _report(out, args)
     return 1 if failed else 0
+
+
+def _report(out: Path, args: argparse.Namespace) -> None:
+    """The trial report at the end of a run; a report that cannot be made loses nothing."""
+    from ..errors import DiscMRIError
+    from .report import make_report
+
+    try:
+        written = make_report(out, endpoints=args.endpoints, levels=args.levels,
+                              baseline=args.baseline, control=args.control, holm=args.holm)
+    except DiscMRIError as exc:
+        print(f"no trial report: {' '.join(str(exc).split())}")
+        return
+    print("wrote the trial report: " + ", ".join(p.name for p in written))
 
 
 def add_parser(sub) -> None:
@@ -182,6 +199,9 @@ def add_parser(sub) -> None:
     p.add_argument("--grade-thresholds", metavar="F",
                    help="JSON file of grade thresholds, e.g. from 'discmri grade --calibrate' "
                         "[the documented defaults]")
+    p.add_argument("--no-report", action="store_true",
+                   help="do not write the trial report (report.html, stats.tsv, report.json)")
+    add_report_arguments(p)
     p.add_argument("--threads", type=int, default=1,
                    help="threads inside each session's fits [1]; keep workers × threads <= CPUs")
     p.set_defaults(func=_cmd_run)

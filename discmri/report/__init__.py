@@ -1,0 +1,7 @@
+"""Trial report: imaging endpoints per arm and visit, change from baseline, tests, figures."""
+
+from .build import DEFAULT_ENDPOINTS, SMALL_STUDY, Report, build_report
+from .write import report_files, stats_table, write_report
+
+__all__ = ["DEFAULT_ENDPOINTS", "SMALL_STUDY", "Report", "build_report", "report_files",
+           "stats_table", "write_report"]

@@ -1,0 +1,250 @@
+"""Assemble a trial report from ``discs.tsv`` (and ``sessions.tsv``): tables, tests, figures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ParameterError
+from . import stats
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_ENDPOINTS", "SMALL_STUDY", "Report", "build_report"]
+
+#: Endpoints reported by default (those the trials used), when the table has values for them.
+DEFAULT_ENDPOINTS = ("dhi_mean_height", "height_mean_mm", "np_t2_ms", "np_adc_mm2_s")
+
+#: Fewer participants than this in an arm: the small-study layout (per-patient trajectories,
+#: exact within-arm tests, no between-arm test).
+SMALL_STUDY = 10
+
+
+@dataclass
+class Report:
+    """A trial report: every table and figure of the page, and how they were made.
+
+    Attributes
+    ----------
+    layout : {"two-arm", "small"}
+        ``"two-arm"``: two arms of at least :data:`SMALL_STUDY` participants (between-arm
+        tests and mixed models with arm × visit); ``"small"``: one arm or fewer participants
+        (per-patient trajectories and exact within-arm tests).
+    arms : list of str
+    control, active : str or None
+        The control and active arm of a two-arm trial.
+    endpoints : list of str
+    tables : dict of str to pandas.DataFrame
+        ``cohort``, ``summary``, ``within``, ``between``, ``mixed``, ``grade_counts``,
+        ``grade_tests``, ``treated_vs_untreated``, ``trajectories``, ``sessions``.
+    models : dict of str to dict
+        Per endpoint: the mixed model's formula, convergence and warnings.
+    figures : dict of str to bytes
+        PNG figures by name.
+    notes : list of str
+        What the reader of the page needs to know (layout, exploratory tests, skipped
+        endpoints).
+    settings : dict
+        Levels, baseline, Holm correction.
+    """
+
+    layout: str
+    arms: list[str]
+    control: str | None
+    active: str | None
+    endpoints: list[str]
+    tables: dict[str, pd.DataFrame]
+    models: dict[str, dict[str, Any]]
+    figures: dict[str, bytes] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _cohort(discs: pd.DataFrame, sessions: pd.DataFrame | None) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = []
+    for (arm, months), part in discs.groupby(["arm", "months"], sort=True):
+        rows.append({"arm": arm, "months": months,
+                     "participants": int(part.participant_id.nunique()),
+                     "discs": len(part), "treated_discs": int(part.treated.astype(bool).sum())})
+    table = pd.DataFrame(rows)
+    if sessions is not None and len(sessions):
+        for col, status in (("failed", "failed"), ("skipped", "skipped")):
+            counts = sessions[sessions.status == status].groupby(["arm", "months"]).size()
+            table[col] = [int(counts.get((r.arm, r.months), 0)) for r in table.itertuples()]
+        expected = sessions.groupby("arm").participant_id.nunique()
+        table["missing"] = [int(expected.get(r.arm, 0)) - r.participants
+                            for r in table.itertuples()]
+    return table
+
+
+def _select_levels(discs: pd.DataFrame, levels: str) -> pd.DataFrame:
+    if levels == "treated":
+        return discs[discs.treated.astype(bool)]
+    if levels == "all":
+        return discs
+    raise ParameterError(f"levels {levels!r}: expected 'treated' or 'all'")
+
+
+def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
+                 endpoints: Sequence[str] | None = None, levels: str = "treated",
+                 baseline: str | None = None, control: str | None = None,
+                 holm: bool = False, figures: bool = True) -> Report:
+    """Build the trial report of a ``discs.tsv`` table.
+
+    Parameters
+    ----------
+    discs : pandas.DataFrame
+        ``discs.tsv`` of ``discmri run`` (``participant_id``, ``session``, ``arm``,
+        ``months``, ``treated``, ``level``, endpoints, ``griffith``, ``status``).
+    sessions : pandas.DataFrame, optional
+        ``sessions.tsv`` of the run (missing, failed and skipped sessions in the cohort table).
+    endpoints : sequence of str, optional
+        Columns reported (default :data:`DEFAULT_ENDPOINTS` that have values).
+    levels : {"treated", "all"}
+        Discs analysed: the participants' treated levels, or every level.
+    baseline : str, optional
+        Session label of the baseline visit (``ses-`` optional); by default the visit at
+        0 months, else each participant's first.
+    control : str, optional
+        Control arm of a two-arm trial (default: one named sham, placebo, control …).
+    holm : bool
+        Add Holm-adjusted p-values across endpoints to the primary comparisons.
+    figures : bool
+        Draw the figures (needs matplotlib).
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    ParameterError
+        Missing columns, an unknown endpoint or arm, no baseline visit, no follow-up.
+    """
+    import pandas as pd
+
+    need = ["participant_id", "arm", "months", "treated", "level"]
+    missing = [c for c in need if c not in discs]
+    if missing:
+        raise ParameterError(f"discs table: no column {', '.join(missing)}; expected "
+                             "discs.tsv of discmri run")
+    data = discs.copy()
+    if "status" in data:
+        data = data[data.status.fillna("").astype(str) == ""]
+    data = data[np.isfinite(pd.to_numeric(data.months, errors="coerce"))]
+    data["months"] = data.months.astype(float)
+    data["arm"] = data.arm.fillna("").astype(str).replace("", "(no arm)")
+    data["treated"] = data.treated.map(lambda v: str(v).lower() in ("true", "1")).astype(bool)
+    notes: list[str] = []
+    if baseline is not None:
+        label = baseline if baseline.startswith("ses-") else f"ses-{baseline}"
+        at = data.loc[data.session == label, "months"].unique()
+        if len(at) != 1:
+            raise ParameterError(f"baseline session {label}: not in the table (or at several "
+                                 f"times); sessions are {sorted(data.session.unique())}")
+        base = float(at[0])
+    else:
+        base = 0.0 if (data.months == 0).any() else float(data.months.min())
+    if not (data.months > base).any():
+        raise ParameterError("the table has no follow-up visit after the baseline; a report "
+                             "of change needs at least two visits")
+    chosen = list(endpoints) if endpoints else [
+        e for e in DEFAULT_ENDPOINTS if e in data and np.isfinite(
+            pd.to_numeric(data[e], errors="coerce")).any()]
+    unknown = [e for e in chosen if e not in data]
+    if unknown:
+        raise ParameterError(f"endpoints {', '.join(unknown)}: not columns of the table")
+    absent = [f"{e}: no values in the table (not reported)" for e in DEFAULT_ENDPOINTS
+              if not endpoints and e not in chosen]
+    selected = _select_levels(data, levels)
+    if selected.empty:
+        raise ParameterError(f"no discs at the {levels} levels")
+    arms = sorted(selected.arm.unique(), key=str)
+    per_arm = selected[selected.months == base].groupby("arm").participant_id.nunique()
+    small = len(arms) != 2 or int(per_arm.min()) < SMALL_STUDY
+    layout = "small" if small else "two-arm"
+    ctrl = act = None
+    if len(arms) == 2:
+        ctrl = stats.control_arm(arms, control)
+        act = next(a for a in arms if a != ctrl)
+    if small:
+        why = ("one arm" if len(arms) == 1 else f"{len(arms)} arms" if len(arms) > 2
+               else f"fewer than {SMALL_STUDY} participants in an arm "
+                    f"({', '.join(f'{a}: {n}' for a, n in per_arm.items())})")
+        notes.append(f"Small-study layout ({why}): each patient's trajectory, within-arm "
+                     "change with exact Wilcoxon signed-rank tests, and no between-arm test, "
+                     "which would have too little power to mean anything.")
+    notes.append(f"Discs analysed: {'treated levels' if levels == 'treated' else 'all levels'};"
+                 f" baseline at {base:g} months. Tests of change use each participant's mean "
+                 "over their discs (discs within a participant are not independent); the "
+                 "mixed model uses every disc with a random intercept per participant.")
+    if len(chosen) > 1:
+        notes.append("Several endpoints are tested: each p-value is for its endpoint alone; "
+                     "the tests are exploratory" + (" (Holm-adjusted p-values beside the "
+                                                    "primary comparisons)" if holm else "")
+                     + ".")
+    notes += absent
+    tables: dict[str, list[pd.DataFrame]] = {k: [] for k in (
+        "summary", "within", "between", "mixed", "treated_vs_untreated", "trajectories")}
+    models = {}
+    for e in chosen:
+        selected_e = selected.assign(**{e: pd.to_numeric(selected[e], errors="coerce")})
+        tables["summary"].append(stats.summary(selected_e, e))
+        changes = stats.participant_changes(selected_e, e, base)
+        tables["within"].append(stats.within_arm(changes, e, exact=small))
+        if not small:
+            tables["between"].append(stats.between_arms(changes, e, act, ctrl))
+        terms, info = stats.mixed_model(selected_e, e, None if small else ctrl, base)
+        tables["mixed"].append(terms)
+        models[e] = info
+        if not info.get("converged", False):
+            notes.append(f"{e}: the mixed model did not converge "
+                         f"({'; '.join(info.get('warnings', [])) or 'no message'}); its "
+                         "estimates are shown but should not be relied on.")
+        both = data.assign(**{e: pd.to_numeric(data[e], errors="coerce")})
+        tables["treated_vs_untreated"].append(stats.treated_vs_untreated(both, e, base,
+                                                                          exact=small))
+        if small:
+            tables["trajectories"].append(
+                stats.change_from_baseline(selected_e, e, base).assign(endpoint=e))
+    out = {k: (pd.concat([t for t in v if len(t)], ignore_index=True)
+               if any(len(t) for t in v) else pd.DataFrame()) for k, v in tables.items()}
+    primary = "within" if small else "between"
+    if holm and len(out[primary]):
+        out[primary]["p_holm"] = np.nan
+        for idx in out[primary].groupby("months").groups.values():
+            out[primary].loc[idx, "p_holm"] = stats.holm(out[primary].loc[idx, "p_value"])
+    if "griffith" in data:
+        counts, tests = stats.grade_shifts(selected, "griffith", base, act, ctrl)
+        out["grade_counts"], out["grade_tests"] = counts, tests
+    out["cohort"] = _cohort(data, sessions)
+    if sessions is not None:
+        out["sessions"] = sessions[~sessions.status.isin(["done", "resumed"])].reset_index(
+            drop=True)
+    report = Report(layout=layout, arms=arms, control=ctrl, active=act, endpoints=chosen,
+                    tables=out, models=models, notes=notes,
+                    settings={"levels": levels, "baseline_months": base, "holm": holm,
+                              "small_study_below": SMALL_STUDY})
+    if figures:
+        from .figures import report_figures
+
+        report.figures = report_figures(report, selected)
+    return report
+
+
+def _finite(value: Any) -> Any:
+    """JSON-ready: NaN and infinities as None, numpy numbers as Python numbers."""
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value

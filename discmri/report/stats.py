@@ -1,0 +1,356 @@
+"""The statistics of a trial report, from ``discs.tsv``.
+
+Discs are nested in participants, so every test of a change is made on participant-level
+values: the mean of the participant's selected discs (treated levels, or all) at each visit,
+and its change from the participant's baseline over the discs measured at both. The linear
+mixed model uses every disc, with a random intercept per participant and a variance component
+per disc within the participant. Statistics come from SciPy and statsmodels.
+
+* Summary per arm × visit: n discs / n participants, mean ± SD, median [IQR] (disc level).
+* Change from baseline per arm × visit: mean change (absolute, and % of the participant's
+  baseline) with its 95 % t interval; within-arm test: one-sample t test of the participants'
+  changes (two-arm layout) or the exact Wilcoxon signed-rank test (small studies).
+* Between arms at each visit: Welch's t test of the participants' changes (difference and its
+  95 % interval), with the Mann-Whitney U test beside it.
+* Mixed model: ``value ~ C(arm) * C(visit)`` (``value ~ C(visit)`` with one arm), random
+  intercept per participant, disc variance component; REML; the arm × visit terms are the
+  between-arm differences in change from baseline.
+* Grade shifts per arm and visit: discs improved / unchanged / worsened by at least one grade;
+  the participants' mean shift is compared between arms (Mann-Whitney U) and against no shift
+  within an arm (exact Wilcoxon signed-rank).
+* Treated against untreated levels within each arm: the participants' change at treated levels
+  minus that at their untreated levels (paired; t test or exact Wilcoxon).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CONTROL_NAMES", "between_arms", "change_from_baseline", "control_arm",
+           "grade_shifts", "holm", "mixed_model", "participant_changes", "summary",
+           "treated_vs_untreated", "within_arm"]
+
+#: Arm names taken as the control arm when none is named (case-insensitive).
+CONTROL_NAMES = ("sham", "placebo", "control", "saline", "vehicle", "standard of care")
+
+_KEYS = ["participant_id", "level"]
+
+
+def control_arm(arms, named: str | None = None) -> str:
+    """The control arm: ``named``, else one called sham, placebo, control …, else the first."""
+    arms = list(arms)
+    if named is not None:
+        if named not in arms:
+            raise ParameterError(f"control arm {named!r} not among the arms {arms}")
+        return named
+    for a in arms:
+        if str(a).strip().lower() in CONTROL_NAMES:
+            return a
+    return sorted(arms, key=str)[0]
+
+
+def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and its 95 % t interval."""
+    from scipy import stats
+
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return math.nan, math.nan, math.nan
+    m = float(v.mean())
+    if v.size < 2:
+        return m, math.nan, math.nan
+    half = float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    return m, m - half, m + half
+
+
+def summary(discs: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    """Per arm × visit: n discs, n participants, mean, SD, median, quartiles."""
+    import pandas as pd
+
+    rows = []
+    for (arm, months), part in discs.groupby(["arm", "months"], sort=True):
+        v = part[endpoint].to_numpy(float)
+        ok = np.isfinite(v)
+        v = v[ok]
+        q1, med, q3 = (np.percentile(v, [25, 50, 75]) if v.size else (math.nan,) * 3)
+        rows.append({"endpoint": endpoint, "arm": arm, "months": months,
+                     "n_discs": int(v.size),
+                     "n_participants": int(part.loc[ok, "participant_id"].nunique()),
+                     "mean": float(v.mean()) if v.size else math.nan,
+                     "sd": float(v.std(ddof=1)) if v.size > 1 else math.nan,
+                     "median": float(med), "q1": float(q1), "q3": float(q3)})
+    return pd.DataFrame(rows)
+
+
+def participant_changes(discs: pd.DataFrame, endpoint: str, baseline: float = 0.0
+                        ) -> pd.DataFrame:
+    """Each participant's change from baseline at each follow-up, over their discs.
+
+    For every disc measured at baseline and at the visit: the change and the baseline value;
+    per participant and visit their means, and the change in % of the baseline mean.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``participant_id``, ``arm``, ``months``, ``n_discs``, ``baseline``, ``value``,
+        ``change``, ``change_pct``.
+    """
+    import pandas as pd
+
+    data = discs[np.isfinite(discs[endpoint].to_numpy(float))]
+    base = data[data.months == baseline].set_index(_KEYS)[endpoint]
+    rows = []
+    for (pid, months), part in data[data.months != baseline].groupby(
+            ["participant_id", "months"], sort=True):
+        visit = part.set_index(_KEYS)[endpoint]
+        both = pd.concat([base.rename("b"), visit.rename("v")], axis=1, join="inner")
+        if both.empty:
+            continue
+        b, v = float(both.b.mean()), float(both.v.mean())
+        rows.append({"participant_id": pid, "arm": part.arm.iat[0], "months": months,
+                     "n_discs": len(both), "baseline": b, "value": v, "change": v - b,
+                     "change_pct": 100.0 * (v - b) / b if b else math.nan})
+    columns = ["participant_id", "arm", "months", "n_discs", "baseline", "value", "change",
+               "change_pct"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def within_arm(changes: pd.DataFrame, endpoint: str, *, exact: bool) -> pd.DataFrame:
+    """Mean change per arm and visit with its interval and the within-arm test.
+
+    ``exact``: the exact Wilcoxon signed-rank test (small studies); else the one-sample t
+    test, with the Wilcoxon test beside it.
+    """
+    import pandas as pd
+    from scipy import stats
+
+    rows = []
+    for (arm, months), part in changes.groupby(["arm", "months"], sort=True):
+        c = part.change.to_numpy(float)
+        m, lo, hi = _t_interval(c)
+        mp, lop, hip = _t_interval(part.change_pct.to_numpy(float))
+        row = {"endpoint": endpoint, "arm": arm, "months": months,
+               "n_participants": int(c.size), "n_discs": int(part.n_discs.sum()),
+               "mean_change": m, "ci_low": lo, "ci_high": hi, "mean_change_pct": mp,
+               "ci_low_pct": lop, "ci_high_pct": hip, "median_change": float(np.median(c))}
+        p_t = p_w = math.nan
+        if c.size >= 2 and np.std(c) > 0:
+            p_t = float(stats.ttest_1samp(c, 0.0).pvalue)
+        if c.size >= 1 and np.any(c != 0):
+            p_w = float(stats.wilcoxon(c, method="exact" if c.size <= 50 else "auto").pvalue)
+        row["test"] = "Wilcoxon signed-rank (exact)" if exact else "one-sample t"
+        row["p_value"] = p_w if exact else p_t
+        row["p_wilcoxon"] = p_w
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def between_arms(changes: pd.DataFrame, endpoint: str, active: str, control: str
+                 ) -> pd.DataFrame:
+    """Active minus control mean change at each visit: Welch's t test and Mann-Whitney U."""
+    import pandas as pd
+    from scipy import stats
+
+    rows = []
+    for months, part in changes.groupby("months", sort=True):
+        a = part.loc[part.arm == active, "change"].to_numpy(float)
+        c = part.loc[part.arm == control, "change"].to_numpy(float)
+        row = {"endpoint": endpoint, "months": months, "active": active, "control": control,
+               "n_active": int(a.size), "n_control": int(c.size),
+               "difference": float(a.mean() - c.mean()) if a.size and c.size else math.nan,
+               "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan,
+               "p_mannwhitney": math.nan, "test": "Welch t"}
+        if a.size >= 2 and c.size >= 2:
+            res = stats.ttest_ind(a, c, equal_var=False)
+            ci = res.confidence_interval(0.95)
+            row.update(ci_low=float(ci.low), ci_high=float(ci.high),
+                       p_value=float(res.pvalue))
+            row["p_mannwhitney"] = float(stats.mannwhitneyu(a, c).pvalue)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def mixed_model(discs: pd.DataFrame, endpoint: str, control: str | None,
+                baseline: float = 0.0) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Linear mixed model of the endpoint on arm × visit (statsmodels ``MixedLM``).
+
+    Random intercept per participant and a variance component per disc (level) within the
+    participant; REML. With two arms the ``arm × visit`` terms estimate the difference between
+    arms in the change from baseline at each visit; with one arm, the visit terms estimate the
+    change.
+
+    Returns
+    -------
+    terms : pandas.DataFrame
+        ``endpoint``, ``term``, ``estimate``, ``ci_low``, ``ci_high``, ``p_value``.
+    info : dict
+        ``formula``, ``converged``, ``warnings``, ``n_discs``, ``n_participants``,
+        ``groups_variance``, ``residual_variance``, ``method``.
+    """
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    data = discs[np.isfinite(discs[endpoint].to_numpy(float))].copy()
+    data = data.rename(columns={endpoint: "value"})
+    data["visit"] = data.months.map(lambda m: f"{m:g}")
+    visit = f"C(visit, Treatment('{baseline:g}'))"
+    arms = sorted(data.arm.unique(), key=str)
+    if control is not None and len(arms) > 1:
+        formula = f"value ~ C(arm, Treatment('{control}')) * {visit}"
+    else:
+        formula = f"value ~ {visit}"
+    info: dict[str, Any] = {"formula": formula, "groups": "participant_id",
+                            "variance_components": "disc (level) within participant",
+                            "method": "REML", "n_discs": len(data),
+                            "n_participants": int(data.participant_id.nunique())}
+    caught: list[str] = []
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        model = smf.mixedlm(formula, data, groups=data["participant_id"], re_formula="1",
+                            vc_formula={"disc": "0 + C(level)"})
+        try:
+            fit = model.fit(reml=True, method=["lbfgs", "powell"])
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            info.update(converged=False, warnings=[f"{type(exc).__name__}: {exc}"])
+            return pd.DataFrame(columns=["endpoint", "term", "estimate", "ci_low", "ci_high",
+                                         "p_value"]), info
+    caught = sorted({str(w.message).splitlines()[0] for w in seen})
+    ci = fit.conf_int()
+    rows = [{"endpoint": endpoint, "term": name, "estimate": float(fit.fe_params[name]),
+             "ci_low": float(ci.loc[name, 0]), "ci_high": float(ci.loc[name, 1]),
+             "p_value": float(fit.pvalues[name])} for name in fit.fe_params.index]
+    info.update(converged=bool(fit.converged), warnings=caught,
+                groups_variance=float(fit.cov_re.iloc[0, 0]),
+                residual_variance=float(fit.scale))
+    return pd.DataFrame(rows), info
+
+
+def _grade_number(grade) -> float:
+    text = str(grade).strip()
+    if not text or text.lower() == "nan":
+        return math.nan
+    from ..grading.agreement import grade_value
+
+    return float(grade_value(text, "griffith"))
+
+
+def grade_shifts(discs: pd.DataFrame, column: str = "griffith", baseline: float = 0.0,
+                 active: str | None = None, control: str | None = None,
+                 exact: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Grade changes from baseline per arm and visit, and their tests.
+
+    Returns
+    -------
+    counts : pandas.DataFrame
+        Per arm and visit: discs ``improved`` (grade lower by ≥ 1), ``unchanged``,
+        ``worsened``; ``median_grade`` at the visit and at baseline.
+    tests : pandas.DataFrame
+        Within each arm (participants' mean shift against 0, Wilcoxon signed-rank) and, with
+        ``active`` and ``control``, between them (Mann-Whitney U).
+    """
+    import pandas as pd
+    from scipy import stats
+
+    data = discs.assign(grade=discs[column].map(_grade_number))
+    data = data[np.isfinite(data.grade)]
+    base = data[data.months == baseline].set_index(_KEYS)["grade"]
+    rows, per_participant = [], []
+    for (arm, months), part in data.groupby(["arm", "months"], sort=True):
+        if months == baseline:
+            continue
+        both = pd.concat([base.rename("b"), part.set_index(_KEYS)["grade"].rename("v")],
+                         axis=1, join="inner")
+        shift = both.v - both.b
+        rows.append({"arm": arm, "months": months, "n_discs": len(both),
+                     "improved": int((shift <= -1).sum()), "unchanged": int((shift == 0).sum()),
+                     "worsened": int((shift >= 1).sum()),
+                     "median_grade": float(np.median(both.v)) if len(both) else math.nan,
+                     "median_grade_baseline": float(np.median(both.b)) if len(both)
+                     else math.nan})
+        by = shift.groupby(level="participant_id").mean()
+        per_participant += [{"arm": arm, "months": months, "participant_id": p, "shift": s}
+                            for p, s in by.items()]
+    counts = pd.DataFrame(rows)
+    shifts = pd.DataFrame(per_participant, columns=["arm", "months", "participant_id", "shift"])
+    tests = []
+    for (arm, months), part in shifts.groupby(["arm", "months"], sort=True):
+        s = part["shift"].to_numpy(float)
+        p = (float(stats.wilcoxon(s, method="exact" if s.size <= 50 else "auto").pvalue)
+             if np.any(s != 0) else 1.0)
+        tests.append({"comparison": f"{arm}: shift against none", "months": months,
+                      "n": int(s.size), "statistic": float(np.mean(s)),
+                      "test": "Wilcoxon signed-rank", "p_value": p})
+    if active is not None and control is not None:
+        for months, part in shifts.groupby("months", sort=True):
+            a = part.loc[part.arm == active, "shift"].to_numpy(float)
+            c = part.loc[part.arm == control, "shift"].to_numpy(float)
+            if a.size and c.size:
+                tests.append({"comparison": f"{active} against {control}", "months": months,
+                              "n": int(a.size + c.size),
+                              "statistic": float(a.mean() - c.mean()),
+                              "test": "Mann-Whitney U",
+                              "p_value": float(stats.mannwhitneyu(a, c).pvalue)})
+    return counts, pd.DataFrame(tests, columns=["comparison", "months", "n", "statistic",
+                                                "test", "p_value"])
+
+
+def treated_vs_untreated(discs: pd.DataFrame, endpoint: str, baseline: float = 0.0, *,
+                         exact: bool) -> pd.DataFrame:
+    """Per arm and visit: participants' change at treated minus untreated levels (paired)."""
+    import pandas as pd
+    from scipy import stats
+
+    treated = participant_changes(discs[discs.treated.astype(bool)], endpoint, baseline)
+    other = participant_changes(discs[~discs.treated.astype(bool)], endpoint, baseline)
+    both = treated.merge(other, on=["participant_id", "arm", "months"],
+                         suffixes=("_treated", "_untreated"))
+    rows = []
+    for (arm, months), part in both.groupby(["arm", "months"], sort=True):
+        d = (part.change_treated - part.change_untreated).to_numpy(float)
+        m, lo, hi = _t_interval(d)
+        p = math.nan
+        if d.size >= 2 and np.any(d != 0):
+            p = (float(stats.wilcoxon(d, method="exact").pvalue) if exact
+                 else float(stats.ttest_1samp(d, 0.0).pvalue))
+        rows.append({"endpoint": endpoint, "arm": arm, "months": months,
+                     "n_participants": int(d.size), "difference": m, "ci_low": lo,
+                     "ci_high": hi, "test": "Wilcoxon signed-rank (exact)" if exact
+                     else "paired t", "p_value": p})
+    return pd.DataFrame(rows)
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm-adjusted p-values (statsmodels ``multipletests``); NaN stays NaN."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p_values, float)
+    out = np.full(p.shape, math.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
+    return out
+
+
+def change_from_baseline(discs: pd.DataFrame, endpoint: str, baseline: float = 0.0
+                         ) -> pd.DataFrame:
+    """Per participant, level and visit: value, baseline and change (the trajectory table)."""
+    import pandas as pd
+
+    data = discs[np.isfinite(discs[endpoint].to_numpy(float))]
+    base = data[data.months == baseline][[*_KEYS, endpoint]].rename(
+        columns={endpoint: "baseline"})
+    out = data.merge(base, on=_KEYS, how="left")
+    out = out.assign(change=out[endpoint] - out.baseline)
+    return pd.DataFrame({"participant_id": out.participant_id, "arm": out.arm,
+                         "level": out.level, "months": out.months, "value": out[endpoint],
+                         "change": out.change}).sort_values(
+        ["arm", "participant_id", "level", "months"]).reset_index(drop=True)

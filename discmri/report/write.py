@@ -1,0 +1,236 @@
+"""Write a trial report: ``report.html`` (self-contained), ``stats.tsv`` and ``report.json``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import DiscMRIError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .build import Report
+
+__all__ = ["report_files", "stats_table", "write_report"]
+
+#: Columns of ``stats.tsv``: every test and estimate of the report, one per row.
+STATS_COLUMNS = ("section", "endpoint", "arm", "months", "comparison", "n_participants",
+                 "n_discs", "estimate", "ci_low", "ci_high", "test", "p_value", "p_holm")
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{ title }}</title>
+<style>
+body { font-family: sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
+th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
+.note { background: #fffbe6; border-left: 4px solid #e6c200; padding: 0.5em 1em; }
+img { max-width: 100%; } figure { margin: 1em 0; } figcaption { font-size: 0.85em; }
+</style></head><body>
+<h1>{{ title }}</h1>
+<p>Made by discmri {{ version }} from <code>{{ source }}</code>; layout: <b>{{ layout }}</b>.
+Every number on this page is in <code>report.json</code> and <code>stats.tsv</code>.</p>
+{% for note in notes %}<p class="note">{{ note }}</p>{% endfor %}
+{% for section in sections %}
+<h2 id="{{ section.id }}">{{ section.title }}</h2>
+{% if section.text %}<p>{{ section.text }}</p>{% endif %}
+{% for table in section.tables %}{{ table | safe }}{% endfor %}
+{% for fig in section.figures %}<figure>
+<img alt="{{ fig.caption }}" src="data:image/png;base64,{{ fig.data }}">
+<figcaption>{{ fig.caption }}</figcaption></figure>{% endfor %}
+{% endfor %}
+<h2>Methods</h2>
+<p>{{ methods }}</p>
+<p>Software: {% for k, v in software.items() %}{{ k }} {{ v }}
+{%- if not loop.last %}, {% endif %}{% endfor %}.</p>
+</body></html>
+"""
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(float(value)) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _finite(v) for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def stats_table(report: Report) -> pd.DataFrame:
+    """Every estimate and test of the report, one row each (:data:`STATS_COLUMNS`)."""
+    import pandas as pd
+
+    rows = []
+    t = report.tables
+    for r in _records(t.get("within", pd.DataFrame())):
+        rows.append({"section": "change from baseline", "endpoint": r["endpoint"],
+                     "arm": r["arm"], "months": r["months"], "comparison": "within arm",
+                     "n_participants": r["n_participants"], "n_discs": r["n_discs"],
+                     "estimate": r["mean_change"], "ci_low": r["ci_low"],
+                     "ci_high": r["ci_high"], "test": r["test"], "p_value": r["p_value"],
+                     "p_holm": r.get("p_holm")})
+    for r in _records(t.get("between", pd.DataFrame())):
+        rows.append({"section": "between arms", "endpoint": r["endpoint"],
+                     "arm": f"{r['active']} - {r['control']}", "months": r["months"],
+                     "comparison": "difference in mean change",
+                     "n_participants": r["n_active"] + r["n_control"], "n_discs": None,
+                     "estimate": r["difference"], "ci_low": r["ci_low"],
+                     "ci_high": r["ci_high"], "test": r["test"], "p_value": r["p_value"],
+                     "p_holm": r.get("p_holm")})
+    for r in _records(t.get("mixed", pd.DataFrame())):
+        info = report.models.get(r["endpoint"], {})
+        rows.append({"section": "mixed model", "endpoint": r["endpoint"], "arm": None,
+                     "months": None, "comparison": r["term"],
+                     "n_participants": info.get("n_participants"),
+                     "n_discs": info.get("n_discs"), "estimate": r["estimate"],
+                     "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                     "test": "MixedLM (REML)", "p_value": r["p_value"], "p_holm": None})
+    for r in _records(t.get("treated_vs_untreated", pd.DataFrame())):
+        rows.append({"section": "treated vs untreated", "endpoint": r["endpoint"],
+                     "arm": r["arm"], "months": r["months"],
+                     "comparison": "treated minus untreated change",
+                     "n_participants": r["n_participants"], "n_discs": None,
+                     "estimate": r["difference"], "ci_low": r["ci_low"],
+                     "ci_high": r["ci_high"], "test": r["test"], "p_value": r["p_value"],
+                     "p_holm": None})
+    for r in _records(t.get("grade_tests", pd.DataFrame())):
+        rows.append({"section": "grade shifts", "endpoint": "griffith", "arm": None,
+                     "months": r["months"], "comparison": r["comparison"],
+                     "n_participants": r["n"], "n_discs": None, "estimate": r["statistic"],
+                     "ci_low": None, "ci_high": None, "test": r["test"],
+                     "p_value": r["p_value"], "p_holm": None})
+    return pd.DataFrame(rows, columns=list(STATS_COLUMNS))
+
+
+def _software() -> dict[str, str]:
+    import pandas as pd
+    import scipy
+    import statsmodels
+
+    return {"discmri": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
+            "statsmodels": statsmodels.__version__, "pandas": pd.__version__}
+
+
+def report_json(report: Report, source: str = "") -> dict[str, Any]:
+    """Everything the page shows, machine-readable."""
+    return {"Source": source, "Layout": report.layout, "Arms": report.arms,
+            "Control": report.control, "Active": report.active,
+            "Endpoints": report.endpoints, "Settings": report.settings,
+            "Notes": report.notes,
+            "Tables": {k: _records(v) for k, v in report.tables.items()},
+            "Models": {k: {kk: _finite(vv) for kk, vv in v.items()}
+                       for k, v in report.models.items()},
+            "Software": _software()}
+
+
+_METHODS = (
+    "Per arm and visit the discs' values are summarised (n, mean ± SD, median [IQR]). Change "
+    "from baseline is computed per participant as the mean over their discs measured at both "
+    "visits, since discs of one participant are not independent; its mean has a 95 % t "
+    "interval. Within an arm the change is tested with a one-sample t test (two-arm layout) "
+    "or the exact Wilcoxon signed-rank test (small studies); between arms with Welch's t test "
+    "(Mann-Whitney U beside it). The linear mixed model (statsmodels MixedLM, REML) of each "
+    "endpoint has arm, visit and their interaction as fixed effects, a random intercept per "
+    "participant and a variance component per disc within the participant; the interaction "
+    "terms are the between-arm differences in change from baseline. Grade shifts count discs "
+    "one grade or more better or worse than at baseline; participants' mean shifts are tested "
+    "with the Wilcoxon signed-rank test within an arm and the Mann-Whitney U test between arms. "
+    "Assumptions: t tests and the mixed model assume roughly normal participant-level changes "
+    "and residuals; the rank tests do not. Several endpoints make the tests exploratory unless "
+    "one was named primary beforehand.")
+
+
+def _html_table(table: pd.DataFrame, columns: list[str] | None = None) -> str:
+    if table is None or not len(table):
+        return "<p><i>none</i></p>"
+    shown = table[columns] if columns else table
+    return shown.to_html(index=False, na_rep="n/a", float_format=lambda v: f"{v:.4g}",
+                         border=0)
+
+
+def render_html(report: Report, source: str = "") -> str:
+    """The self-contained page (figures embedded as data URIs; no network)."""
+    try:
+        import jinja2
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise DiscMRIError('the HTML report needs Jinja2: pip install "discmri[report]"') \
+            from exc
+    t = report.tables
+
+    def figs(prefix: str) -> list[dict[str, str]]:
+        return [{"data": base64.b64encode(png).decode("ascii"),
+                 "caption": name.replace("_", " ", 1)}
+                for name, png in report.figures.items() if name.startswith(prefix)]
+
+    sections = [
+        {"id": "cohort", "title": "Cohort", "tables": [_html_table(t.get("cohort")),
+                                                       _html_table(t.get("sessions"))],
+         "text": "Participants and discs per arm and visit; sessions that failed or were "
+                 "skipped are listed with the reason.", "figures": []},
+        {"id": "summary", "title": "Endpoints per arm and visit",
+         "tables": [_html_table(t.get("summary"))], "text": "", "figures": figs("spaghetti")},
+        {"id": "change", "title": "Change from baseline",
+         "tables": [_html_table(t.get("within"))], "text": "", "figures": figs("change")},
+    ]
+    if report.layout == "two-arm":
+        sections.append({"id": "between", "title": f"Between arms ({report.active} minus "
+                                                   f"{report.control})",
+                         "tables": [_html_table(t.get("between"))], "text": "",
+                         "figures": []})
+    else:
+        sections.append({"id": "patients", "title": "Each patient's trajectory",
+                         "tables": [_html_table(t.get("trajectories"))],
+                         "text": "Value and change from baseline of every analysed disc.",
+                         "figures": []})
+    sections += [
+        {"id": "mixed", "title": "Mixed models", "tables": [_html_table(t.get("mixed"))],
+         "text": "; ".join(f"{e}: {m['formula']}, converged {m.get('converged')}"
+                           for e, m in report.models.items()), "figures": []},
+        {"id": "grades", "title": "Grade shifts (Griffith)",
+         "tables": [_html_table(t.get("grade_counts")), _html_table(t.get("grade_tests"))],
+         "text": "", "figures": figs("grade")},
+        {"id": "treated", "title": "Treated against untreated levels",
+         "tables": [_html_table(t.get("treated_vs_untreated"))], "text": "", "figures": []},
+    ]
+    template = jinja2.Environment(autoescape=True).from_string(_TEMPLATE)
+    return template.render(title="Trial report: imaging endpoints", version=__version__,
+                           source=source, layout=report.layout, notes=report.notes,
+                           sections=sections, methods=_METHODS, software=_software())
+
+
+def report_files(report: Report, out: str | os.PathLike[str], *, source: str = "",
+                 html: bool = True) -> dict[Path, bytes]:
+    """The report's files by path (written together by :func:`write_report`)."""
+    from ..io.tables import table_bytes
+
+    out = Path(out)
+    files = {out / "stats.tsv": table_bytes(stats_table(report)),
+             out / "report.json": (json.dumps(report_json(report, source), indent=2)
+                                   + "\n").encode("utf-8")}
+    if html:
+        files[out / "report.html"] = render_html(report, source).encode("utf-8")
+    return files
+
+
+def write_report(report: Report, out: str | os.PathLike[str], *, source: str = "",
+                 html: bool = True, overwrite: bool = True) -> list[Path]:
+    """Write ``report.html``, ``stats.tsv`` and ``report.json`` into ``out``, all or none."""
+    from ..io.atomic import write_all_or_nothing
+
+    files = report_files(report, out, source=source, html=html)
+    write_all_or_nothing(files, overwrite=overwrite)
+    return list(files)

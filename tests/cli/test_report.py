@@ -1,0 +1,50 @@
+"""``discmri run`` ends with the trial report; ``discmri report`` redoes it with options."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from discmri.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+def test_run_on_the_sample_data_ends_with_the_small_study_report(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLE), str(out), "--no-t2", "--no-adc", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "wrote the trial report: stats.tsv, report.json, report.html" in printed
+    record = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    # four participants, two per arm: the small-study layout, each patient's trajectory
+    assert record["Layout"] == "small" and record["Arms"] == ["MSC", "sham"]
+    assert "fewer than 10 participants" in record["Notes"][0]
+    assert not record["Tables"]["between"]
+    patients = {r["participant_id"] for r in record["Tables"]["trajectories"]}
+    assert patients == {"sub-01", "sub-02", "sub-03", "sub-04"}
+    # without maps the endpoints with values are the heights, and the notes say so
+    assert record["Endpoints"] == ["dhi_mean_height", "height_mean_mm"]
+    assert any(n.startswith("np_t2_ms: no values") for n in record["Notes"])
+    # the cohort table counts the sessions of the sample (sub-04 has its baseline only)
+    cohort = pd.DataFrame(record["Tables"]["cohort"]).set_index(["arm", "months"])
+    assert cohort.loc[("sham", 0.0), "participants"] == 2
+    assert cohort.loc[("sham", 6.0), "missing"] == 1
+    # redone with options: all levels, Holm, the baseline named
+    assert main(["report", str(out), "--levels", "all", "--holm", "--baseline",
+                 "baseline"]) == 0
+    again = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert again["Settings"]["levels"] == "all" and again["Settings"]["holm"] is True
+    assert all("p_holm" in r for r in again["Tables"]["within"])
+
+
+def test_run_says_why_there_is_no_report_and_no_report_skips_it(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLE), str(out), "--only", "sub-04", "--no-t2", "--no-adc",
+                 "--workers", "1"]) == 0
+    assert "no trial report: the table has no follow-up visit" in capsys.readouterr().out
+    assert not (out / "report.html").exists()
+    other = tmp_path / "other"
+    assert main(["run", str(SAMPLE), str(other), "--only", "sub-01", "--no-t2", "--no-adc",
+                 "--workers", "1", "--no-report"]) == 0
+    assert "trial report" not in capsys.readouterr().out
+    assert not (other / "report.json").exists()
