@@ -36,10 +36,21 @@ def _pdf(html: Path, pdf: Path) -> None:
                    check=True, capture_output=True, timeout=120)
 
 
+def page_extras_missing() -> list[str]:
+    """The packages of the ``report`` extra that are not installed."""
+    import importlib.util
+
+    return [name for name, module in (("matplotlib", "matplotlib"), ("Jinja2", "jinja2"))
+            if importlib.util.find_spec(module) is None]
+
+
 def make_report(out: Path, *, endpoints=None, levels: str = "treated",
                 baseline: str | None = None, control: str | None = None, holm: bool = False,
                 formats=("html",)) -> list[Path]:
-    """Build and write the report of the run in ``out``; the files written."""
+    """Build and write the report of the run in ``out``; the files written.
+
+    ``formats`` empty: ``stats.tsv`` and ``report.json`` only.
+    """
     from ..report import build_report, write_report
 
     bad = [f for f in formats if f not in FORMATS]
@@ -53,6 +64,9 @@ def make_report(out: Path, *, endpoints=None, levels: str = "treated",
     sessions = _read(out / "sessions.tsv", "sessions table") if (
         out / "sessions.tsv").is_file() else None
     html = "html" in formats or "pdf" in formats
+    if html and page_extras_missing():
+        raise DiscMRIError(f"the report page needs {' and '.join(page_extras_missing())}: "
+                           'pip install "discmri[report]"')
     report = build_report(discs, sessions, endpoints=endpoints, levels=levels,
                           baseline=baseline, control=control, holm=holm, figures=html)
     written = write_report(report, out, source=str(discs_path), html=html)

@@ -139,15 +139,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _report(out: Path, args: argparse.Namespace) -> None:
     """The trial report at the end of a run; a report that cannot be made loses nothing."""
     from ..errors import DiscMRIError
-    from .report import make_report
+    from .report import make_report, page_extras_missing
 
+    missing = page_extras_missing()
     try:
         written = make_report(out, endpoints=args.endpoints, levels=args.levels,
-                              baseline=args.baseline, control=args.control, holm=args.holm)
+                              baseline=args.baseline, control=args.control, holm=args.holm,
+                              formats=() if missing else ("html",))
     except DiscMRIError as exc:
         print(f"no trial report: {' '.join(str(exc).split())}")
         return
     print("wrote the trial report: " + ", ".join(p.name for p in written))
+    if missing:
+        print(f"report.html needs {' and '.join(missing)}: pip install \"discmri[report]\"")
 
 
 def add_parser(sub) -> None:

@@ -23,6 +23,7 @@ from .readers import READER_THRESHOLDS, feature_cohort, reader_grades
 from .render import Mixture, render
 from .session import Protocol, SimulatedSession, diffusion_directions, simulate_session
 from .tissue import Tissue, disc_tissue, griffith_grade, pfirrmann_from_griffith
+from .trial import TrialEffect, trial_table
 from .truth import truth_table
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "SpineAnatomy",
     "SpineGeometry",
     "Tissue",
+    "TrialEffect",
     "VertebraShape",
     "default_anatomy",
     "diffusion_directions",
@@ -59,5 +61,6 @@ __all__ = [
     "sample_protocol",
     "simulate_session",
     "t2w_fse",
+    "trial_table",
     "truth_table",
 ]

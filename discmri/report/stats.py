@@ -350,7 +350,8 @@ def change_from_baseline(discs: pd.DataFrame, endpoint: str, baseline: float = 0
         columns={endpoint: "baseline"})
     out = data.merge(base, on=_KEYS, how="left")
     out = out.assign(change=out[endpoint] - out.baseline)
+    session = out.session if "session" in out else pd.Series("", index=out.index)
     return pd.DataFrame({"participant_id": out.participant_id, "arm": out.arm,
-                         "level": out.level, "months": out.months, "value": out[endpoint],
-                         "change": out.change}).sort_values(
+                         "level": out.level, "months": out.months, "session": session,
+                         "value": out[endpoint], "change": out.change}).sort_values(
         ["arm", "participant_id", "level", "months"]).reset_index(drop=True)

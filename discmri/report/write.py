@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from .build import Report
 
-__all__ = ["report_files", "stats_table", "write_report"]
+__all__ = ["qc_figures", "render_html", "report_files", "stats_table", "write_report"]
 
 #: Columns of ``stats.tsv``: every test and estimate of the report, one per row.
 STATS_COLUMNS = ("section", "endpoint", "arm", "months", "comparison", "n_participants",
@@ -162,8 +162,47 @@ def _html_table(table: pd.DataFrame, columns: list[str] | None = None) -> str:
                          border=0)
 
 
-def render_html(report: Report, source: str = "") -> str:
-    """The self-contained page (figures embedded as data URIs; no network)."""
+def qc_figures(out: str | os.PathLike[str]) -> dict[tuple[str, str, str], str]:
+    """QC figures of a run (``discmri run --qc``) by (participant, session, level).
+
+    Paths are relative to ``out``; level ``"grades"`` is a session's grading figure.
+    """
+    out = Path(out)
+    found = {}
+    for png in sorted(out.glob("sub-*/**/qc/*.png")):
+        parts = png.relative_to(out).parts
+        participant = parts[0]
+        session = parts[1] if len(parts) > 2 and parts[1].startswith("ses-") else ""
+        key = f"{participant}_{session}_" if session else f"{participant}_"
+        if png.stem.startswith(key):
+            found[(participant, session, png.stem[len(key):])] = png.relative_to(out).as_posix()
+    return found
+
+
+def _with_links(table: pd.DataFrame, qc: dict[tuple[str, str, str], str]) -> str:
+    """The trajectory table with a link to each disc's QC figure, where there is one."""
+    from html import escape
+
+    if table is None or not len(table) or not qc:
+        return _html_table(table)
+    shown = table.copy()
+    shown["qc"] = [f'<a href="{escape(qc[k])}">figure</a>' if (k := (
+        str(r.participant_id), str(r.session or ""), str(r.level))) in qc else ""
+                   for r in shown.itertuples()]
+    for column in shown.columns:
+        if shown[column].dtype == object and column != "qc":
+            shown[column] = shown[column].map(lambda v: escape(str(v)))
+    return shown.to_html(index=False, na_rep="n/a", float_format=lambda v: f"{v:.4g}",
+                         border=0, escape=False)
+
+
+def render_html(report: Report, source: str = "",
+                qc: dict[tuple[str, str, str], str] | None = None) -> str:
+    """The self-contained page (figures embedded as data URIs; no network).
+
+    ``qc``: QC figures of the run by (participant, session, level) (:func:`qc_figures`),
+    linked from the trajectory table and listed per session.
+    """
     try:
         import jinja2
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -193,7 +232,7 @@ def render_html(report: Report, source: str = "") -> str:
                          "figures": []})
     else:
         sections.append({"id": "patients", "title": "Each patient's trajectory",
-                         "tables": [_html_table(t.get("trajectories"))],
+                         "tables": [_with_links(t.get("trajectories"), qc or {})],
                          "text": "Value and change from baseline of every analysed disc.",
                          "figures": []})
     sections += [
@@ -206,6 +245,21 @@ def render_html(report: Report, source: str = "") -> str:
         {"id": "treated", "title": "Treated against untreated levels",
          "tables": [_html_table(t.get("treated_vs_untreated"))], "text": "", "figures": []},
     ]
+    if qc:
+        from html import escape
+
+        sessions: dict[tuple[str, str], list[str]] = {}
+        for (participant, session, level), path in sorted(qc.items()):
+            sessions.setdefault((participant, session), []).append(
+                f'<a href="{escape(path)}">{escape(level)}</a>')
+        rows = "".join(f"<tr><td>{escape(p)}</td><td>{escape(s)}</td><td>{' '.join(links)}"
+                       "</td></tr>" for (p, s), links in sessions.items())
+        sections.append({"id": "qc", "title": "Disc QC figures",
+                         "text": "Each disc's mid-sagittal plane with its measured edges, "
+                                 "heights and regions, and each session's grading figure "
+                                 "(files of discmri run --qc, next to this page).",
+                         "tables": ["<table><tr><th>participant</th><th>session</th>"
+                                    f"<th>figures</th></tr>{rows}</table>"], "figures": []})
     template = jinja2.Environment(autoescape=True).from_string(_TEMPLATE)
     return template.render(title="Trial report: imaging endpoints", version=__version__,
                            source=source, layout=report.layout, notes=report.notes,
@@ -222,7 +276,8 @@ def report_files(report: Report, out: str | os.PathLike[str], *, source: str = "
              out / "report.json": (json.dumps(report_json(report, source), indent=2)
                                    + "\n").encode("utf-8")}
     if html:
-        files[out / "report.html"] = render_html(report, source).encode("utf-8")
+        files[out / "report.html"] = render_html(report, source,
+                                                 qc_figures(out)).encode("utf-8")
     return files
 
 

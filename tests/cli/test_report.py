@@ -48,3 +48,31 @@ def test_run_says_why_there_is_no_report_and_no_report_skips_it(tmp_path, capsys
                  "--workers", "1", "--no-report"]) == 0
     assert "trial report" not in capsys.readouterr().out
     assert not (other / "report.json").exists()
+
+
+def test_the_page_links_the_qc_figures_of_a_run_with_qc(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLE), str(out), "--only", "sub-01", "--no-t2", "--no-adc",
+                 "--workers", "1", "--qc"]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    link = 'href="sub-01/ses-month3/qc/sub-01_ses-month3_L4-L5.png"'
+    assert link in page and (out / "sub-01/ses-month3/qc/sub-01_ses-month3_L4-L5.png").is_file()
+    assert 'href="sub-01/ses-baseline/qc/sub-01_ses-baseline_grades.png"' in page
+
+
+def test_without_the_report_extra_the_run_writes_the_tables_and_says_so(tmp_path, capsys,
+                                                                        monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "jinja2" else real(name, *a))
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLE), str(out), "--only", "sub-01", "--no-t2", "--no-adc",
+                 "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "wrote the trial report: stats.tsv, report.json" in printed
+    assert 'report.html needs Jinja2: pip install "discmri[report]"' in printed
+    assert (out / "report.json").is_file() and not (out / "report.html").exists()
+    assert main(["report", str(out)]) == 2
+    assert "needs Jinja2" in capsys.readouterr().err

@@ -6,8 +6,7 @@ from scipy import stats as sps
 
 from discmri.errors import ParameterError
 from discmri.phantom.trial import TrialEffect, trial_table
-from discmri.report import build_report
-from discmri.report import stats
+from discmri.report import build_report, stats
 
 #: DREAM-like: +10 % DHI and +15 ms nucleus T2 at treated levels in the active arm at 3 and
 #: 6 months, a one-grade improvement in half the treated discs at 3 months, gone at 6.
