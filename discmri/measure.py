@@ -271,7 +271,7 @@ def measure(
     return Measurement(table, levels, morph, regions, stats_df, parameters)
 
 
-def disc_qc_figures(result: Measurement, t2w: Volume) -> dict[str, bytes]:
+def disc_qc_figures(result: Measurement, t2w: Volume, *, name: str = "") -> dict[str, bytes]:
     """One QC figure (PNG bytes) per measured disc.
 
     Each shows the disc's mid-sagittal plane with the edges, heights, segments and regions
@@ -283,6 +283,8 @@ def disc_qc_figures(result: Measurement, t2w: Volume) -> dict[str, bytes]:
         What :func:`measure` returned for ``t2w``.
     t2w : Volume
         The T2-weighted image that was measured.
+    name : str
+        Participant and session, put before the level in each title.
 
     Returns
     -------
@@ -294,10 +296,11 @@ def disc_qc_figures(result: Measurement, t2w: Volume) -> dict[str, bytes]:
     morph = result.morphometry
     rows = result.table.set_index("level")
     figures = {}
-    for name, disc in morph.discs.items():
-        row = rows.loc[name]
-        title = (f"{name}: heights {row.height_anterior_mm:.2f} / {row.height_middle_mm:.2f}"
-                 f" / {row.height_posterior_mm:.2f} mm, depth {row.ap_depth_mm:.1f} mm")
-        near = {k: v for k, v in morph.vertebrae.items() if k in name.split("-")}
-        figures[name] = disc_figure(t2w.data, t2w.affine, disc, vertebrae=near, title=title)
+    for level, disc in morph.discs.items():
+        row = rows.loc[level]
+        title = (f"{f'{name} ' if name else ''}{level}: heights {row.height_anterior_mm:.2f} / "
+                 f"{row.height_middle_mm:.2f} / {row.height_posterior_mm:.2f} mm, depth "
+                 f"{row.ap_depth_mm:.1f} mm")
+        near = {k: v for k, v in morph.vertebrae.items() if k in level.split("-")}
+        figures[level] = disc_figure(t2w.data, t2w.affine, disc, vertebrae=near, title=title)
     return figures

@@ -364,11 +364,16 @@ def process_session(
     for text in _TEXT_COLUMNS:
         table[text] = table[text].fillna("")
     stats = result.stats
-    figures = disc_qc_figures(result, t2w) if options.qc else {}
+    who = " ".join(x for x in (f"sub-{session.participant}",
+                               f"ses-{session.session}" if session.session else "") if x)
+    figures = disc_qc_figures(result, t2w, name=who) if options.qc else {}
     if options.qc and grades is not None:
         from .grading.qc import grade_figure
 
-        figures["grades"] = grade_figure(result, t2w, grades.reset_index())
+        figures["grades"] = grade_figure(result, t2w, grades.reset_index(),
+                                         title=f"{who}: grade suggestions (anterior left; "
+                                               "magenta nucleus, yellow outer annulus, cyan "
+                                               "CSF)")
     timings["measure"] = time.perf_counter() - tick
 
     tick = time.perf_counter()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -238,13 +237,3 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
         report.figures = report_figures(report, selected)
     return report
 
-
-def _finite(value: Any) -> Any:
-    """JSON-ready: NaN and infinities as None, numpy numbers as Python numbers."""
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value

@@ -56,10 +56,13 @@ def _spaghetti(report: Report, discs: pd.DataFrame, endpoint: str) -> bytes:
         for _, one in part.groupby("participant_id"):
             ax.plot(one.months, one[endpoint], color=colour, alpha=0.3, lw=0.8)
         agg = part.groupby("months")[endpoint].agg(["mean", "std", "count"])
-        half = stats.t.ppf(0.975, np.maximum(agg["count"] - 1, 1)) * agg["std"] / np.sqrt(
-            agg["count"])
-        ax.errorbar(agg.index + 0.08 * k, agg["mean"], yerr=half, color=colour, lw=2,
-                    capsize=4, marker="o", label=f"{arm} (mean ± 95 % CI)")
+        # an interval from one or two participants says nothing: the mean alone then
+        half = np.where(agg["count"] >= 3, stats.t.ppf(0.975, np.maximum(agg["count"] - 1, 1))
+                        * agg["std"] / np.sqrt(agg["count"]), np.nan)
+        shown = "mean ± 95 % CI" if np.isfinite(half).any() else "mean"
+        ax.errorbar(agg.index + 0.08 * k, agg["mean"], yerr=np.nan_to_num(half), color=colour,
+                    lw=2, capsize=4 if np.isfinite(half).any() else 0, marker="o",
+                    label=f"{arm} ({shown})")
     ax.set_xlabel("months since injection")
     ax.set_ylabel(_label(endpoint))
     ax.set_title(f"{endpoint}: each participant (thin) and each arm's mean", fontsize=10)
@@ -74,7 +77,10 @@ def _change(report: Report, endpoint: str) -> bytes:
     ax = fig.add_subplot(1, 1, 1)
     for k, arm in enumerate(report.arms):
         rows = part[part.arm == arm]
-        err = np.vstack([rows.mean_change - rows.ci_low, rows.ci_high - rows.mean_change])
+        # no interval with fewer than three participants (as in the trajectories)
+        few = (rows.n_participants < 3).to_numpy()
+        err = np.nan_to_num(np.vstack([np.where(few, np.nan, rows.mean_change - rows.ci_low),
+                                       np.where(few, np.nan, rows.ci_high - rows.mean_change)]))
         ax.errorbar(rows.months + 0.1 * k, rows.mean_change, yerr=err, marker="o", capsize=4,
                     color=_COLOURS[k % len(_COLOURS)], label=f"{arm} (mean ± 95 % CI)")
     ax.axhline(0.0, color="grey", lw=0.8)

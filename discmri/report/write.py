@@ -154,9 +154,10 @@ _METHODS = (
     "one was named primary beforehand.")
 
 
-def _html_table(table: pd.DataFrame, columns: list[str] | None = None) -> str:
+def _html_table(table: pd.DataFrame, columns: list[str] | None = None,
+                empty: str = "none") -> str:
     if table is None or not len(table):
-        return "<p><i>none</i></p>"
+        return f"<p><i>{empty}</i></p>"
     shown = table[columns] if columns else table
     return shown.to_html(index=False, na_rep="n/a", float_format=lambda v: f"{v:.4g}",
                          border=0)
@@ -216,8 +217,10 @@ def render_html(report: Report, source: str = "",
                 for name, png in report.figures.items() if name.startswith(prefix)]
 
     sections = [
-        {"id": "cohort", "title": "Cohort", "tables": [_html_table(t.get("cohort")),
-                                                       _html_table(t.get("sessions"))],
+        {"id": "cohort", "title": "Cohort",
+         "tables": [_html_table(t.get("cohort")),
+                    _html_table(t.get("sessions"), empty="No session failed or was skipped."
+                                if t.get("sessions") is not None else "")],
          "text": "Participants and discs per arm and visit; sessions that failed or were "
                  "skipped are listed with the reason.", "figures": []},
         {"id": "summary", "title": "Endpoints per arm and visit",

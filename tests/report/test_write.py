@@ -133,3 +133,11 @@ def test_numbers_in_report_json_are_finite_or_null(written):
     values = [v for rows in record["Tables"].values() for r in rows for v in r.values()
               if isinstance(v, float)]
     assert values and np.isfinite(values).all()
+
+
+def test_the_page_prints_to_pdf_with_chromium(written):
+    _chromium()
+    out, _ = written
+    assert main(["report", str(out), "--endpoints", "np_t2_ms", "--format", "html,pdf"]) == 0
+    pdf = (out / "report.pdf").read_bytes()
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000
