@@ -271,7 +271,8 @@ def measure(
     return Measurement(table, levels, morph, regions, stats_df, parameters)
 
 
-def disc_qc_figures(result: Measurement, t2w: Volume, *, name: str = "") -> dict[str, bytes]:
+def disc_qc_figures(result: Measurement, t2w: Volume, *, name: str = "",
+                    t2map: Volume | None = None) -> dict[str, bytes]:
     """One QC figure (PNG bytes) per measured disc.
 
     Each shows the disc's mid-sagittal plane with the edges, heights, segments and regions
@@ -285,6 +286,8 @@ def disc_qc_figures(result: Measurement, t2w: Volume, *, name: str = "") -> dict
         The T2-weighted image that was measured.
     name : str
         Participant and session, put before the level in each title.
+    t2map : Volume, optional
+        A T2 map (ms, any grid), drawn below each disc in the same plane.
 
     Returns
     -------
@@ -302,5 +305,7 @@ def disc_qc_figures(result: Measurement, t2w: Volume, *, name: str = "") -> dict
                  f"{row.height_middle_mm:.2f} / {row.height_posterior_mm:.2f} mm, depth "
                  f"{row.ap_depth_mm:.1f} mm")
         near = {k: v for k, v in morph.vertebrae.items() if k in level.split("-")}
-        figures[level] = disc_figure(t2w.data, t2w.affine, disc, vertebrae=near, title=title)
+        figures[level] = disc_figure(
+            t2w.data, t2w.affine, disc, vertebrae=near, title=title,
+            t2map=None if t2map is None else (t2map.data, t2map.affine))
     return figures

@@ -366,7 +366,7 @@ def process_session(
     stats = result.stats
     who = " ".join(x for x in (f"sub-{session.participant}",
                                f"ses-{session.session}" if session.session else "") if x)
-    figures = disc_qc_figures(result, t2w, name=who) if options.qc else {}
+    figures = disc_qc_figures(result, t2w, name=who, t2map=t2map) if options.qc else {}
     if options.qc and grades is not None:
         from .grading.qc import grade_figure
 

@@ -38,6 +38,7 @@ def disc_figure(
     dpi: int = 110,
     roi_erosion_mm: float = 0.5,
     np_height_fraction: float = 0.6,
+    t2map: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> bytes:
     """PNG of the disc's mid-sagittal plane, resliced in its frame, with measurements drawn.
 
@@ -61,6 +62,9 @@ def disc_figure(
     roi_erosion_mm, np_height_fraction : float
         Region settings drawn (:func:`discmri.regions.disc_regions`): the eroded disc (lime) and
         the nucleus region (magenta), for voxels of the image's size.
+    t2map : (ndarray, (4, 4) ndarray), optional
+        A T2 map (ms) and its affine, on any grid: drawn below, resliced in the same plane
+        over the image, with its colour scale.
 
     Returns
     -------
@@ -70,10 +74,13 @@ def disc_figure(
     figure_cls, canvas_cls = _matplotlib()
     frame = disc.frame
     p, q, plane = disc_plane(image, affine, disc, step_mm=step_mm)
-    fig = figure_cls(figsize=(6.4, 6.4 * len(q) / len(p) + 0.6), dpi=dpi)
+    rows = 1 if t2map is None else 2
+    fig = figure_cls(figsize=(6.4, rows * (6.4 * len(q) / len(p) + 0.6)), dpi=dpi)
     canvas_cls(fig)
-    ax = fig.add_subplot(1, 1, 1)
+    ax = fig.add_subplot(rows, 1, 1)
     show_plane(ax, p, q, plane)
+    if t2map is not None:
+        _draw_t2(fig.add_subplot(rows, 1, 2), p, q, plane, disc, *t2map)
     kinds = ((~disc.from_labels & ~disc.interpolated, "orange"), (disc.interpolated, "magenta"),
              (disc.from_labels, "red"))
     for edge in (disc.lower, disc.upper):
@@ -102,6 +109,21 @@ def disc_figure(
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     return buf.getvalue()
+
+
+def _draw_t2(ax, p, q, plane, disc: StructureGeometry, t2: np.ndarray,
+             affine: np.ndarray) -> None:
+    """The T2 map resliced in the disc's plane, over the grey image, with its scale in ms."""
+    pp, qq = np.meshgrid(p, q, indexing="xy")
+    values = sample_world(np.asarray(t2, dtype=np.float64), affine, disc.frame.to_world(pp, qq))
+    show_plane(ax, p, q, plane)
+    shown = np.ma.masked_invalid(np.where(values > 0, values, np.nan))
+    image = ax.imshow(shown, cmap="magma", origin="lower", vmin=0.0, vmax=200.0, alpha=0.7,
+                      extent=(p[0], p[-1], q[0], q[-1]))
+    ax.set_xlim(p[-1], p[0])  # anterior left, as above
+    ax.figure.colorbar(image, ax=ax, label="T2 (ms)", shrink=0.8)
+    ax.set_title("T2 map in the same plane", fontsize=9)
+    ax.set_xlabel("AP position in the disc frame, mm (anterior left)")
 
 
 def disc_plane(image: np.ndarray, affine: np.ndarray, disc: StructureGeometry, *,
