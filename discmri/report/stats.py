@@ -202,10 +202,10 @@ def mixed_model(discs: pd.DataFrame, endpoint: str, control: str | None,
     data = discs[np.isfinite(discs[endpoint].to_numpy(float))].copy()
     data = data.rename(columns={endpoint: "value"})
     data["visit"] = data.months.map(lambda m: f"{m:g}")
-    visit = f"C(visit, Treatment('{baseline:g}'))"
+    visit = f"C(visit, Treatment({f'{baseline:g}'!r}))"
     arms = sorted(data.arm.unique(), key=str)
     if control is not None and len(arms) > 1:
-        formula = f"value ~ C(arm, Treatment('{control}')) * {visit}"
+        formula = f"value ~ C(arm, Treatment({str(control)!r})) * {visit}"
     else:
         formula = f"value ~ {visit}"
     info: dict[str, Any] = {"formula": formula, "groups": "participant_id",
@@ -244,8 +244,8 @@ def _grade_number(grade) -> float:
 
 
 def grade_shifts(discs: pd.DataFrame, column: str = "griffith", baseline: float = 0.0,
-                 active: str | None = None, control: str | None = None,
-                 exact: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 active: str | None = None, control: str | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Grade changes from baseline per arm and visit, and their tests.
 
     Returns
