@@ -39,8 +39,9 @@ class Report:
         The control and active arm of a two-arm trial.
     endpoints : list of str
     tables : dict of str to pandas.DataFrame
-        ``cohort``, ``summary``, ``within``, ``between``, ``mixed``, ``grade_counts``,
-        ``grade_tests``, ``treated_vs_untreated``, ``trajectories``, ``sessions``.
+        ``cohort``, ``treated_levels``, ``summary``, ``within``, ``between``, ``mixed``,
+        ``grade_distribution``, ``grade_counts``, ``grade_tests``, ``treated_vs_untreated``,
+        ``trajectories``, ``sessions``.
     models : dict of str to dict
         Per endpoint: the mixed model's formula, convergence and warnings.
     figures : dict of str to bytes
@@ -223,7 +224,9 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
     if "griffith" in data:
         counts, tests = stats.grade_shifts(selected, "griffith", base, act, ctrl)
         out["grade_counts"], out["grade_tests"] = counts, tests
+        out["grade_distribution"] = stats.grade_distribution(selected, "griffith")
     out["cohort"] = _cohort(data, sessions)
+    out["treated_levels"] = stats.treated_levels(data)
     if sessions is not None:
         out["sessions"] = sessions[~sessions.status.isin(["done", "resumed"])].reset_index(
             drop=True)

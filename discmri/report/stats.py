@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["CONTROL_NAMES", "between_arms", "change_from_baseline", "control_arm",
-           "grade_shifts", "holm", "mixed_model", "participant_changes", "summary",
-           "treated_vs_untreated", "within_arm"]
+           "grade_distribution", "grade_shifts", "holm", "mixed_model", "participant_changes",
+           "summary", "treated_levels", "treated_vs_untreated", "within_arm"]
 
 #: Arm names taken as the control arm when none is named (case-insensitive).
 CONTROL_NAMES = ("sham", "placebo", "control", "saline", "vehicle", "standard of care")
@@ -301,6 +301,34 @@ def grade_shifts(discs: pd.DataFrame, column: str = "griffith", baseline: float 
                               "p_value": float(stats.mannwhitneyu(a, c).pvalue)})
     return counts, pd.DataFrame(tests, columns=["comparison", "months", "n", "statistic",
                                                 "test", "p_value"])
+
+
+def grade_distribution(discs: pd.DataFrame, column: str = "griffith") -> pd.DataFrame:
+    """Per arm and visit: discs of each Griffith grade 1-8 and the median grade.
+
+    A double grade (``4/7``) counts as its height grade.
+    """
+    import pandas as pd
+
+    data = discs.assign(grade=discs[column].map(_grade_number))
+    data = data[np.isfinite(data.grade)]
+    rows = []
+    for (arm, months), part in data.groupby(["arm", "months"], sort=True):
+        counts = part.grade.astype(int).value_counts()
+        rows.append({"arm": arm, "months": months, "n_discs": len(part),
+                     **{f"grade_{g}": int(counts.get(g, 0)) for g in range(1, 9)},
+                     "median_grade": float(np.median(part.grade))})
+    return pd.DataFrame(rows)
+
+
+def treated_levels(discs: pd.DataFrame) -> pd.DataFrame:
+    """Per arm: participants treated at each level (at baseline or their first visit)."""
+    import pandas as pd
+
+    first = discs[discs.months == discs.groupby("participant_id").months.transform("min")]
+    treated = first[first.treated.astype(bool)]
+    table = treated.groupby(["arm", "level"]).participant_id.nunique().unstack(fill_value=0)
+    return table.reset_index().rename_axis(columns=None) if len(table) else pd.DataFrame()
 
 
 def treated_vs_untreated(discs: pd.DataFrame, endpoint: str, baseline: float = 0.0, *,

@@ -64,6 +64,23 @@ def test_grade_shifts_show_the_improvement_at_3_months_and_not_at_6(trial):
     tests = report.tables["grade_tests"]
     between = tests[tests.comparison == "MSC against sham"].set_index("months")
     assert between.loc[3.0, "p_value"] < 0.01 and between.loc[6.0, "p_value"] > 0.05
+    # the distributions add up, and the active arm's mean grade is lowest at 3 months (the
+    # median of integer grades is too coarse to show it)
+    dist = report.tables["grade_distribution"].set_index(["arm", "months"])
+    grades = dist[[f"grade_{g}" for g in range(1, 9)]]
+    assert (grades.sum(axis=1) == dist.n_discs).all()
+    mean = (grades * np.arange(1, 9)).sum(axis=1) / dist.n_discs
+    assert mean[("MSC", 3.0)] < min(mean[("MSC", 0.0)], mean[("MSC", 6.0)]) - 0.3
+
+
+def test_the_cohort_table_counts_treated_levels_per_arm(trial):
+    table, report = trial
+    levels = report.tables["treated_levels"].set_index("arm")
+    first = table[table.months == 0]
+    for arm in ("MSC", "sham"):
+        for level in levels.columns:
+            expected = first[(first.arm == arm) & first.treated & (first.level == level)]
+            assert levels.loc[arm, level] == expected.participant_id.nunique()
 
 
 def test_changes_are_per_participant_over_the_discs_at_both_visits():
