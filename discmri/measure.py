@@ -19,7 +19,12 @@ import numpy as np
 from .errors import DiscMRIError, GeometryError
 from .io.volume import Volume
 from .morphometry.dhi import DHI_COLUMNS, DHI_FORMULAS, L5S1_NOTE, disc_height_index
-from .morphometry.gaps import DERIVED_NOTE, derive_gap_discs
+from .morphometry.gaps import (
+    DERIVED_BODY_NOTE,
+    DERIVED_NOTE,
+    derive_gap_bodies,
+    derive_gap_discs,
+)
 from .morphometry.measure import HEIGHT_POSITIONS, SpineMorphometry, measure_spine
 from .regions import SpineRegions, region_stats, spine_regions
 from .regions.checks import MAP_KINDS, check_map_header, check_map_values
@@ -168,6 +173,10 @@ def measure(
     derived_lab, levels, derived = derive_gap_discs(labels.data, labels.affine, levels)
     if derived:
         labels = labels.with_data(derived_lab)
+    # disc-only maps: the vertebral body is the gap between two discs
+    body_lab, levels, bodies = derive_gap_bodies(labels.data, labels.affine, levels)
+    if bodies:
+        labels = labels.with_data(body_lab)
     if not levels.discs:
         raise DiscMRIError(f"label map {labels.source or ''} has no disc labels in the "
                            f"{levels.scheme} scheme and no two consecutive vertebral bodies "
@@ -185,6 +194,12 @@ def measure(
         if name in morph.discs:
             disc = morph.discs[name]
             morph.discs[name] = replace(disc, notes=(*disc.notes, f"{name}: {DERIVED_NOTE}"))
+    for level in levels.discs:
+        near = [b for b in bodies if b in (level.cranial, level.caudal)]
+        if near and level.name in morph.discs:
+            disc = morph.discs[level.name]
+            morph.discs[level.name] = replace(disc, notes=(*disc.notes, *(
+                f"{level.name}: {DERIVED_BODY_NOTE.format(name=b)}" for b in near)))
     lab = np.asarray(labels.data).astype(np.int32)
     regions = {"t2w": spine_regions(morph, lab, labels.affine, chosen, central_mm=central_mm,
                                     erosion_mm=erosion_mm)}

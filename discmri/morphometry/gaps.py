@@ -1,4 +1,4 @@
-"""Discs of a vertebra-only label map: the gap between consecutive vertebral bodies.
+"""Gaps in a label map: discs between consecutive bodies, bodies between consecutive discs.
 
 Vertebra segmenters (and CT-trained models) label the bones only. Between two consecutive
 vertebral bodies the disc is the unlabelled space that has the upper body directly above it and
@@ -7,6 +7,11 @@ the lower body directly below it, along the line joining the two bodies' centres
 the column meet something else first, or nothing. Of that space the largest connected piece is
 kept (the spaces between the arches' processes, which rays also find, are separate pieces). The
 derived label is a guide, like any label: the endplate edges are still found in the image.
+
+The same geometry gives a disc-only map its vertebral bodies: between two consecutive discs
+the body is the unlabelled space with the upper disc directly above it and the lower disc
+directly below it (within ``reach_mm`` = 40, more than a lumbar body's height). Only the bodies
+between two discs can be found so: the body above the top disc and the sacrum are not.
 """
 
 from __future__ import annotations
@@ -19,10 +24,18 @@ from scipy import ndimage
 from ..geometry import voxel_to_world, world_to_voxel
 from ..spine.labels import DiscLevel, SpineLevels, nearest_labels, next_vertebra
 
-__all__ = ["DERIVED_NOTE", "derive_gap_discs", "gap_disc"]
+__all__ = ["DERIVED_BODY_NOTE", "DERIVED_NOTE", "derive_gap_bodies", "derive_gap_discs",
+           "gap_disc"]
 
 #: The note of a disc whose label was derived.
 DERIVED_NOTE = "disc label derived from the gap between its vertebral bodies (none in the map)"
+
+#: The note of a disc next to a vertebral body whose label was derived.
+DERIVED_BODY_NOTE = ("vertebral body {name} derived from the space between its discs (no "
+                     "vertebra labels in the map)")
+
+#: Longest distance (mm) from a derived body's voxel to either disc along their centres' line.
+BODY_REACH_MM = 40.0
 
 
 def gap_disc(labels: np.ndarray, affine: np.ndarray, upper: int, lower: int, *,
@@ -154,3 +167,59 @@ def derive_gap_discs(labels: np.ndarray, affine: np.ndarray,
              if p.startswith(f"endplate label(s) {list(loose.get(up, ()))} without a disc")}
     problems = tuple(p for p in levels.problems if p not in gone)
     return out, replace(levels, discs=tuple(order), problems=problems), derived
+
+
+def derive_gap_bodies(labels: np.ndarray, affine: np.ndarray,
+                      levels: SpineLevels) -> tuple[np.ndarray, SpineLevels, tuple[str, ...]]:
+    """Add the vertebral body between every pair of consecutive discs when it is not in the map.
+
+    Parameters
+    ----------
+    labels : (X, Y, Z) integer ndarray
+    affine : (4, 4) ndarray
+    levels : SpineLevels
+        From :func:`discmri.spine.read_levels` (after :func:`derive_gap_discs`).
+
+    Returns
+    -------
+    labels : ndarray
+        A copy with each derived body under a new integer (above every value in use).
+    levels : SpineLevels
+        With the derived vertebrae, and the discs next to them knowing their labels.
+    derived : tuple of str
+        Names of the derived vertebrae (``"L4"``).
+    """
+    lab = np.asarray(labels)
+    present = {name for name, _ in levels.vertebrae}
+    discs = list(levels.discs)
+    pairs = [(a, b) for a, b in zip(discs[:-1], discs[1:], strict=False)
+             if a.caudal == b.cranial and a.caudal not in present]
+    if not pairs:
+        return lab, levels, ()
+    # a disc's labels (annulus, nucleus, and the endplates lining it) as one, for the rays
+    ray_lab = lab.astype(np.int32, copy=True)
+    for d in discs:
+        ray_lab[np.isin(lab, d.labels + d.nucleus_labels + d.endplate_labels)] = d.labels[0]
+    out = lab.astype(np.int32, copy=True)
+    value = int(lab.max()) + 1
+    found: dict[str, int] = {}
+    for upper, lower in pairs:
+        mask = gap_disc(ray_lab, affine, upper.labels[0], lower.labels[0],
+                        reach_mm=BODY_REACH_MM)
+        if mask.sum() < 8:
+            continue
+        out[mask] = value
+        found[upper.caudal] = value
+        value += 1
+    if not found:
+        return lab, levels, ()
+    new_discs = tuple(replace(d, cranial_label=found.get(d.cranial, d.cranial_label),
+                              caudal_label=found.get(d.caudal, d.caudal_label)) for d in discs)
+    order = [d.cranial for d in discs] + [discs[-1].caudal]
+    vertebrae = sorted([*levels.vertebrae, *found.items()],
+                       key=lambda nv: order.index(nv[0]) if nv[0] in order else len(order))
+    gone = {p for p in levels.problems for name in found
+            if p.startswith("disc ") and "no vertebral body" in p and name in p}
+    problems = tuple(p for p in levels.problems if p not in gone)
+    return out, replace(levels, vertebrae=tuple(vertebrae), discs=new_discs,
+                        problems=problems), tuple(found)
