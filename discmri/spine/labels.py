@@ -112,19 +112,21 @@ def _consistent(scheme: LabelScheme, values: set[int]) -> bool:
     return True
 
 
-def _endplates_not_nuclei(labels: np.ndarray) -> float:
-    """Share of the outer boundary of the 2xx labels that is vertebra (labels 1–99).
+def _border_of_2xx(labels: np.ndarray) -> tuple[float, float]:
+    """Shares of the outer boundary of the 2xx labels that is vertebra (1–99) and disc (1xx).
 
-    Native nuclei (2xx) lie inside their discs and touch no vertebra; SPINEPS endplates (2xx)
-    lie between disc and vertebra and touch the vertebrae along half their boundary.
+    Native nuclei (2xx) lie inside their discs: their border is all disc. SPINEPS endplates
+    (2xx) lie between disc and vertebra: about half their border is disc, and the rest is
+    vertebra, or background when the map has no vertebrae.
     """
     lab = np.asarray(labels)
     two = (lab >= 200) & (lab < 300)
     ring = ndimage.binary_dilation(two) & ~two
     if not ring.any():
-        return 0.0
+        return 0.0, 1.0
     around = lab[ring]
-    return float(np.mean((around > 0) & (around < 100)))
+    return (float(np.mean((around > 0) & (around < 100))),
+            float(np.mean((around >= 100) & (around < 200))))
 
 
 def detect_scheme(
@@ -134,8 +136,9 @@ def detect_scheme(
 
     A scheme must know every value and be consistent with the map (native nucleus labels sit
     in discs; SPINEPS has no 3xx; SPIDER no 101–199). Native and SPINEPS share their
-    integers; when both fit and the map is given, 2xx labels against the vertebrae are SPINEPS
-    endplates and 2xx labels inside discs native nuclei.
+    integers; when both fit and the map is given, 2xx labels inside the discs (bordered by disc
+    all round) are native nuclei, and 2xx labels against the vertebrae, or bordered by disc on
+    one side only (a map without vertebrae), SPINEPS endplates.
 
     Returns
     -------
@@ -160,13 +163,14 @@ def detect_scheme(
     if len(fits) == 1:
         return fits[0], f"detected: every label value is a {fits[0].name} label"
     if labels is not None and {f.name for f in fits} == {"native", "spineps"}:
-        share = _endplates_not_nuclei(labels)
-        if share > 0.15:
+        bone, disc = _border_of_2xx(labels)
+        if bone > 0.15 or disc < 0.8:
             return SCHEMES["spineps"], (f"detected: spineps (its 2xx labels lie against the "
-                                        f"vertebrae, {100 * share:.0f} % of their border: "
+                                        f"vertebrae or outside the discs: {100 * bone:.0f} % "
+                                        f"of their border vertebra, {100 * disc:.0f} % disc: "
                                         "endplates)")
         return SCHEMES["native"], (f"detected: native (its 2xx labels lie inside the discs, "
-                                   f"{100 * share:.0f} % of their border on vertebrae: nuclei)")
+                                   f"{100 * disc:.0f} % of their border disc: nuclei)")
     shown = ", ".join(f"{k} {100 * v:.0f} %" for k, v in coverage.items())
     if not fits:
         raise DiscMRIError(

@@ -149,6 +149,26 @@ def test_native_and_spineps_2xx_labels_are_told_apart_by_where_they_lie(native):
     assert lv.scheme == "spineps" and "endplates" in lv.detected
     assert lv.disc("L4-L5").endplate_labels == (223,)
     assert lv.disc("L4-L5").labels == (123,)
+    # without the vertebrae: nuclei are still enclosed by their discs, endplates are not
+    lv = read_levels(np.where((no_extras >= 100), no_extras, 0))
+    assert lv.scheme == "native" and "nuclei" in lv.detected
+    lv = read_levels(np.where(plates >= 100, plates, 0))
+    assert lv.scheme == "spineps" and "endplates" in lv.detected
+
+
+def test_the_real_spineps_map_without_vertebrae_is_still_read_as_spineps():
+    # Issue 14 noticed: with its vertebrae removed, the sample's 2xx endplates were taken for
+    # native nuclei, and a C7-T1 disc was invented from the 207 endplate.
+    import importlib.util
+    from pathlib import Path
+
+    from discmri.io import load_volume
+
+    folder = Path(importlib.util.find_spec("TPTBox").submodule_search_locations[0])
+    lab = np.asarray(load_volume(folder / "tests" / "sample_mri"
+                                 / "sub-mri_seg-vert_label-6_msk.nii.gz").data).astype(int)
+    lv = read_levels(np.where(lab >= 100, lab, 0))
+    assert lv.scheme == "spineps" and lv.levels == ("C5-C6", "C6-C7")
 
 
 def test_converting_spineps_endplates_gives_them_to_the_nearest_vertebra(native):
