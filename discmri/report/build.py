@@ -111,7 +111,7 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
         Discs analysed: the participants' treated levels, or every level.
     baseline : str, optional
         Session label of the baseline visit (``ses-`` optional); by default the visit at
-        0 months, else each participant's first.
+        0 months, else the earliest visit in the table.
     control : str, optional
         Control arm of a two-arm trial (default: one named sham, placebo, control …).
     holm : bool
@@ -179,8 +179,9 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
                else f"fewer than {SMALL_STUDY} participants in an arm "
                     f"({', '.join(f'{a}: {n}' for a, n in per_arm.items())})")
         notes.append(f"Small-study layout ({why}): each patient's trajectory, within-arm "
-                     "change with exact Wilcoxon signed-rank tests, and no between-arm test, "
-                     "which would have too little power to mean anything.")
+                     "change with exact Wilcoxon signed-rank tests, and no between-arm test "
+                     "(with so few participants it has little power, and its p-value would "
+                     "invite more reading than it bears).")
     notes.append(f"Discs analysed: {'treated levels' if levels == 'treated' else 'all levels'};"
                  f" baseline at {base:g} months. Tests of change use each participant's mean "
                  "over their discs (discs within a participant are not independent); the "
