@@ -136,9 +136,17 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
         raise ParameterError(f"discs table: no column {', '.join(missing)}; expected "
                              "discs.tsv of discmri run")
     data = discs.copy()
+    data["months"] = pd.to_numeric(data.months, errors="coerce")
+    if not np.isfinite(data.months).any():
+        raise ParameterError("the table has no visit times (months): a report of change needs "
+                             "them; each participant's sub-<label>_sessions.tsv gives them "
+                             "(session_id, months)")
+    data = data[np.isfinite(data.months)]
     if "status" in data:
         data = data[data.status.fillna("").astype(str) == ""]
-    data = data[np.isfinite(pd.to_numeric(data.months, errors="coerce"))]
+    if data.empty:
+        raise ParameterError("the table has no measured disc (every row has a status saying "
+                             "why it was not measured)")
     data["months"] = data.months.astype(float)
     data["arm"] = data.arm.fillna("").astype(str).replace("", "(no arm)")
     data["treated"] = data.treated.map(lambda v: str(v).lower() in ("true", "1")).astype(bool)

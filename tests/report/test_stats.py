@@ -159,6 +159,10 @@ def test_bad_tables_are_refused_with_what_was_expected():
         build_report(table.drop(columns="arm"), figures=False)
     with pytest.raises(ParameterError, match="follow-up"):
         build_report(table[table.months == 0], figures=False)
+    with pytest.raises(ParameterError, match="sessions.tsv"):
+        build_report(table.assign(months=np.nan), figures=False)
+    with pytest.raises(ParameterError, match="no measured disc"):
+        build_report(table.assign(status="disc cut by the image edge"), figures=False)
     with pytest.raises(ParameterError, match="not columns"):
         build_report(table, endpoints=["bogus"], figures=False)
     with pytest.raises(ParameterError, match="levels"):
