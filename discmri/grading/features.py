@@ -172,25 +172,20 @@ def _image_csf(image: np.ndarray, affine: np.ndarray,
     return _stats(top, 0.5)
 
 
-def _check_image_csf(out, csf, nuclei) -> None:
+def _floor_image_csf(csf: list, sources: list[str]) -> None:
     """Replace image CSF references that found no CSF by the median of the others.
 
-    ``csf`` and ``nuclei`` hold each row's (signal, standard error); ``csf`` is changed with
-    ``out``.
+    ``csf`` holds each disc's (signal, standard error) and ``sources`` its ``csf_reference``;
+    both are changed in place.
     """
-    image = (out.csf_reference == "image").to_numpy()
-    values = out.csf_signal.to_numpy(float)
-    if image.sum() < 2:
+    image = [i for i, source in enumerate(sources) if source == "image"]
+    if len(image) < 2:
         return
-    median = float(np.nanmedian(values[image]))
-    low = image & (values < IMAGE_CSF_FLOOR * median)
-    for i in np.flatnonzero(low):
-        ref = (median, float(np.nanmedian([c[1] for c in csf])))
-        csf[i] = ref
-        r, se = _ratio(nuclei[i], ref)
-        idx = out.index[i]
-        out.loc[idx, ["csf_signal", "np_csf_ratio", "np_csf_ratio_se"]] = [median, r, se]
-        out.loc[idx, "csf_reference"] = "image, median of the other levels (none found here)"
+    median = float(np.nanmedian([csf[i][0] for i in image]))
+    for i in image:
+        if csf[i][0] < IMAGE_CSF_FLOOR * median:
+            csf[i] = (median, float(np.nanmedian([c[1] for c in csf])))
+            sources[i] = "image, median of the other levels (none found here)"
 
 
 def _reference_dhi(names: list[str], dhi: np.ndarray, normal: np.ndarray,
@@ -276,7 +271,7 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
     fat_stats = (_stats(fat.values(data), SIGNAL_QUANTILE) if fat is not None
                  else (math.nan, math.nan, 0))
     table = measurement.table.set_index("level")
-    rows, csf, nuclei = [], [], []
+    rows, csf, nuclei, sources = [], [], [], []
     for level in measurement.levels.discs:
         disc = measurement.morphometry.discs.get(level.name)
         if disc is None:
@@ -294,15 +289,14 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
         if got["csf"][2] == 0:  # no canal label: the CSF behind the disc, from the image
             got["csf"], source = _image_csf(data, t2w.affine, disc), "image"
         np_vals = values["np"]
-        row = {"level": level.name, "csf_reference": source,
-               "np_signal": got["np"][0], "outer_af_signal": got["outer_annulus"][0],
-               "csf_signal": got["csf"][0], "fat_signal": fat_stats[0]}
-        for name, ref in (("csf", got["csf"]), ("fat", fat_stats),
-                          ("outer_af", got["outer_annulus"])):
+        row = {"level": level.name, "np_signal": got["np"][0],
+               "outer_af_signal": got["outer_annulus"][0], "fat_signal": fat_stats[0]}
+        for name, ref in (("fat", fat_stats), ("outer_af", got["outer_annulus"])):
             r, se = _ratio(got["np"][:2], ref[:2])
             row[f"np_{name}_ratio"], row[f"np_{name}_ratio_se"] = r, se
         csf.append(got["csf"][:2])
         nuclei.append(got["np"][:2])
+        sources.append(source)
         if np_vals.size >= 4 and np.median(np_vals) > 0:
             q1, q3 = np.percentile(np_vals, [25, 75])
             row["np_inhomogeneity"] = float((q3 - q1) / np.median(np_vals))
@@ -314,10 +308,14 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
             row[name] = float(table.loc[level.name, column]) if (
                 column in table.columns) else math.nan
         rows.append(row)
+    # the CSF references are settled before the nucleus is compared with them
+    _floor_image_csf(csf, sources)
+    for row, nucleus, reference, source in zip(rows, nuclei, csf, sources, strict=True):
+        row["csf_signal"], row["csf_reference"] = reference[0], source
+        row["np_csf_ratio"], row["np_csf_ratio_se"] = _ratio(nucleus, reference)
     out = pd.DataFrame(rows)
     if out.empty:
         return out.reindex(columns=["level", *FEATURE_UNITS])
-    _check_image_csf(out, csf, nuclei)
     _fat_through_csf(out, csf, fat, fat_stats, t2w.affine, measurement)
     normal = (out.np_outer_af_ratio >= hypointense_ratio).to_numpy()
     ref, how = _reference_dhi(out.level.tolist(), out.dhi.to_numpy(float), normal,
