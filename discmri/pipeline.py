@@ -350,7 +350,6 @@ def process_session(
         grades = suggest_grades(result, t2w, thresholds=options.grade_thresholds
                                 or THRESHOLDS).set_index("level")
     except (DiscMRIError, ValueError, KeyError) as exc:
-        grades = None
         skipped.append(f"grade suggestions: {type(exc).__name__}: {exc}")
         for column in (*DISCS_COLUMNS, *GRADE_EVIDENCE_COLUMNS):
             table[column] = "" if column in _TEXT_COLUMNS else math.nan
@@ -364,16 +363,12 @@ def process_session(
     for text in _TEXT_COLUMNS:
         table[text] = table[text].fillna("")
     stats = result.stats
-    who = " ".join(x for x in (f"sub-{session.participant}",
-                               f"ses-{session.session}" if session.session else "") if x)
+    who = session.key.replace("_", " ")  # "sub-01 ses-baseline"
     figures = disc_qc_figures(result, t2w, name=who, t2map=t2map) if options.qc else {}
     if options.qc and grades is not None:
         from .grading.qc import grade_figure
 
-        figures["grades"] = grade_figure(result, t2w, grades.reset_index(),
-                                         title=f"{who}: grade suggestions (anterior left; "
-                                               "magenta nucleus, yellow outer annulus, cyan "
-                                               "CSF)")
+        figures["grades"] = grade_figure(result, t2w, grades.reset_index(), name=who)
     timings["measure"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
