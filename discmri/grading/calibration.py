@@ -225,14 +225,13 @@ class Calibration:
 
         ``Thresholds`` is what :func:`~discmri.grading.criteria.load_thresholds` reads.
         """
+        from ..io.tables import json_value
 
         def numbers(a: Agreement) -> dict[str, Any]:
-            row = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                   for k, v in a.row().items()}
+            row = {k: json_value(v) for k, v in a.row().items()}
             return {**row, "confusion": a.confusion.to_numpy().tolist()}
 
-        fits = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                 for k, v in f.items()} for f in self.fits]
+        fits = [{k: json_value(v) for k, v in f.items()} for f in self.fits]
         return {"Thresholds": asdict(self.thresholds), "Fits": fits,
                 "CrossValidated": numbers(self.cross_validated),
                 "Default": numbers(self.default), "Folds": self.folds,

@@ -15,7 +15,22 @@ from .atomic import sources, write_all_or_nothing
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["table_bytes", "table_files", "write_table"]
+__all__ = ["json_value", "table_bytes", "table_files", "write_table"]
+
+
+def json_value(value: Any) -> Any:
+    """A value as JSON writes it: NaN and infinities as null, NumPy scalars as Python ones."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(float(value)) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
 
 
 def table_bytes(table: pd.DataFrame) -> bytes:

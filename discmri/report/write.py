@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import DiscMRIError
+from ..io.tables import json_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,18 +56,8 @@ Every number on this page is in <code>report.json</code> and <code>stats.tsv</co
 """
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(float(value)) else None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    return value
-
-
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _finite(v) for k, v in row.items()} for row in table.to_dict("records")]
+    return [{k: json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
 
 
 def stats_table(report: Report) -> pd.DataFrame:
@@ -132,7 +122,7 @@ def report_json(report: Report, source: str = "") -> dict[str, Any]:
             "Endpoints": report.endpoints, "Settings": report.settings,
             "Notes": report.notes,
             "Tables": {k: _records(v) for k, v in report.tables.items()},
-            "Models": {k: {kk: _finite(vv) for kk, vv in v.items()}
+            "Models": {k: {kk: json_value(vv) for kk, vv in v.items()}
                        for k, v in report.models.items()},
             "Software": _software()}
 
