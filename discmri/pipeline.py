@@ -40,9 +40,11 @@ from .morphometry.dhi import DHI_FORMULAS
 from .table import (
     GRADE_EVIDENCE_COLUMNS,
     SESSION_COLUMNS,
+    TEXT_COLUMNS,
     add_change_from_baseline,
     column_sidecar,
     disc_columns,
+    read_discs,
 )
 
 if TYPE_CHECKING:
@@ -352,7 +354,7 @@ def process_session(
     except (DiscMRIError, ValueError, KeyError) as exc:
         skipped.append(f"grade suggestions: {type(exc).__name__}: {exc}")
         for column in (*DISCS_COLUMNS, *GRADE_EVIDENCE_COLUMNS):
-            table[column] = "" if column in _TEXT_COLUMNS else math.nan
+            table[column] = "" if column in TEXT_COLUMNS else math.nan
     else:
         for column, source in {**DISCS_COLUMNS, **{c: c for c in GRADE_EVIDENCE_COLUMNS}}.items():
             table[column] = table["level"].map(grades[source])
@@ -360,7 +362,7 @@ def process_session(
         table.insert(i, name, value)
     table.insert(4, "treated", table["level"].isin(session.treated_levels))
     table = table.reindex(columns=list(disc_columns(options.dhi, change=False)))
-    for text in _TEXT_COLUMNS:
+    for text in TEXT_COLUMNS:
         table[text] = table[text].fillna("")
     stats = result.stats
     who = session.key.replace("_", " ")  # "sub-01 ses-baseline"
@@ -394,11 +396,6 @@ def process_session(
     return SessionResult(status="done", table=table, stats=stats.reset_index(drop=True),
                          skipped=tuple(skipped), timings=timings, files=written, inputs=inputs,
                          levels=(measured, len(table)), **base)
-
-
-#: Text columns of a session's disc table (empty, not n/a, when there is nothing to say).
-_TEXT_COLUMNS = ("status", "notes", "dhi_note", "griffith", "pfirrmann", "grade_runner_up",
-                 "grade_evidence", "csf_reference", "height_reference")
 
 
 def _scheme(session: Session) -> str:
@@ -500,7 +497,7 @@ def _resumable(session: Session, out: Path, options: RunOptions,
     if run.get("digest") != options.digest or run.get("inputs") != hashes:
         return None
     try:
-        table = _read_table(folder / f"{session.key}_discs.tsv")
+        table = read_discs(folder / f"{session.key}_discs.tsv")
     except (OSError, ValueError):
         return None
     measured = int((table["status"] == "").sum()) if "status" in table else 0
@@ -512,22 +509,6 @@ def _resumable(session: Session, out: Path, options: RunOptions,
                          levels=(measured, len(table)), arm=session.arm, months=session.months)
 
 
-def _read_table(source: Path | bytes) -> pd.DataFrame:
-    """A disc table as written (TSV, 6 significant digits, n/a), read back."""
-    import io
-
-    import pandas as pd
-
-    handle = io.BytesIO(source) if isinstance(source, bytes) else source
-    table = pd.read_csv(handle, sep="\t", na_values=["n/a"], keep_default_na=False,
-                        dtype={"participant_id": object, "session": object, "arm": object,
-                               "level": object, **{c: object for c in _TEXT_COLUMNS}})
-    for text in _TEXT_COLUMNS:
-        if text in table:
-            table[text] = table[text].fillna("")
-    return table
-
-
 def _as_written(table: pd.DataFrame) -> pd.DataFrame:
     """The table with the values a reader of its TSV gets.
 
@@ -536,7 +517,7 @@ def _as_written(table: pd.DataFrame) -> pd.DataFrame:
     """
     from .io.tables import table_bytes
 
-    return _read_table(table_bytes(table))
+    return read_discs(table_bytes(table))
 
 
 class _RunLock:
@@ -829,7 +810,7 @@ def _write_run(root, out, sessions, results, options, started, t0, participants,
             key = f"sub-{s.participant}"
             first[key] = min(first.get(key, s.months), s.months)
     discs = add_change_from_baseline(discs, first).reindex(columns=list(columns))
-    for text in _TEXT_COLUMNS:
+    for text in TEXT_COLUMNS:
         discs[text] = discs[text].fillna("")
     discs["treated"] = discs["treated"].astype("boolean")
     session_rows = pd.DataFrame([r.row() for r in results], columns=list(SESSION_COLUMNS))

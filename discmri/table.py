@@ -9,6 +9,7 @@ writes describes a column the same way.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -23,9 +24,11 @@ __all__ = [
     "MEASUREMENT_COLUMNS",
     "REGION_COLUMNS",
     "SESSION_COLUMNS",
+    "TEXT_COLUMNS",
     "add_change_from_baseline",
     "column_sidecar",
     "disc_columns",
+    "read_discs",
 ]
 
 #: Identifier columns of ``discs.tsv``, in order.
@@ -183,6 +186,31 @@ def disc_columns(
                **(_change_columns() if change else {})}
     return {c: v for c, v in columns.items()
             if c not in dropped and c.removesuffix("_pct").removesuffix("_change") not in dropped}
+
+
+#: Text columns of a disc table (empty, not n/a, when there is nothing to say).
+TEXT_COLUMNS = ("status", "notes", "dhi_note", "griffith", "pfirrmann", "grade_runner_up",
+                "grade_evidence", "csf_reference", "height_reference")
+
+
+def read_discs(source: str | os.PathLike[str] | bytes) -> pd.DataFrame:
+    """A disc table (``discs.tsv``, or a session's) as written, read back.
+
+    ``n/a`` is missing; the identifiers and the text columns (:data:`TEXT_COLUMNS`) stay
+    strings, the text ones empty rather than missing.
+    """
+    import io
+
+    import pandas as pd
+
+    handle = io.BytesIO(source) if isinstance(source, bytes) else source
+    table = pd.read_csv(handle, sep="\t", na_values=["n/a"], keep_default_na=False,
+                        dtype={"participant_id": object, "session": object, "arm": object,
+                               "level": object, **dict.fromkeys(TEXT_COLUMNS, object)})
+    for text in TEXT_COLUMNS:
+        if text in table:
+            table[text] = table[text].fillna("")
+    return table
 
 
 def column_sidecar(columns: Sequence[str]) -> dict[str, dict[str, str]]:

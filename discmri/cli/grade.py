@@ -118,11 +118,10 @@ def _grade_image(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from ..grading import THRESHOLDS, load_thresholds, read_reader_grades
     from ..grading.calibration import calibrate
     from ..io.atomic import write_all_or_nothing
+    from ..table import read_discs
 
     given = [f"--{n}" for n in ("t2w", "labels", "t2map", "adcmap", "readers", "qc")
              if getattr(args, n)]
@@ -137,8 +136,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     base = load_thresholds(args.thresholds) if args.thresholds else THRESHOLDS
     readers = read_reader_grades(args.calibrate)
     try:
-        discs = pd.read_csv(args.discs, sep="\t", na_values=["n/a"], keep_default_na=False,
-                            dtype={"participant_id": str, "session": str, "level": str})
+        discs = read_discs(args.discs)
     except (OSError, ValueError) as exc:
         raise ParameterError(f"--discs {args.discs}: {exc}; expected discs.tsv of a discmri "
                              "run") from exc

@@ -14,12 +14,11 @@ FORMATS = ("html", "pdf")
 
 
 def _read(path: Path, what: str):
-    import pandas as pd
+    """A table of a run (discs.tsv, sessions.tsv) as written."""
+    from ..table import read_discs
 
     try:
-        return pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=False,
-                           dtype={"participant_id": str, "session": str, "arm": str,
-                                  "level": str, "griffith": str, "status": str})
+        return read_discs(path)
     except (OSError, ValueError) as exc:
         raise ParameterError(f"{path}: {exc}; expected the {what} of a discmri run") from exc
 
