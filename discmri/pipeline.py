@@ -94,6 +94,10 @@ class RunOptions:
     grade_thresholds : discmri.grading.Thresholds or None
         Boundaries of the grade suggestions (a site's, from ``discmri grade --calibrate``);
         None: the documented defaults.
+    segment : bool
+        Segment sessions that have a T2-weighted image but no label map
+        (:func:`discmri.spine.segmentation.segment_spine`), and write the labels beside the
+        session's tables; False skips them.
     threads : int
         Threads inside each fit (results do not depend on it).
     """
@@ -113,6 +117,7 @@ class RunOptions:
     erosion_mm: float = 0.5
     qc: bool = False
     grade_thresholds: Thresholds | None = None
+    segment: bool = True
     threads: int = 1
 
     def __post_init__(self) -> None:
@@ -306,7 +311,8 @@ def process_session(
             "problems": tuple(session.problems), "arm": session.arm, "months": session.months}
     lacking = [what for what, value in (("T2w image", session.t2w),
                                         ("label map", session.labels)) if value is None]
-    if lacking:
+    segmenting = lacking == ["label map"] and options.segment
+    if lacking and not segmenting:
         reason = f"measurement: no {' and no '.join(lacking)}"
         timings["total"] = time.perf_counter() - start
         return SessionResult(status="skipped", skipped=(reason,), timings=timings, **base)
@@ -314,12 +320,19 @@ def process_session(
     tick = time.perf_counter()
     inputs = dict(hashes) if hashes else _hashes(session)
     t2w = load_volume(session.t2w)
-    labels = load_volume(session.labels)
+    labels = None if segmenting else load_volume(session.labels)
     timings["load"] = time.perf_counter() - tick
     skipped: list[str] = []
     files: dict[Path, bytes] = {}
     folder = None if out is None else Path(out) / _relative(session)
     prefix = None if folder is None else folder / session.key
+    scheme = _scheme(session)
+    if labels is None:
+        tick = time.perf_counter()
+        labels, note = _segment(t2w, prefix, files)
+        scheme = "native"
+        skipped.append(note)
+        timings["segment"] = time.perf_counter() - tick
 
     t2map, tick = None, time.perf_counter()
     if not options.t2:
@@ -342,7 +355,7 @@ def process_session(
     timings["adc"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    result = measure(t2w, labels, scheme=_scheme(session), t2map=t2map,
+    result = measure(t2w, labels, scheme=scheme, t2map=t2map,
                      adcmap=adcmap, dhi=options.dhi, positions=options.positions,
                      central_mm=options.central_mm, erosion_mm=options.erosion_mm,
                      edges=options.edges, parasagittal_mm=options.parasagittal_mm)
@@ -396,6 +409,30 @@ def process_session(
     return SessionResult(status="done", table=table, stats=stats.reset_index(drop=True),
                          skipped=tuple(skipped), timings=timings, files=written, inputs=inputs,
                          levels=(measured, len(table)), **base)
+
+
+def _segment(t2w, prefix: Path | None, files: dict[Path, bytes]):
+    """Labels of a session without a label map, from its T2w image; the note for the record.
+
+    The labels and their sidecar are written beside the session's tables
+    (``<key>_desc-discmri_dseg.nii.gz``) so that a reader can check and correct them.
+    """
+    import numpy as np
+
+    from .io.nifti import nifti_bytes
+    from .spine.segmentation import segment_spine
+
+    seg = segment_spine(t2w)
+    lv = seg.sidecar["levels"]
+    note = (f"labels: no label map; segmented from the T2w image ({len(seg.levels)} discs, "
+            f"levels by {lv['method']}, confidence {lv['confidence']:.2f})")
+    if prefix is not None:
+        path = Path(f"{prefix}_desc-discmri_dseg.nii.gz")
+        files[path] = nifti_bytes(seg.labels, path, dtype=np.int16,
+                                  description="discmri segment")
+        files[path.with_name(path.name.replace(".nii.gz", ".json"))] = (
+            json.dumps(seg.sidecar, indent=2) + "\n").encode("utf-8")
+    return seg.labels, note
 
 
 def _scheme(session: Session) -> str:

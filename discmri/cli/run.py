@@ -104,7 +104,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          adc_method=args.adc_method,
                          b_range=args.b_range, dhi=args.dhi,
                          parasagittal_mm=args.parasagittal_mm, qc=args.qc,
-                         grade_thresholds=thresholds, threads=args.threads)
+                         grade_thresholds=thresholds, segment=not args.no_segment,
+                         threads=args.threads)
     start = time.perf_counter()
     with _sigterm_as_interrupt(), _executor(args) as executor:
         try:
@@ -203,6 +204,9 @@ def add_parser(sub) -> None:
     p.add_argument("--grade-thresholds", metavar="F",
                    help="JSON file of grade thresholds, e.g. from 'discmri grade --calibrate' "
                         "[the documented defaults]")
+    p.add_argument("--no-segment", action="store_true",
+                   help="skip sessions without a label map instead of segmenting their T2w "
+                        "image ('discmri segment')")
     p.add_argument("--no-report", action="store_true",
                    help="do not write the trial report (report.html, stats.tsv, report.json)")
     add_report_arguments(p)

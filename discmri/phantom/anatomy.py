@@ -113,6 +113,14 @@ class SpineAnatomy:
     cortex_mm : float
         Thickness of the cortical endplates (dark bone between marrow and disc), mm; part of
         the vertebral bodies, so the discs and their heights do not change with it. 0: none.
+    surroundings : bool
+        Add the unlabelled tissues around the column that a real sagittal T2w shows
+        (REFERENCE.md §7): posterior elements (pedicles, laminae, spinous processes) and the
+        sacrum below S1 in marrow, epidural fat behind the thecal sac, and a layer of
+        subcutaneous fat under the skin. Off by default, so the images of every existing
+        seed stay as they were; segmentation tests and benchmarks turn it on.
+    subcutaneous_fat_mm : float
+        Thickness of the subcutaneous fat when ``surroundings`` is on, mm.
     """
 
     vertebrae: tuple[VertebraShape, ...]
@@ -130,6 +138,8 @@ class SpineAnatomy:
     states: Mapping[str, DiscState] = field(default_factory=dict)
     marrow: Tissue = BONE_MARROW
     cortex_mm: float = 0.0
+    surroundings: bool = False
+    subcutaneous_fat_mm: float = 15.0
 
     def __post_init__(self) -> None:
         names = [v.name for v in self.vertebrae]

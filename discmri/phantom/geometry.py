@@ -412,15 +412,78 @@ class SpineGeometry:
         a = self.anatomy
         xr = x[rest]
         canal = (offset / (a.canal_ap_mm / 2)) ** 2 + (xr / (a.canal_lr_mm / 2)) ** 2 <= 1
+        sacral_canal = np.zeros_like(canal)
+        if a.surroundings:  # the thecal sac ends 12 mm below S1; the sacral canal holds fat
+            s1 = self.vertebrae[-1]
+            _, q1 = s1.local(yz[rest])
+            sacral_canal = canal & (q1 < -s1.height / 2 - 12.0)
+            canal &= ~sacral_canal
         idx = rest[canal]
         label[idx], ta[idx], tb[idx] = NATIVE_CANAL, TISSUE_CSF, TISSUE_CSF
         fat = self._in_presacral_fat(xr, yz[rest]) & ~canal
         idx = rest[fat]
         label[idx], ta[idx], tb[idx] = NATIVE_PRESACRAL_FAT, TISSUE_FAT, TISSUE_FAT
-        air = (offset < -(a.canal_ap_mm / 2 + a.back_mm)) & ~canal & ~fat
+        skin = -(a.canal_ap_mm / 2 + a.back_mm)
+        air = (offset < skin) & ~canal & ~fat
         idx = rest[air]
         ta[idx] = tb[idx] = TISSUE_AIR
+        if a.surroundings:
+            free = ~(canal | fat | air)
+            tid = self._surroundings(xr, yz[rest], offset, skin)
+            tid[sacral_canal] = TISSUE_FAT
+            put = free & (tid >= 0)
+            idx = rest[put]
+            ta[idx] = tb[idx] = tid[put]
         return label, ta, tb, w
+
+    def _surroundings(self, x: np.ndarray, yz: np.ndarray, offset: np.ndarray,
+                      skin: float) -> np.ndarray:
+        """Tissue id of the unlabelled structures around the column (−1: none).
+
+        Posterior elements and the sacrum below S1 are marrow; the epidural fat is a crescent
+        3 mm thick behind the thecal sac, the subcutaneous fat a layer under the skin. The
+        shapes are schematic: they give a segmenter the bright fat, the bone outside the
+        bodies and the bone below S1 that a real image has, not their exact anatomy.
+        """
+        a = self.anatomy
+        tid = np.full(len(x), -1, np.int16)
+        half_ap, half_lr = a.canal_ap_mm / 2, a.canal_lr_mm / 2
+        epidural = ((offset < 0) & ((offset / (half_ap + 3.0)) ** 2
+                                    + (x / (half_lr + 1.0)) ** 2 <= 1))
+        tid[epidural] = TISSUE_FAT
+        tid[(offset < skin + a.subcutaneous_fat_mm) & (offset >= skin)] = TISSUE_FAT
+        back = a.canal_gap_mm + a.canal_ap_mm  # from the posterior wall to the canal's back
+        for vb in self.vertebrae:
+            p, q = vb.local(yz)
+            in_height = np.abs(q) <= 0.32 * vb.height
+            wall = -vb.depth / 2
+            pedicle = ((p <= wall + 3.0) & (p >= wall - back) & in_height
+                       & (np.abs(x) >= half_lr + 1.0) & (np.abs(x) <= half_lr + 9.0))
+            lamina = ((p < wall - back - 1.0) & (p >= wall - back - 9.0) & in_height
+                      & (np.abs(x) <= half_lr + 9.0))
+            spinous = ((p < wall - back - 1.0) & (p >= wall - back - 0.9 * vb.depth)
+                       & in_height & (np.abs(x) <= 4.0))
+            tid[(pedicle | lamina | spinous) & (offset < 0)] = TISSUE_BONE
+            tid[pedicle & (offset >= 0)] = TISSUE_BONE
+        s1 = self.vertebrae[-1]
+        p, q = s1.local(yz)
+        bottom = s1.lower(p, x)
+        # The sacrum below S1: a vestigial S1-S2 disc (1.5 mm, annulus), then the fused S2-S3
+        # turning backwards 25° (the sacral kyphosis) and tapering, in marrow.
+        remnant = (q < bottom) & (q >= bottom - 1.5) & (np.abs(2 * p / s1.depth) ** 2
+                                                         + np.abs(2 * x / s1.width) ** 2 <= 1)
+        tid[remnant] = self.tissue_id(len(self.discs) - 1, "annulus")
+        hinge = s1.origin + (-s1.depth / 2) * s1.axis_ap + (-s1.height / 2 - 1.5) * s1.axis_si
+        turn = s1.angle + math.radians(25.0)
+        c, sn = math.cos(turn), math.sin(turn)
+        d = yz - hinge
+        pp, qq = d[:, 0] * c + d[:, 1] * sn, -d[:, 0] * sn + d[:, 1] * c
+        length = 1.6 * s1.height
+        depth = s1.depth * (1.0 - 0.45 * np.clip(-qq / length, 0, 1))
+        sacrum = ((qq < 0) & (qq >= -length) & (pp >= 0) & (pp <= depth)
+                  & (np.abs(2 * x / (0.9 * s1.width)) <= 1) & ~remnant)
+        tid[sacrum] = TISSUE_BONE
+        return tid
 
     def presacral_fat_ellipsoid(self) -> tuple[np.ndarray, np.ndarray]:
         """Centre (p, q, x) in the S1 mid-frame and semi-axes (AP, SI, LR) of the fat, mm."""

@@ -1,0 +1,187 @@
+"""Level names for the discs of a segmented column: from the sacrum, a hint, or a range.
+
+A lumbar field of view has no C2 to count from, so the count starts at the sacrum. The
+sacrum is recognised by where the thecal sac ends: the CSF of the canal stops at S1–S2 in
+most adults (range L5–S3), and the sacral canal below holds fat. The lumbosacral disc is the
+lowest disc, differing from marrow by at least 20 %, whose centre lies at least 12 mm above
+the end of the sac (so a vestigial S1-S2 disc at the end of the sac is passed over); its
+distance from the end (15–50 mm expected: the height of S1) sets the confidence. A hint
+point (any point in or near the L5-S1 disc) or an explicit range of level names overrides
+the count.
+
+What cannot be recognised in a lumbar field of view: transitional anatomy (a lumbarised S1
+counted as L6, a sacralised L5). Counting from the sacrum names the lowest mobile disc L5-S1
+whatever the number of lumbar vertebrae; the sidecar says so, and a whole-spine localiser
+(counting from C2) settles it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...errors import ParameterError
+from ..levels import _VERTEBRA_ORDER, disc_name
+from .column import ColumnSegment
+
+__all__ = ["LevelNames", "name_levels", "parse_level_range"]
+
+_LUMBOSACRAL = ("L5", "S1")
+
+
+@dataclass(frozen=True)
+class LevelNames:
+    """Names of the discs and bodies of the column.
+
+    Attributes
+    ----------
+    discs : tuple of str
+        Name per disc segment, caudal first ("" for a segment left unnamed).
+    bodies : tuple of str
+        Vertebra per body segment, caudal first.
+    confidence : float
+        0–1.
+    method : str
+        "sacrum", "hint" or "range".
+    why : str
+        How the names were given, in one sentence.
+    """
+
+    discs: tuple[str, ...]
+    bodies: tuple[str, ...]
+    confidence: float
+    method: str
+    why: str
+
+
+def parse_level_range(text: str) -> tuple[str, ...]:
+    """Disc names of a range such as ``"T12-L1..L5-S1"`` or ``"C5-C6..C6-C7"``, cranial first."""
+    parts = text.split("..")
+    if len(parts) != 2:
+        raise ParameterError(f"a level range is FIRST..LAST, e.g. T12-L1..L5-S1; got {text!r}")
+    ends = []
+    for part in parts:
+        names = part.strip().split("-")
+        if len(names) != 2 or any(n not in _VERTEBRA_ORDER for n in names):
+            raise ParameterError(f"{part!r} is not a disc name such as L4-L5")
+        ends.append(names)
+    order = [v for v in _VERTEBRA_ORDER if v not in ("T13", "L6")]
+    try:
+        first, last = order.index(ends[0][0]), order.index(ends[1][0])
+    except ValueError as err:
+        raise ParameterError(f"{text!r}: transitional levels need a hint, not a range") from err
+    if last < first:
+        raise ParameterError(f"{text!r}: the first disc must be cranial to the last")
+    return tuple(disc_name(order[i], order[i + 1]) for i in range(first, last + 1))
+
+
+def _names_up_from(anchor: int, n_discs: int, cranial_of_anchor: str) -> list[str]:
+    """Disc names when disc ``anchor`` (caudal index) has cranial vertebra ``cranial_of_anchor``."""
+    order = [v for v in _VERTEBRA_ORDER if v not in ("T13", "L6")]
+    k = order.index(cranial_of_anchor)
+    names = []
+    for i in range(n_discs):
+        j = k - (i - anchor)  # cranial vertebra of disc i (caudal index)
+        names.append(disc_name(order[j], order[j + 1]) if 0 <= j < len(order) - 1 else "")
+    return names
+
+
+def _between_bodies(segments: list[ColumnSegment], disc: ColumnSegment) -> bool:
+    i = segments.index(disc)
+    return (0 < i < len(segments) - 1 and not disc.truncated
+            and segments[i - 1].kind == segments[i + 1].kind == "body")
+
+
+def _bodies(segments: list[ColumnSegment], discs: list[str]) -> tuple[str, ...]:
+    """Vertebra of each body.
+
+    It is the caudal vertebra of the disc above it, else the cranial one of the disc below.
+    """
+    out = []
+    disc_iter = [s for s in segments if s.kind == "disc"]
+    for seg in (s for s in segments if s.kind == "body"):
+        above = [i for i, d in enumerate(disc_iter) if d.start >= seg.stop - 1e-6]
+        below = [i for i, d in enumerate(disc_iter) if d.stop <= seg.start + 1e-6]
+        name = ""
+        if above and discs[above[0]]:
+            name = discs[above[0]].split("-")[1]
+        elif below and discs[below[-1]]:
+            name = discs[below[-1]].split("-")[0]
+        out.append(name)
+    return tuple(out)
+
+
+def name_levels(
+    segments: list[ColumnSegment],
+    *,
+    sac_end: float | None,
+    hint_s: float | None = None,
+    levels: tuple[str, ...] | None = None,
+) -> LevelNames:
+    """Name the discs and bodies of a cut column.
+
+    Parameters
+    ----------
+    segments : list of ColumnSegment
+        Caudal to cranial.
+    sac_end : float or None
+        Arc length where the thecal sac ends, mm; None when CSF reaches the lower edge of the
+        field of view (no sacrum in view).
+    hint_s : float, optional
+        Arc length of a point in the L5-S1 disc, mm.
+    levels : tuple of str, optional
+        Disc names of the discs in view, cranial first (:func:`parse_level_range`).
+
+    Returns
+    -------
+    LevelNames
+
+    Raises
+    ------
+    ParameterError
+        No sacrum in view and neither a hint nor a range given; a range whose length differs
+        from the number of discs found.
+    """
+    discs = [s for s in segments if s.kind == "disc"]
+    n = len(discs)
+    if levels is not None:
+        whole = [i for i, d in enumerate(discs) if _between_bodies(segments, d)]
+        if len(levels) != len(whole):
+            raise ParameterError(
+                f"the range names {len(levels)} discs but {len(whole)} were found between two "
+                f"vertebral bodies (at {', '.join(f'{discs[i].centre:.0f}' for i in whole)} mm "
+                "along the canal)")
+        names = [""] * n
+        for i, name in zip(whole, levels[::-1], strict=True):
+            names[i] = name
+        return LevelNames(tuple(names), _bodies(segments, names), 0.9, "range",
+                          f"named from the given range {levels[0]}..{levels[-1]}")
+    if hint_s is not None:
+        anchor = int(np.argmin([abs(d.centre - hint_s) for d in discs]))
+        dist = min(abs(d.centre - hint_s) for d in discs)
+        names = _names_up_from(anchor, n, _LUMBOSACRAL[0])
+        conf = 0.95 if dist <= discs[anchor].length / 2 + 3.0 else 0.7
+        return LevelNames(tuple(names), _bodies(segments, names), conf, "hint",
+                          f"L5-S1 is the disc nearest the hint point ({dist:.0f} mm from its "
+                          "centre); the others are counted from it")
+    if sac_end is None:
+        raise ParameterError(
+            "no sacrum in view (the canal's CSF runs to the lower edge of the image), so the "
+            "levels cannot be counted: give a hint point in the L5-S1 disc or a level range")
+    above = [i for i, d in enumerate(discs)
+             if d.centre >= sac_end + 12.0 and abs(d.level - 1.0) >= 0.2]
+    if not above:
+        raise ParameterError("no disc was found above the end of the thecal sac; give a hint "
+                             "point in the L5-S1 disc or a level range")
+    anchor = above[0]
+    gap = discs[anchor].centre - sac_end
+    names = _names_up_from(anchor, n, _LUMBOSACRAL[0])
+    if 15.0 <= gap <= 50.0:
+        conf, note = 0.9, "within the expected 15–50 mm (the height of S1)"
+    else:
+        conf, note = 0.5, "outside the expected 15–50 mm: check the count"
+    why = (f"counted from the sacrum: the thecal sac ends {gap:.0f} mm below the lowest disc "
+           f"above it, {note}; transitional anatomy (L6, sacralised L5) cannot be told in a "
+           "lumbar field of view")
+    return LevelNames(tuple(names), _bodies(segments, names), conf, "sacrum", why)
