@@ -84,3 +84,21 @@ def morphometry_session():
         return cache[condition]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def spineps_sample():
+    """The real SPINEPS sample the test extra brings (TPTBox): a cervical T2w crop at 1.5 mm,
+    its vertebra/disc map and its subregion map, as (image, vertebrae, subregions)."""
+    import importlib.util
+    from pathlib import Path
+
+    from discmri.io import load_volume
+
+    spec = importlib.util.find_spec("TPTBox")
+    assert spec is not None, "the test extra installs TPTBox, whose sample this is"
+    folder = Path(spec.submodule_search_locations[0]) / "tests" / "sample_mri"
+    image = load_volume(folder / "sub-mri_label-6_T2w.nii.gz")
+    vert = load_volume(folder / "sub-mri_seg-vert_label-6_msk.nii.gz").data.astype(int)
+    sub = load_volume(folder / "sub-mri_seg-subreg_label-6_msk.nii.gz").data.astype(int)
+    return image, vert, sub

@@ -16,6 +16,7 @@ from .anatomy import (
     random_anatomy,
 )
 from .cohort import ArmEffect, Cohort, make_cohort, sample_protocol
+from .conditions import SEGMENTATION_CONDITIONS, segmentation_phantom
 from .contrasts import BiasField, dwi, mese, rician, t2w_fse
 from .geometry import HEIGHT_POSITIONS, SpineGeometry
 from .grid import Grid, Pose, rotation_matrix
@@ -29,6 +30,7 @@ from .truth import truth_table
 __all__ = [
     "HEIGHT_POSITIONS",
     "READER_THRESHOLDS",
+    "SEGMENTATION_CONDITIONS",
     "ArmEffect",
     "BiasField",
     "Cohort",
@@ -58,6 +60,7 @@ __all__ = [
     "render",
     "rician",
     "rotation_matrix",
+    "segmentation_phantom",
     "sample_protocol",
     "simulate_session",
     "t2w_fse",

@@ -1,10 +1,10 @@
-"""Segmentation assist on phantoms with the tissues around the column (issue 14, partial).
+"""Segmentation assist on phantoms with the tissues around the column, and a real image.
 
 Measured on the phantom below (seed 12, SNR 25, bias 0.2, 1 mm in-plane, 4 mm slices):
-levels all correct; body Dice 0.90–0.93 (median 0.92; the truncated top body 0.66); disc
-Dice 0.73–0.85 (median 0.80); mean disc height within 0.21 mm median of the same
-measurement with the true labels. Known failure (seed 11, a collapsed grade-7.6 L5-S1):
-a level is missed and the names shift by one; see docs/segmentation.rst.
+levels all correct; body Dice 0.96–0.97 (S1 0.89); disc Dice 0.91–0.95; presacral fat
+0.99, canal 0.89; mean disc height within 0.094 mm (median 0.04 mm) and DHI within 1 % of
+the same measurement with the true labels. The conditions of the benchmark
+(benchmarks/bench_segmentation.py) that differ most from it are tested on one seed each.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from discmri.errors import GeometryError, ImageFormatError, ParameterError
 from discmri.io.volume import Volume
 from discmri.measure import measure
 from discmri.phantom.anatomy import DiscState, random_anatomy
+from discmri.phantom.conditions import segmentation_phantom
 from discmri.phantom.grid import Pose
 from discmri.phantom.session import Protocol, simulate_session
-from discmri.spine.segmentation import parse_level_range, segment_spine
+from discmri.spine.segmentation import complete_labels, parse_level_range, segment_spine
 
 PROTOCOL = Protocol(slab_mm=32.0, t2w_voxel_mm=(4.0, 1.0, 1.0), mese_voxel_mm=None,
                     dwi_voxel_mm=None, bias=0.2, t2w_subsample_mm=(1.0, 0.25, 0.25),
@@ -56,19 +57,84 @@ def test_bodies_and_discs_overlap_the_truth(lumbar):
     keys = [int(k) for k in np.unique(found) if 0 < k < 200]
     bodies = [_dice(truth, found, k) for k in keys if k < 100]
     discs = [_dice(truth, found, k) for k in keys if k >= 100]
-    # measured medians 0.92 and 0.80; a one-voxel shift of every edge costs about 0.1
-    assert np.median(bodies) >= 0.88 and min(bodies) >= 0.6
-    assert np.median(discs) >= 0.75 and min(discs) >= 0.65
-    assert (found == 301).sum() > 0.7 * (truth == 301).sum()
+    # measured: bodies median 0.965 (min 0.886, S1), discs median 0.929 (min 0.908); one
+    # voxel of error all round a disc costs about 0.1
+    assert np.median(bodies) >= 0.94 and min(bodies) >= 0.85
+    assert np.median(discs) >= 0.9 and min(discs) >= 0.87
+    for key, least in ((301, 0.85), (302, 0.95)):  # measured 0.889 and 0.99
+        assert _dice(truth, found, key) >= least
 
 
 def test_heights_from_the_segmentation_match_those_from_the_true_labels(lumbar):
     sim, seg = lumbar
     a = measure(sim.t2w, sim.labels).table.set_index("level")
     b = measure(sim.t2w, seg.labels).table.set_index("level")
-    diff = (b.height_mean_mm - a.height_mean_mm).loc[a.index]
-    assert float(np.median(np.abs(diff))) <= 0.4  # measured 0.21 mm
-    assert float(np.max(np.abs(diff))) <= 1.2  # measured 0.86 mm
+    diff = (b.height_mean_mm - a.height_mean_mm).loc[a.index].abs()
+    dhi = ((b.dhi_mean_height - a.dhi_mean_height) / a.dhi_mean_height).loc[a.index].abs()
+    # the issue's targets: 0.15 mm median, 3 % DHI (measured 0.04 mm and 1 % at most)
+    assert float(diff.median()) <= 0.15 and float(diff.max()) <= 0.3
+    assert float(dhi.max()) <= 0.03
+
+
+@pytest.mark.parametrize("condition", ["degenerated", "lordosis", "roll-yaw", "red-marrow"])
+def test_levels_and_overlap_hold_across_conditions(condition):
+    """One seed of the benchmark's hardest conditions (measured medians: bodies 0.93–0.97,
+    discs 0.82–0.94)."""
+    sim = segmentation_phantom(condition, 21)
+    seg = segment_spine(sim.t2w)
+    assert seg.levels == tuple(sim.truth.level)
+    truth, found = sim.labels.data.astype(int), seg.labels.data.astype(int)
+    keys = [int(k) for k in np.unique(found) if 0 < k < 200]
+    assert np.median([_dice(truth, found, k) for k in keys if k < 100]) >= 0.9
+    assert np.median([_dice(truth, found, k) for k in keys if k >= 100]) >= 0.78
+
+
+def test_a_partial_map_is_completed_and_keeps_what_it_had(lumbar):
+    sim, seg = lumbar
+    truth = sim.labels.data.astype(int)
+    discs_only = sim.labels.with_data(np.where((truth >= 100) & (truth < 300), truth, 0))
+    done = complete_labels(sim.t2w, discs_only)
+    out = done.labels.data.astype(int)
+    kept = (truth >= 100) & (truth < 300)
+    assert np.array_equal(out[kept], truth[kept])  # every given voxel as it was
+    assert done.sidecar["levels"]["method"] == "labels"
+    assert done.sidecar["completed"]["added"] == ["bodies", "canal"]
+    bodies = [_dice(truth, out, k) for k in np.unique(out) if 0 < k < 100]
+    assert np.median(bodies) >= 0.94
+    vert_only = sim.labels.with_data(np.where(truth < 100, truth, 0))
+    done = complete_labels(sim.t2w, vert_only)
+    out = done.labels.data.astype(int)
+    given = (truth > 0) & (truth < 100)
+    assert np.array_equal(out[given], truth[given])
+    assert done.levels == tuple(sim.truth.level)
+    discs = [_dice(truth, out, k) for k in np.unique(out) if 100 <= k < 200]
+    assert np.median(discs) >= 0.9
+    with pytest.raises(ParameterError, match="nothing to complete"):
+        complete_labels(sim.t2w, sim.labels)
+    with pytest.raises(ParameterError, match="empty"):
+        complete_labels(sim.t2w, sim.labels.with_data(np.zeros(sim.labels.spatial_shape)))
+
+
+def _spineps_dice(found: np.ndarray, vert: np.ndarray, sub: np.ndarray) -> dict[str, float]:
+    """Dice against SPINEPS: bodies within its corpus subregion (49), discmri labelling the
+    body only; discs whole."""
+    out = {}
+    for key, name in ((6, "C6"), (7, "C7"), (105, "C5-C6"), (106, "C6-C7")):
+        truth = (vert == key) & (sub == 49) if key < 100 else vert == key
+        f = found == key
+        out[name] = 2 * float((truth & f).sum()) / float(truth.sum() + f.sum())
+    return out
+
+
+def test_the_real_spineps_sample_is_segmented_close_to_spineps(spineps_sample):
+    """Measured: C6 body 0.80, C7 body 0.86, C6-C7 disc 0.77; the C5-C6 disc cut by the top
+    of the crop 0.54 (benchmarks/bench_segmentation.py prints the same figures)."""
+    image, vert, sub = spineps_sample
+    seg = segment_spine(image, levels="C5-C6..C6-C7")
+    assert seg.sidecar["levels"]["method"] == "range"
+    dice = _spineps_dice(seg.labels.data.astype(int), vert, sub)
+    assert dice["C6"] >= 0.75 and dice["C7"] >= 0.8 and dice["C6-C7"] >= 0.72
+    assert dice["C5-C6"] >= 0.45
 
 
 def test_a_range_or_a_hint_names_the_levels(lumbar):
@@ -151,3 +217,28 @@ def test_run_segments_a_session_without_a_label_map(lumbar, tmp_path):
     skipped = run_dataset(tmp_path / "ds", tmp_path / "out2",
                           options=RunOptions(t2=False, adc=False, segment=False))
     assert len(skipped) == 0
+
+
+def test_discmri_segment_completes_a_partial_map_and_draws_its_qc(lumbar, tmp_path):
+    from discmri.cli import main
+    from discmri.io import load_volume, save_volume
+
+    sim, _ = lumbar
+    truth = sim.labels.data.astype(int)
+    save_volume(sim.t2w, tmp_path / "t2w.nii.gz")
+    discs = sim.labels.with_data(np.where((truth >= 100) & (truth < 300), truth, 0))
+    save_volume(discs, tmp_path / "discs.nii.gz")
+    out, png = tmp_path / "full.nii.gz", tmp_path / "full.png"
+    assert main(["segment", "--t2w", str(tmp_path / "t2w.nii.gz"), "--labels",
+                 str(tmp_path / "discs.nii.gz"), "--out", str(out), "--qc", str(png)]) == 0
+    full = np.rint(load_volume(out).data).astype(int)
+    given = (truth >= 100) & (truth < 300)
+    assert np.array_equal(full[given], truth[given])
+    assert set(np.unique(full[(full > 0) & (full < 100)])) == {
+        v for v in np.unique(truth) if 0 < v < 100}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # --labels names the levels itself: a hint as well is refused, nothing written
+    assert main(["segment", "--t2w", str(tmp_path / "t2w.nii.gz"), "--labels",
+                 str(tmp_path / "discs.nii.gz"), "--levels", "L4-L5..L5-S1", "--out",
+                 str(tmp_path / "y.nii.gz")]) == 2
+    assert not (tmp_path / "y.nii.gz").exists()

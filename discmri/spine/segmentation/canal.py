@@ -89,7 +89,7 @@ def band_score(slice_: np.ndarray, spacing_yz: np.ndarray, air: np.ndarray | Non
     return best, width
 
 
-def best_path(score: np.ndarray, spacing_yz: np.ndarray, *, max_slope: float = 1.2,
+def best_path(score: np.ndarray, spacing_yz: np.ndarray, *, max_slope: float = 2.0,
               smooth: float = 0.02, forbid: np.ndarray | None = None) -> np.ndarray:
     """Row position per z of the highest-scoring connected path (dynamic programming).
 
@@ -99,7 +99,8 @@ def best_path(score: np.ndarray, spacing_yz: np.ndarray, *, max_slope: float = 1
     spacing_yz : (2,) ndarray
         Pixel size, mm.
     max_slope : float
-        Largest |dy/dz| in mm per mm (1.2: 50° from the z axis).
+        Largest |dy/dz| in mm per mm (2.0: 63° from the z axis, for the sacral canal of a
+        lordotic spine).
     smooth : float
         Penalty per mm² of squared step, in score units.
     forbid : (Y, Z) bool ndarray, optional

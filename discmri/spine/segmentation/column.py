@@ -10,15 +10,21 @@ the marrow's level under any smooth bias field), then cut by dynamic programming
 alternating body and disc segments, with leading and trailing "outside" segments for the
 parts of the field of view beyond the column. Segment costs:
 
-* body: squared deviation from its own mean and of its mean from the marrow level 1;
-* disc: squared deviation from its own mean (any brightness), weighed less than in a body,
-  since a disc holds a bright nucleus between dark endplates;
+* body: squared deviation from its own mean (against the spread of marrow-like samples,
+  :func:`body_spread`) and of its mean from the marrow level 1;
+* disc: squared deviation from its own mean (any brightness, bright or dark), weighed less
+  than in a body, since a disc holds a bright nucleus between dark endplates; plus a cost
+  per sample within 15 % of the marrow's level (marrow is no disc, and a disc that took in
+  the edge of a body would be too tall);
 * outside: a fixed cost per mm, above what a column fits but below alternating bodies and
   discs forced onto muscle;
 * every segment: a fixed cost, so noise does not split bodies.
 
-Lengths are bounded by anatomy (bodies 8–50 mm, discs 2–20 mm; segments cut by the edge of the
-field of view may be shorter, and the lowest body, which holds the sacrum, longer).
+Lengths are bounded by the spine's own level spacing (:func:`level_period`, the first peak
+of the profile's autocorrelation: about 20 mm in the neck, 35–40 mm in the lumbar spine):
+bodies 0.5–1.2 periods (within 8–50 mm), discs 2 mm to 0.45 periods (at most 16 mm).
+Segments cut by the edge of the field of view may be shorter, and the lowest body, which holds
+the sacrum, longer.
 """
 
 from __future__ import annotations
@@ -28,12 +34,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["ColumnSegment", "Straightened", "cut_column", "straighten"]
+__all__ = ["ColumnSegment", "Straightened", "cut_column", "level_period", "marrow_level",
+           "relative_profile", "straighten"]
 
 STEP_MM = 0.5
 BODY_MM = (8.0, 50.0)
 SACRUM_MAX_MM = 90.0
-DISC_MM = (2.0, 20.0)
+DISC_MM = (2.0, 16.0)
+PERIOD_MM = (15.0, 60.0)
+_FLAT = 2.0
 _TAU_WITHIN = 0.12
 _TAU_BODY = 0.25
 _TAU_DISC = 0.6
@@ -76,8 +85,8 @@ class Straightened:
 
 
 def straighten(slice_: np.ndarray, path_y: np.ndarray, spacing_yz: np.ndarray, *,
-               t_range: tuple[float, float] = (-20.0, 90.0), smooth_mm: float = 6.0
-               ) -> Straightened:
+               t_range: tuple[float, float] = (-20.0, 90.0), smooth_mm: float = 6.0,
+               order: int = 1) -> Straightened:
     """Resample a sagittal slice along a canal path.
 
     Parameters
@@ -91,6 +100,8 @@ def straighten(slice_: np.ndarray, path_y: np.ndarray, spacing_yz: np.ndarray, *
         Anterior offsets sampled, mm.
     smooth_mm : float
         Gaussian smoothing of the centre line along z, mm.
+    order : int
+        Interpolation order (0 for label maps).
 
     Returns
     -------
@@ -110,7 +121,7 @@ def straighten(slice_: np.ndarray, path_y: np.ndarray, spacing_yz: np.ndarray, *
     t = np.arange(t_range[0], t_range[1] + STEP_MM / 2, STEP_MM)
     xy = (pts[:, None, :] + t[None, :, None] * normals[:, None, :]) / np.array([dy, dz])
     coords = np.moveaxis(xy, -1, 0)
-    image = ndimage.map_coordinates(slice_, coords, order=1, mode="nearest")
+    image = ndimage.map_coordinates(slice_, coords, order=order, mode="nearest")
     shape = np.array(slice_.shape)[:, None, None]
     valid = ((coords >= 0) & (coords <= shape - 1)).all(axis=0)
     return Straightened(image.astype(np.float32), s, t, pts, normals, valid)
@@ -129,6 +140,11 @@ class ColumnSegment:
         Mean profile value relative to the marrow (1).
     truncated : bool
         Cut by the edge of the field of view.
+    contrast : float
+        Mean absolute departure from the marrow level, ``|p - 1|``, of the half of the
+        segment that departs most: high for a disc whether it is dark, bright, or a bright
+        nucleus between dark endplates (whose mean can equal the marrow's), and not diluted
+        when the segment took in the edges of its bodies.
     """
 
     kind: str
@@ -136,6 +152,7 @@ class ColumnSegment:
     stop: float
     level: float
     truncated: bool = False
+    contrast: float = 0.0
 
     @property
     def length(self) -> float:
@@ -148,32 +165,112 @@ class ColumnSegment:
         return 0.5 * (self.start + self.stop)
 
 
-def relative_profile(profile: np.ndarray, window_mm: float = 80.0) -> np.ndarray:
-    """The profile over its running median (the marrow level under a smooth bias field)."""
+def marrow_level(profile: np.ndarray, window_mm: float = 80.0) -> np.ndarray:
+    """Running 70th percentile of a column profile: the marrow's level under a bias field.
+
+    Bodies fill about three quarters of the column; the discs' dark annulus and endplates,
+    which pull a median down on real images, and their bright nuclei, which stay above it,
+    each fill less than the remaining quarter-plus.
+    """
     size = max(3, int(round(window_mm / STEP_MM)) | 1)
-    level = ndimage.median_filter(profile, size=size, mode="nearest")
-    level = np.where(level > 0, level, np.nanmax(level) if np.nanmax(level) > 0 else 1.0)
-    return profile / level
+    level = ndimage.percentile_filter(np.asarray(profile, float), 70, size=size, mode="nearest")
+    top = np.nanmax(level)
+    return np.where(level > 0, level, top if top > 0 else 1.0)
 
 
-def cut_column(p: np.ndarray) -> list[ColumnSegment]:
+def relative_profile(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """A column profile over the marrow's level, with that level and the level spacing.
+
+    The level spacing is first found on the profile over an 80 mm running median; the
+    marrow's level is then the running median over 1.5 level spacings (at least 30 mm), short
+    enough to follow a strong coil-sensitivity falloff and long enough that bodies, about three
+    quarters of the column, set the median.
+
+    Returns
+    -------
+    p : (S,) ndarray
+        Profile over the marrow's level.
+    level : (S,) ndarray
+        The marrow's level.
+    period : float
+        Level spacing, mm (:func:`level_period`).
+    """
+    profile = np.asarray(profile, float)
+    period = level_period(profile / marrow_level(profile))
+    level = marrow_level(profile, max(30.0, 1.5 * period))
+    return profile / level, level, period
+
+
+def level_period(p: np.ndarray) -> float:
+    """Level spacing of a relative profile, mm: the highest autocorrelation peak in 15–60 mm.
+
+    Parameters
+    ----------
+    p : (S,) ndarray
+        Profile over the marrow level, sampled every :data:`STEP_MM`.
+
+    Returns
+    -------
+    float
+        The period, mm; 35 (a lumbar level) when the profile shows none.
+    """
+    x = np.asarray(p, float) - np.median(p)
+    n = len(x)
+    lags = np.arange(int(PERIOD_MM[0] / STEP_MM), min(int(PERIOD_MM[1] / STEP_MM), n // 2))
+    if lags.size < 3:
+        return 35.0
+    denom = float(np.dot(x, x)) or 1.0
+    ac = np.array([np.dot(x[:-k], x[k:]) for k in lags]) / denom
+    peaks = [i for i in range(1, len(ac) - 1) if ac[i] >= ac[i - 1] and ac[i] >= ac[i + 1]]
+    if not peaks or ac[max(peaks, key=lambda i: ac[i])] <= 0.05:
+        return 35.0
+    return float(lags[max(peaks, key=lambda i: ac[i])] * STEP_MM)
+
+
+def body_spread(p: np.ndarray) -> float:
+    """Tolerated spread of a body's profile, relative to marrow.
+
+    1.5 robust SDs of the marrow-like samples (above 0.8), at least 0.12: real marrow is
+    textured and its bias field is not flat within a body; a phantom's is smooth.
+    """
+    body = p[p > 0.8]
+    if body.size < 10:
+        return _TAU_WITHIN
+    mad = float(np.median(np.abs(body - np.median(body))))
+    return max(_TAU_WITHIN, 1.5 * 1.4826 * mad)
+
+
+def cut_column(p: np.ndarray, period: float | None = None) -> list[ColumnSegment]:
     """Cut a relative profile into outside, body and disc segments (dynamic programming).
 
     Parameters
     ----------
     p : (S,) ndarray
         Profile over the marrow level, sampled every :data:`STEP_MM` from caudal to cranial.
+    period : float, optional
+        Level spacing, mm (:func:`level_period` of ``p`` when omitted).
 
     Returns
     -------
     list of ColumnSegment
         Caudal to cranial; outside segments only first or last.
     """
-    p = np.asarray(p, dtype=np.float64)  # cumulative sums of squares need the precision
+    p = np.asarray(p, dtype=np.float64)
+    period = level_period(p) if period is None else float(period)
+    body_mm = (max(BODY_MM[0], 0.5 * period), min(BODY_MM[1], 1.2 * period))
+    disc_mm = (DISC_MM[0], min(DISC_MM[1], 0.45 * period))
     n = len(p)
     c1 = np.concatenate([[0.0], np.cumsum(p)])
     c2 = np.concatenate([[0.0], np.cumsum(p * p)])
-    w2, b2 = _TAU_WITHIN ** 2, _TAU_BODY ** 2
+    dev = np.abs(p - 1.0)
+
+    def contrast(i: int, j: int) -> float:
+        top = np.sort(dev[i:j])[(j - i) // 2:]
+        return float(top.mean()) if top.size else 0.0
+
+    # marrow-likeness of each sample: 1 at the marrow level, 0 beyond 15 % from it
+    cm = np.concatenate([[0.0], np.cumsum(np.maximum(0.0, 1.0 - np.abs(p - 1.0) / 0.15))])
+    w2, b2 = body_spread(p) ** 2, _TAU_BODY ** 2
 
     def stats(i, j):
         m = (c1[j] - c1[i]) / (j - i)
@@ -186,10 +283,10 @@ def cut_column(p: np.ndarray) -> list[ColumnSegment]:
             return _OUTSIDE * (j - i) * STEP_MM + _SEGMENT
         if kind == 1:  # body
             return sse / w2 + (j - i) * (m - 1.0) ** 2 / b2 + _SEGMENT
-        return sse / _TAU_DISC ** 2 + _SEGMENT
+        return sse / _TAU_DISC ** 2 + _FLAT * (cm[j] - cm[i]) + _SEGMENT
 
     steps = lambda mm: max(1, int(round(mm / STEP_MM)))  # noqa: E731
-    lim = {1: (steps(BODY_MM[0]), steps(BODY_MM[1])), 2: (steps(DISC_MM[0]), steps(DISC_MM[1]))}
+    lim = {1: (steps(body_mm[0]), steps(body_mm[1])), 2: (steps(disc_mm[0]), steps(disc_mm[1]))}
     inf = np.inf
     # F[k, j]: best cost of [0, j) ending with a segment of kind k (0 leading outside,
     # 1 body, 2 disc); arg[k, j] = (start, previous kind)
@@ -231,12 +328,13 @@ def cut_column(p: np.ndarray) -> list[ColumnSegment]:
     segs: list[ColumnSegment] = []
     if tail:
         segs.append(ColumnSegment("outside", j * STEP_MM, n * STEP_MM,
-                                  float(stats(j, n)[0]), True))
+                                  float(stats(j, n)[0]), True, contrast(j, n)))
     while j > 0 and k >= 0:
         i = int(start[k, j])
         kind = ("outside", "body", "disc")[k]
         trunc = (i == 0 and prev[k, j] == -1) or (j == n and not tail)
-        segs.append(ColumnSegment(kind, i * STEP_MM, j * STEP_MM, float(stats(i, j)[0]), trunc))
+        segs.append(ColumnSegment(kind, i * STEP_MM, j * STEP_MM, float(stats(i, j)[0]), trunc,
+                                  contrast(i, j)))
         if k == 0:
             break
         k, j = int(prev[k, j]), i

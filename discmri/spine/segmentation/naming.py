@@ -3,9 +3,10 @@
 A lumbar field of view has no C2 to count from, so the count starts at the sacrum. The
 sacrum is recognised by where the thecal sac ends: the CSF of the canal stops at S1–S2 in
 most adults (range L5–S3), and the sacral canal below holds fat. The lumbosacral disc is the
-lowest disc, differing from marrow by at least 20 %, whose centre lies at least 12 mm above
-the end of the sac (so a vestigial S1-S2 disc at the end of the sac is passed over); its
-distance from the end (15–50 mm expected: the height of S1) sets the confidence. A hint
+lowest disc departing from marrow (:data:`MIN_CONTRAST`) whose centre lies at least 10 mm
+above the end of the sac, passing over a thin one (3.5 mm or less) within 25 mm of it: the
+vestigial S1-S2 disc. Its distance from the end (15–50 mm expected: the height of S1) sets
+the confidence. A hint
 point (any point in or near the L5-S1 disc) or an explicit range of level names overrides
 the count.
 
@@ -25,9 +26,12 @@ from ...errors import ParameterError
 from ..levels import _VERTEBRA_ORDER, disc_name
 from .column import ColumnSegment
 
-__all__ = ["LevelNames", "name_levels", "parse_level_range"]
+__all__ = ["LevelNames", "name_from_reference", "name_levels", "parse_level_range"]
 
 _LUMBOSACRAL = ("L5", "S1")
+#: Least mean departure of a disc's profile from marrow (:attr:`ColumnSegment.contrast`) for
+#: it to count as a disc when levels are named.
+MIN_CONTRAST = 0.25
 
 
 @dataclass(frozen=True)
@@ -87,10 +91,11 @@ def _names_up_from(anchor: int, n_discs: int, cranial_of_anchor: str) -> list[st
     return names
 
 
-def _between_bodies(segments: list[ColumnSegment], disc: ColumnSegment) -> bool:
+def _beside_body(segments: list[ColumnSegment], disc: ColumnSegment) -> bool:
+    """A disc a range can name: beside a vertebral body, and departing from marrow."""
     i = segments.index(disc)
-    return (0 < i < len(segments) - 1 and not disc.truncated
-            and segments[i - 1].kind == segments[i + 1].kind == "body")
+    near = [segments[j].kind for j in (i - 1, i + 1) if 0 <= j < len(segments)]
+    return "body" in near and disc.contrast >= MIN_CONTRAST
 
 
 def _bodies(segments: list[ColumnSegment], discs: list[str]) -> tuple[str, ...]:
@@ -146,12 +151,12 @@ def name_levels(
     discs = [s for s in segments if s.kind == "disc"]
     n = len(discs)
     if levels is not None:
-        whole = [i for i, d in enumerate(discs) if _between_bodies(segments, d)]
+        whole = [i for i, d in enumerate(discs) if _beside_body(segments, d)]
         if len(levels) != len(whole):
             raise ParameterError(
-                f"the range names {len(levels)} discs but {len(whole)} were found between two "
-                f"vertebral bodies (at {', '.join(f'{discs[i].centre:.0f}' for i in whole)} mm "
-                "along the canal)")
+                f"the range names {len(levels)} discs but {len(whole)} were found beside a "
+                f"vertebral body (at {', '.join(f'{discs[i].centre:.0f}' for i in whole)} mm "
+                "along the canal, from the lower edge)")
         names = [""] * n
         for i, name in zip(whole, levels[::-1], strict=True):
             names[i] = name
@@ -169,8 +174,10 @@ def name_levels(
         raise ParameterError(
             "no sacrum in view (the canal's CSF runs to the lower edge of the image), so the "
             "levels cannot be counted: give a hint point in the L5-S1 disc or a level range")
+    # a thin stretch just above the end of the sac is the vestigial S1-S2 disc
     above = [i for i, d in enumerate(discs)
-             if d.centre >= sac_end + 12.0 and abs(d.level - 1.0) >= 0.2]
+             if d.centre >= sac_end + 10.0 and d.contrast >= MIN_CONTRAST
+             and not (d.length <= 3.5 and d.centre < sac_end + 25.0)]
     if not above:
         raise ParameterError("no disc was found above the end of the thecal sac; give a hint "
                              "point in the L5-S1 disc or a level range")
@@ -185,3 +192,61 @@ def name_levels(
            f"above it, {note}; transitional anatomy (L6, sacralised L5) cannot be told in a "
            "lumbar field of view")
     return LevelNames(tuple(names), _bodies(segments, names), conf, "sacrum", why)
+
+
+def name_from_reference(segments: list[ColumnSegment], votes: list[int | None]) -> LevelNames:
+    """Name the levels after a given label map: each body or disc votes for a count.
+
+    Parameters
+    ----------
+    segments : list of ColumnSegment
+        Caudal to cranial.
+    votes : list of int or None
+        Per segment, the native label the given map has most in the segment's core
+        (a vertebral body 1–28 or a disc 100–299), None where it has none.
+
+    Returns
+    -------
+    LevelNames
+        ``method == "labels"``; the confidence is the fraction of voting segments that agree.
+
+    Raises
+    ------
+    ParameterError
+        No segment overlaps a structure of the given map.
+    """
+    from ..levels import NATIVE_VERTEBRA
+
+    order = [v for v in _VERTEBRA_ORDER if v not in ("T13", "L6")]
+    by_label = {i: v for v, i in NATIVE_VERTEBRA.items()}
+    discs = [i for i, seg in enumerate(segments) if seg.kind == "disc"]
+    implied = []  # cranial vertebra index + disc position: constant along the column
+    for i, (seg, vote) in enumerate(zip(segments, votes, strict=True)):
+        if vote is None or seg.kind == "outside":
+            continue
+        if seg.kind == "disc" and 100 <= vote < 300:
+            cranial = by_label.get(vote % 100)
+            pos = discs.index(i)
+        elif seg.kind == "body" and 0 < vote < 100:
+            above = [d for d in discs if d > i]  # the disc over this body: caudal = the body
+            name = by_label.get(vote)
+            if not above or name not in order or order.index(name) == 0:
+                continue
+            cranial, pos = order[order.index(name) - 1], discs.index(above[0])
+        else:
+            continue
+        if cranial in order:
+            implied.append(order.index(cranial) + pos)
+    if not implied:
+        raise ParameterError("the given label map has no body or disc where the image's "
+                             "column was found: is it on this image's grid?")
+    values, counts = np.unique(implied, return_counts=True)
+    const = int(values[np.argmax(counts)])
+    agree = float(counts.max()) / len(implied)
+    names = []
+    for pos in range(len(discs)):
+        k = const - pos
+        names.append(disc_name(order[k], order[k + 1]) if 0 <= k < len(order) - 1 else "")
+    return LevelNames(tuple(names), _bodies(segments, names), round(agree, 2), "labels",
+                      f"named after the given label map ({counts.max()} of {len(implied)} "
+                      "structures agree)")
