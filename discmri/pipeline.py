@@ -422,7 +422,10 @@ def _segment(t2w, prefix: Path | None, files: dict[Path, bytes]):
     from .io.nifti import nifti_bytes
     from .spine.segmentation import segment_spine
 
-    seg = segment_spine(t2w)
+    try:
+        seg = segment_spine(t2w)
+    except DiscMRIError as exc:
+        raise type(exc)(f"no label map, and segmenting the T2w image failed: {exc}") from exc
     lv = seg.sidecar["levels"]
     note = (f"labels: no label map; segmented from the T2w image ({len(seg.levels)} discs, "
             f"levels by {lv['method']}, confidence {lv['confidence']:.2f})")

@@ -181,8 +181,12 @@ def test_missing_parts_are_skipped_and_said(cohort_root, tmp_path):
     assert sessions.loc[("sub-01", "ses-month6"), "status"] == "done"
     assert sessions.loc[("sub-01", "ses-month6"), "skipped"] == "ADC: no DWI series"
     assert sessions.loc[("sub-02", "ses-baseline"), "skipped"] == "T2: no MESE series"
-    assert sessions.loc[("sub-03", "ses-month6"), "status"] == "skipped"
-    assert "no label map" in sessions.loc[("sub-03", "ses-month6"), "skipped"]
+    # no label map: the session is segmented from its T2w image; this phantom has no
+    # sacrum in view (its canal runs to the lower edge), so the levels cannot be counted
+    # and the session fails, saying why
+    assert sessions.loc[("sub-03", "ses-month6"), "status"] == "failed"
+    error = sessions.loc[("sub-03", "ses-month6"), "error"]
+    assert "no label map, and segmenting" in error and "no sacrum in view" in error
     # the same columns whatever maps a session had; what it lacked is n/a
     rows = discs.set_index(["participant_id", "session"])
     assert rows.loc[("sub-01", "ses-month6"), "np_adc_mm2_s"].isna().all()
@@ -192,6 +196,12 @@ def test_missing_parts_are_skipped_and_said(cohort_root, tmp_path):
     # no baseline T2 for sub-02: its later T2 changes are n/a, its height changes are not
     later = rows.loc[("sub-02", "ses-month6")]
     assert later.np_t2_ms_change.isna().all() and later.height_middle_mm_change.notna().all()
+    # without segmentation, such a session is skipped, as before
+    again = run_dataset(ds, tmp_path / "out2", options=RunOptions(t2=False, adc=False,
+                                                                  segment=False))
+    sessions = again.attrs["sessions"].set_index(["participant_id", "session"])
+    assert sessions.loc[("sub-03", "ses-month6"), "status"] == "skipped"
+    assert "no label map" in sessions.loc[("sub-03", "ses-month6"), "skipped"]
 
 
 def private_copy(cohort_root, tmp_path):
