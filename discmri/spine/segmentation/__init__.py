@@ -112,14 +112,14 @@ def _sheet(img: np.ndarray, xs: np.ndarray) -> np.ndarray:
 def _column_on(sheet: np.ndarray, midline: np.ndarray, path: np.ndarray, width: float,
                score: float, sp: np.ndarray) -> _Column:
     st = straighten(sheet, path.astype(float), sp)
-    front = canal_front(st, width)
+    front = _canal_front(st, width)
     strip = (st.t >= front + STRIP_MM[0]) & (st.t <= front + STRIP_MM[1])
     rel, level, period = relative_profile(np.median(st.image[:, strip], axis=1))
     return _Column(midline, path, width, st, cut_column(rel, period), score, sp, level, period,
                    front)
 
 
-def canal_front(st: Straightened, width: float) -> float:
+def _canal_front(st: Straightened, width: float) -> float:
     """Anterior border of the canal's CSF in front of the path, mm.
 
     Per row, the first offset from the path forwards where the signal falls below half the
@@ -288,8 +288,16 @@ def segment_spine(
     labels = volume.with_data(frame.to_input(out), LabelScheme="native")
     disc_levels = tuple(n for n in names.discs[::-1] if n and native_disc_labels(
         n.split("-")[0])[0] in seen)
-    sidecar = _sidecar(col, names, keys, meaning, seen, sac, t0)
-    sidecar["presacral_fat_voxels"] = fat
+    sidecar = _sidecar(col, names, keys, meaning, seen, sac)
+    canal = int((out == NATIVE_CANAL).sum())
+    if canal:
+        sidecar["structures"]["spinal canal"] = {
+            "label": NATIVE_CANAL, "kind": "canal", "voxels": canal,
+            "confidence": round(min(1.0, col.score / 0.5), 2)}
+    if fat:
+        sidecar["structures"]["presacral fat"] = {
+            "label": NATIVE_PRESACRAL_FAT, "kind": "fat", "voxels": fat,
+            "confidence": round(names.confidence, 2)}
     return Segmentation(labels, disc_levels, sidecar)
 
 
@@ -508,7 +516,7 @@ def _label_presacral_fat(img: np.ndarray, col: _Column, keys: list[int], fronts:
 
 
 def _sidecar(col: _Column, names: LevelNames, keys: list[int], meaning: dict[int, str],
-             seen: dict[int, int], sac: float | None, t0: float) -> dict[str, Any]:
+             seen: dict[int, int], sac: float | None) -> dict[str, Any]:
     structures = {}
     for seg, key in zip(col.segments, keys, strict=True):
         if not key or key not in seen:
@@ -529,6 +537,8 @@ def _sidecar(col: _Column, names: LevelNames, keys: list[int], meaning: dict[int
         "mid_sagittal_slice": col.slice_index,
         "midline_slices": [int(col.midline.min()), int(col.midline.max())],
         "canal_width_mm": round(col.width_mm, 1),
+        "canal_front_mm": round(col.front, 1),
+        "level_spacing_mm": round(col.period, 1),
         "canal_score": round(col.score, 3),
         "sac_end_mm": None if sac is None else round(sac, 1),
         "levels": {"method": names.method, "confidence": names.confidence, "why": names.why},

@@ -11,37 +11,15 @@ scored down, and a path is only accepted when a column of discs and bodies lies 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["CanalPath", "band_score", "best_path"]
+__all__ = ["band_score", "best_path"]
 
 #: Depth under the skin where a bright band is taken for subcutaneous fat, mm.
 SKIN_MM = 25.0
 #: Band widths tried, mm (thin cervical CSF to a wide lumbar thecal sac).
 WIDTHS_MM = (3.0, 6.0, 10.0, 16.0)
-
-
-@dataclass(frozen=True)
-class CanalPath:
-    """The canal's centre in one sagittal slice.
-
-    Attributes
-    ----------
-    y : (Z,) ndarray
-        Centre row position (voxel index along y) at each z; NaN where the path has no
-        support.
-    score : float
-        Mean band score along the path (relative to the slice's bright level).
-    width_mm : float
-        Median band width chosen along the path, mm.
-    """
-
-    y: np.ndarray
-    score: float
-    width_mm: float
 
 
 def _box_mean(img: np.ndarray, half: int, shift: int) -> np.ndarray:
