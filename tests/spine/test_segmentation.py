@@ -1,8 +1,8 @@
 """Segmentation assist on phantoms with the tissues around the column, and a real image.
 
 Measured on the phantom below (seed 12, SNR 25, bias 0.2, 1 mm in-plane, 4 mm slices):
-levels all correct; body Dice 0.96–0.97 (S1 0.89); disc Dice 0.91–0.95; presacral fat
-0.99, canal 0.89; mean disc height within 0.094 mm (median 0.04 mm) and DHI within 1 % of
+levels all correct; body Dice 0.96–0.98 (S1 0.88); disc Dice 0.92–0.95; presacral fat
+0.99, canal 0.89; mean disc height within 0.12 mm (median 0.07 mm) and DHI within 1.2 % of
 the same measurement with the true labels. The conditions of the benchmark
 (benchmarks/bench_segmentation.py) that differ most from it are tested on one seed each.
 """
@@ -57,7 +57,7 @@ def test_bodies_and_discs_overlap_the_truth(lumbar):
     keys = [int(k) for k in np.unique(found) if 0 < k < 200]
     bodies = [_dice(truth, found, k) for k in keys if k < 100]
     discs = [_dice(truth, found, k) for k in keys if k >= 100]
-    # measured: bodies median 0.965 (min 0.886, S1), discs median 0.929 (min 0.908); one
+    # measured: bodies median 0.969 (min 0.875, S1), discs median 0.945 (min 0.92); one
     # voxel of error all round a disc costs about 0.1
     assert np.median(bodies) >= 0.94 and min(bodies) >= 0.85
     assert np.median(discs) >= 0.9 and min(discs) >= 0.87
@@ -71,15 +71,16 @@ def test_heights_from_the_segmentation_match_those_from_the_true_labels(lumbar):
     b = measure(sim.t2w, seg.labels).table.set_index("level")
     diff = (b.height_mean_mm - a.height_mean_mm).loc[a.index].abs()
     dhi = ((b.dhi_mean_height - a.dhi_mean_height) / a.dhi_mean_height).loc[a.index].abs()
-    # the issue's targets: 0.15 mm median, 3 % DHI (measured 0.04 mm and 1 % at most)
+    # the issue's targets: 0.15 mm median, 3 % DHI (measured 0.07 mm, 0.12 mm at most, and
+    # 1.2 % at most)
     assert float(diff.median()) <= 0.15 and float(diff.max()) <= 0.3
     assert float(dhi.max()) <= 0.03
 
 
 @pytest.mark.parametrize("condition", ["degenerated", "lordosis", "roll-yaw", "red-marrow"])
 def test_levels_and_overlap_hold_across_conditions(condition):
-    """One seed of the benchmark's hardest conditions (measured medians: bodies 0.93–0.97,
-    discs 0.82–0.94)."""
+    """One seed of the benchmark's hardest conditions (measured medians: bodies 0.94–0.97,
+    discs 0.88–0.95)."""
     sim = segmentation_phantom(condition, 21)
     seg = segment_spine(sim.t2w)
     assert seg.levels == tuple(sim.truth.level)
@@ -127,14 +128,14 @@ def _spineps_dice(found: np.ndarray, vert: np.ndarray, sub: np.ndarray) -> dict[
 
 
 def test_the_real_spineps_sample_is_segmented_close_to_spineps(spineps_sample):
-    """Measured: C6 body 0.80, C7 body 0.86, C6-C7 disc 0.77; the C5-C6 disc cut by the top
-    of the crop 0.54 (benchmarks/bench_segmentation.py prints the same figures)."""
+    """Measured: C6 body 0.80, C7 body 0.85, C6-C7 disc 0.79; the C5-C6 disc cut by the top
+    of the crop 0.77 (benchmarks/bench_segmentation.py prints the same figures)."""
     image, vert, sub = spineps_sample
     seg = segment_spine(image, levels="C5-C6..C6-C7")
     assert seg.sidecar["levels"]["method"] == "range"
     dice = _spineps_dice(seg.labels.data.astype(int), vert, sub)
-    assert dice["C6"] >= 0.75 and dice["C7"] >= 0.8 and dice["C6-C7"] >= 0.72
-    assert dice["C5-C6"] >= 0.45
+    assert dice["C6"] >= 0.75 and dice["C7"] >= 0.8 and dice["C6-C7"] >= 0.74
+    assert dice["C5-C6"] >= 0.7
 
 
 def test_a_range_or_a_hint_names_the_levels(lumbar):
