@@ -31,8 +31,12 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     inputs = [Path(args.t2w)] + ([Path(args.labels)] if args.labels else [])
     outputs = [image_path, sidecar_path] + ([Path(args.qc)] if args.qc else [])
     check_outputs(outputs, inputs, args.overwrite)
-    if args.qc and not str(args.qc).endswith(".png"):
-        raise ParameterError(f"--qc {args.qc}: expected a .png file name")
+    if args.qc:
+        if not str(args.qc).endswith(".png"):
+            raise ParameterError(f"--qc {args.qc}: expected a .png file name")
+        from ..morphometry.qc import _matplotlib
+
+        _matplotlib()  # fail before the work when matplotlib is missing
     hint = None
     if args.hint_l5s1 is not None:
         if len(args.hint_l5s1) != 3:

@@ -9,12 +9,17 @@ overlaps votes for the count), so the two agree by construction.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...errors import ParameterError
 from ...io.volume import Volume
 from ..labels import convert_labels, detect_scheme
 from ..levels import NATIVE_CANAL, NATIVE_PRESACRAL_FAT
+
+if TYPE_CHECKING:
+    from . import Segmentation
 
 __all__ = ["complete_labels"]
 
@@ -27,7 +32,7 @@ def _kinds(native: np.ndarray) -> dict[str, bool]:
             "fat": bool((values == NATIVE_PRESACRAL_FAT).any())}
 
 
-def complete_labels(volume: Volume, partial: Volume, *, scheme: str = "auto"):
+def complete_labels(volume: Volume, partial: Volume, *, scheme: str = "auto") -> Segmentation:
     """Add to a partial label map the structures it lacks, segmented from the T2w image.
 
     Parameters
@@ -50,7 +55,7 @@ def complete_labels(volume: Volume, partial: Volume, *, scheme: str = "auto"):
     ParameterError
         The map is on another grid, is empty, or already has bodies, discs and canal.
     """
-    from . import Segmentation, segment_spine
+    from . import Segmentation, segment_spine  # noqa: F811 - the package imports this module
 
     if partial.spatial_shape != volume.spatial_shape or not np.allclose(
             partial.affine, volume.affine, atol=1e-3):
@@ -83,5 +88,4 @@ def complete_labels(volume: Volume, partial: Volume, *, scheme: str = "auto"):
     name = getattr(source, "name", source)
     sidecar = {**seg.sidecar, "completed": {"given_scheme": name, "added": missing,
                                              "kept": [k for k in have if have[k]]}}
-    levels = tuple(lv for lv in seg.levels)
-    return Segmentation(volume.with_data(out, LabelScheme="native"), levels, sidecar)
+    return Segmentation(volume.with_data(out, LabelScheme="native"), seg.levels, sidecar)
