@@ -97,7 +97,8 @@ class RunOptions:
     segment : bool
         Segment sessions that have a T2-weighted image but no label map
         (:func:`discmri.spine.segmentation.segment_spine`), and write the labels beside the
-        session's tables; False skips them.
+        session's tables (and, with ``qc``, ``qc/<key>_segmentation.png``); False skips
+        them.
     threads : int
         Threads inside each fit (results do not depend on it).
     """
@@ -384,6 +385,11 @@ def process_session(
         from .grading.qc import grade_figure
 
         figures["grades"] = grade_figure(result, t2w, grades.reset_index(), name=who)
+    if options.qc and segmenting:
+        from .spine.segmentation.qc import segmentation_figure
+
+        figures["segmentation"] = segmentation_figure(t2w, labels,
+                                                      title=f"{who}: segmented labels")
     timings["measure"] = time.perf_counter() - tick
 
     tick = time.perf_counter()

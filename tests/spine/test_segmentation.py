@@ -209,9 +209,11 @@ def test_run_segments_a_session_without_a_label_map(lumbar, tmp_path):
     anat = tmp_path / "ds" / "sub-01" / "anat"
     anat.mkdir(parents=True)
     save_volume(sim.t2w, anat / "sub-01_T2w.nii.gz")
-    discs = run_dataset(tmp_path / "ds", tmp_path / "out", options=RunOptions(t2=False,
-                                                                               adc=False))
+    discs = run_dataset(tmp_path / "ds", tmp_path / "out", options=RunOptions(
+        t2=False, adc=False, qc=True))
     assert tuple(discs.level) == seg.levels
+    png = tmp_path / "out" / "sub-01" / "qc" / "sub-01_segmentation.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     sessions = pd.read_csv(tmp_path / "out" / "sessions.tsv", sep="\t")
     assert sessions.skipped[0].startswith("labels: no label map; segmented")
     assert (tmp_path / "out" / "sub-01" / "sub-01_desc-discmri_dseg.nii.gz").exists()
