@@ -36,7 +36,14 @@ from .complete import complete_labels
 from .frame import SagittalFrame, check_hint, sagittal_frame
 from .locate import MIN_CANAL_SCORE, STRIP_MM, Column, find_column, normalised, sac_end, sheet
 from .naming import LevelNames, name_from_reference, name_levels, parse_level_range
-from .sheets import drop_fragments, fronts_of, label_canal, label_presacral_fat, label_sheets
+from .sheets import (
+    Sheets,
+    drop_fragments,
+    fronts_of,
+    label_canal,
+    label_presacral_fat,
+    label_sheets,
+)
 
 __all__ = ["Segmentation", "complete_labels", "parse_level_range", "segment_spine"]
 
@@ -122,10 +129,11 @@ def segment_spine(
         if s.kind == "body"]))
     fronts = fronts_of(st, segs, t0, marrow)
     out = np.zeros(frame.data.shape, np.int16)
-    seen = label_sheets(img, col, t0, marrow, fronts, keys, out)
+    sheets = Sheets(img, col)
+    seen = label_sheets(sheets, t0, marrow, fronts, keys, out)
     drop_fragments(out, seen, segs, keys)
-    label_canal(img, col, sac, out)
-    fat = label_presacral_fat(img, col, keys, fronts, out)
+    label_canal(sheets, sac, out)
+    fat = label_presacral_fat(sheets, keys, fronts, out)
     labels = volume.with_data(frame.to_input(out), LabelScheme="native")
     disc_levels = tuple(n for n in names.discs[::-1] if n and native_disc_labels(
         n.split("-")[0])[0] in seen)

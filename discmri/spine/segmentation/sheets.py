@@ -17,8 +17,53 @@ from .regions import (
     to_slice,
 )
 
-__all__ = ["drop_fragments", "fronts_of", "label_canal", "label_presacral_fat", "label_sheets",
-           "present_in", "put_sheet"]
+__all__ = ["Sheets", "drop_fragments", "fronts_of", "label_canal", "label_presacral_fat",
+           "label_sheets", "present_in"]
+
+
+class Sheets:
+    """The sheets parallel to the midline, each straightened along the canal once.
+
+    Sheet ``k`` takes slice ``midline[z] + k`` at every row z; sheet 0 is the column's own
+    straightened midline sheet. The labelling of bodies and discs, of the canal and of the fat
+    all read the same sheets.
+    """
+
+    def __init__(self, img: np.ndarray, col: Column) -> None:
+        self.img, self.col = img, col
+        self._straight: dict[int, Straightened] = {0: col.straight}
+
+    def slices(self, k: int) -> np.ndarray:
+        """Slice of sheet ``k`` at each row (may fall outside the image)."""
+        return self.col.midline + k
+
+    def inside(self, k: int) -> np.ndarray:
+        """Rows where sheet ``k`` lies in the image."""
+        xs = self.slices(k)
+        return (xs >= 0) & (xs < self.img.shape[0])
+
+    def __getitem__(self, k: int) -> Straightened:
+        if k not in self._straight:
+            self._straight[k] = straighten(sheet(self.img, self.slices(k)),
+                                           self.col.path.astype(float), self.col.spacing_yz)
+        return self._straight[k]
+
+    def paint(self, out: np.ndarray, k: int, labels: np.ndarray, *,
+              only_empty: bool = False) -> np.ndarray:
+        """Write the non-zero straightened labels of sheet ``k`` into ``out``.
+
+        With ``only_empty``, only over voxels still 0. Returns the (Y, Z) labels written
+        (rows outside the image left out).
+        """
+        plane = to_slice(self[k], labels, out.shape[1:], self.col.spacing_yz)
+        xs, z = self.slices(k), np.flatnonzero(self.inside(k))
+        rows = out[xs[z], :, z]  # (n, Y)
+        put = plane[:, z].T > 0
+        if only_empty:
+            put &= rows == 0
+        rows[put] = plane[:, z].T[put]
+        out[xs[z], :, z] = rows
+        return np.where(put.T, plane[:, z], 0)
 
 
 def fronts_of(st: Straightened, segs: list[ColumnSegment], t0: float, marrow: float
@@ -55,16 +100,17 @@ def present_in(st: Straightened, segs: list[ColumnSegment], t0: float, marrow: f
     return present
 
 
-def label_sheets(img: np.ndarray, col: Column, t0: float, marrow: float,
-                  fronts: list[float], keys: list[int], out: np.ndarray) -> dict[int, int]:
+def label_sheets(sheets: Sheets, t0: float, marrow: float, fronts: list[float],
+                 keys: list[int], out: np.ndarray) -> dict[int, int]:
     """Label the sheets parallel to the midline, outwards, while a body is seen.
 
     Each sheet gets its own anterior margins (the column narrows away from the midline); the
     posterior wall of the midline bounds the others, where pedicles continue the bodies'
     marrow backwards without an edge. Returns the number of sheets each label was found in.
     """
+    col = sheets.col
     segs, seen = col.segments, {}
-    st = straighten(sheet(img, col.midline), col.path.astype(float), col.spacing_yz)
+    st = sheets[0]
     present = present_in(st, segs, t0, marrow, fronts)
     walls = [posterior_margin(st, seg, t0, marrow) if seg.kind == "body" else np.nan
              for seg in segs]
@@ -73,12 +119,11 @@ def label_sheets(img: np.ndarray, col: Column, t0: float, marrow: float,
     front = margin_line(st, segs, fronts)
     lines = disc_lines(st, segs, level, wall, front)
     lab = label_slice(st, segs, keys, t0, front, present, wall, level, lines)
-    put_sheet(out, col.midline, st, lab, col, seen)
+    _count(sheets.paint(out, 0, lab), seen)
     for step in (-1, 1):
         k = step
-        while ((col.midline + k >= 0) & (col.midline + k < img.shape[0])).any():
-            xs = col.midline + k
-            st = straighten(sheet(img, xs), col.path.astype(float), col.spacing_yz)
+        while sheets.inside(k).any():
+            st = sheets[k]
             present = present_in(st, segs, t0, marrow, fronts)
             if not any(p for p, s in zip(present, segs, strict=True) if s.kind == "body"):
                 break
@@ -86,18 +131,14 @@ def label_sheets(img: np.ndarray, col: Column, t0: float, marrow: float,
                     else np.nan for seg, ok in zip(segs, present, strict=True)]
             lab = label_slice(st, segs, keys, t0, margin_line(st, segs, here), present, wall,
                               level, lines)
-            put_sheet(out, xs, st, lab, col, seen)
+            _count(sheets.paint(out, k, lab), seen)
             k += step
     return seen
 
 
-def put_sheet(out: np.ndarray, xs: np.ndarray, st: Straightened, lab: np.ndarray, col: Column,
-         seen: dict[int, int]) -> None:
-    """Write a straightened sheet's labels into the slices ``xs[z]`` of each row z."""
-    sheet = to_slice(st, lab, out.shape[1:], col.spacing_yz)
-    z = np.flatnonzero((xs >= 0) & (xs < out.shape[0]))
-    out[xs[z], :, z] = sheet[:, z].T
-    for key in np.unique(sheet[:, z]):
+def _count(written: np.ndarray, seen: dict[int, int]) -> None:
+    """Count one more sheet for every label written."""
+    for key in np.unique(written):
         if key:
             seen[int(key)] = seen.get(int(key), 0) + 1
 
@@ -126,55 +167,50 @@ def drop_fragments(out: np.ndarray, seen: dict[int, int], segs: list[ColumnSegme
             del seen[key]
 
 
-def label_canal(img: np.ndarray, col: Column, sac: float | None, out: np.ndarray) -> None:
+def label_canal(sheets: Sheets, sac: float | None, out: np.ndarray) -> None:
     """Canal label: CSF connected to the canal path above the end of the sac.
 
     In each sheet parallel to the midline, CSF is taken as brighter than 0.7 of the path's
     median signal (epidural fat, about 0.6 of CSF, is left out), within 25 mm of the path.
     """
+    col = sheets.col
     ref = np.median(col.straight.image[:, np.abs(col.straight.t) <= 1.0])
-    n_x = img.shape[0]
+    n_x = out.shape[0]
     for k in range(-n_x, n_x):
-        xs = col.midline + k
-        inside = (xs >= 0) & (xs < n_x)
-        if not inside.any():
+        if not sheets.inside(k).any():
             continue
-        st = straighten(sheet(img, xs), col.path.astype(float), col.spacing_yz)
+        st = sheets[k]
         near = (np.abs(st.t) <= 25.0)[None, :] & (st.s >= (sac or 0.0))[:, None]
         bright = (st.image > 0.7 * ref) & near & st.valid
         seeds = bright & (np.abs(st.t) <= 1.0)[None, :]
         if seeds.sum() < 0.5 * (np.abs(st.t) <= 1.0).sum() * (st.s >= (sac or 0.0)).sum():
             continue  # no canal along the path in this sheet
         canal = ndimage.binary_propagation(seeds, mask=bright)
-        mask = to_slice(st, canal.astype(np.int32), img.shape[1:], col.spacing_yz).astype(bool)
-        z = np.flatnonzero(inside)
-        rows = out[xs[z], :, z]  # (n, Y)
-        put = mask[:, z].T & (rows == 0)
-        rows[put] = NATIVE_CANAL
-        out[xs[z], :, z] = rows
+        sheets.paint(out, k, np.where(canal, NATIVE_CANAL, 0), only_empty=True)
 
 
-def label_presacral_fat(img: np.ndarray, col: Column, keys: list[int], fronts: list[float],
-                         out: np.ndarray) -> int:
+def label_presacral_fat(sheets: Sheets, keys: list[int], fronts: list[float],
+                        out: np.ndarray) -> int:
     """Presacral fat: the bright tissue in front of S1, in the sheets that show S1.
 
     Fat is brighter than 0.35 of the canal's CSF on T2-weighted FSE (about 0.6 of it in fat,
     under 0.1 in muscle); the largest bright piece within 30 mm in front of S1 and reaching
     within 8 mm of its anterior margin is taken. Returns the number of voxels labelled.
     """
+    col = sheets.col
     s1 = NATIVE_VERTEBRA["S1"]
     if s1 not in keys:
         return 0
     seg = col.segments[keys.index(s1)]
     front = fronts[keys.index(s1)]
     ref = float(np.median(col.straight.image[:, np.abs(col.straight.t) <= 1.0]))
-    n_x, total = img.shape[0], 0
+    n_x, total = out.shape[0], 0
     for k in range(-n_x, n_x):
-        xs = col.midline + k
-        inside = (xs >= 0) & (xs < n_x)
+        inside = sheets.inside(k)
+        xs = sheets.slices(k)
         if not inside.any() or not (out[xs[inside], :, np.flatnonzero(inside)] == s1).any():
             continue
-        st = straighten(sheet(img, xs), col.path.astype(float), col.spacing_yz)
+        st = sheets[k]
         region = (((st.s >= seg.start - 10.0) & (st.s <= seg.stop + 5.0))[:, None]
                   & ((st.t >= front) & (st.t <= front + 30.0))[None, :] & st.valid)
         bright = region & (st.image > 0.35 * ref)
@@ -187,11 +223,6 @@ def label_presacral_fat(img: np.ndarray, col: Column, keys: list[int], fronts: l
             continue
         sizes = ndimage.sum(bright, pieces, index=near)
         fat = pieces == near[int(np.argmax(sizes))]
-        mask = to_slice(st, fat.astype(np.int32), img.shape[1:], col.spacing_yz).astype(bool)
-        z = np.flatnonzero(inside)
-        rows = out[xs[z], :, z]
-        put = mask[:, z].T & (rows == 0)
-        rows[put] = NATIVE_PRESACRAL_FAT
-        out[xs[z], :, z] = rows
-        total += int(put.sum())
+        written = sheets.paint(out, k, np.where(fat, NATIVE_PRESACRAL_FAT, 0), only_empty=True)
+        total += int((written > 0).sum())
     return total
