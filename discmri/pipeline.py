@@ -423,9 +423,6 @@ def _segment(t2w, prefix: Path | None, files: dict[Path, bytes]):
     The labels and their sidecar are written beside the session's tables
     (``<key>_desc-discmri_dseg.nii.gz``) so that a reader can check and correct them.
     """
-    import numpy as np
-
-    from .io.nifti import nifti_bytes
     from .spine.segmentation import segment_spine
 
     try:
@@ -436,11 +433,7 @@ def _segment(t2w, prefix: Path | None, files: dict[Path, bytes]):
     note = (f"labels: no label map; segmented from the T2w image ({len(seg.levels)} discs, "
             f"levels by {lv['method']}, confidence {lv['confidence']:.2f})")
     if prefix is not None:
-        path = Path(f"{prefix}_desc-discmri_dseg.nii.gz")
-        files[path] = nifti_bytes(seg.labels, path, dtype=np.int16,
-                                  description="discmri segment")
-        files[path.with_name(path.name.replace(".nii.gz", ".json"))] = (
-            json.dumps(seg.sidecar, indent=2) + "\n").encode("utf-8")
+        files.update(seg.files(f"{prefix}_desc-discmri_dseg.nii.gz"))
     return seg.labels, note
 
 

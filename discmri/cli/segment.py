@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ..errors import ParameterError
 from ._common import floats
-
-
-def _label_outputs(out: Path) -> tuple[Path, Path]:
-    name = out.name
-    for ext in (".nii.gz", ".nii"):
-        if name.endswith(ext):
-            return out, out.with_name(name[: -len(ext)] + ".json")
-    raise ParameterError(f"--out {out}: expected a .nii.gz or .nii file name")
 
 
 def _cmd_segment(args: argparse.Namespace) -> int:
@@ -23,11 +14,13 @@ def _cmd_segment(args: argparse.Namespace) -> int:
 
     from ..io import load_volume
     from ..io.atomic import write_all_or_nothing
-    from ..io.nifti import nifti_bytes
-    from ..spine.segmentation import complete_labels, segment_spine
+    from ..spine.segmentation import complete_labels, label_paths, segment_spine
     from ._common import check_outputs
 
-    image_path, sidecar_path = _label_outputs(Path(args.out))
+    try:
+        image_path, sidecar_path = label_paths(args.out)
+    except ParameterError as exc:
+        raise ParameterError(f"--out {exc}") from None
     inputs = [Path(args.t2w)] + ([Path(args.labels)] if args.labels else [])
     outputs = [image_path, sidecar_path] + ([Path(args.qc)] if args.qc else [])
     check_outputs(outputs, inputs, args.overwrite)
@@ -51,10 +44,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
         result = complete_labels(t2w, load_volume(args.labels), scheme=args.scheme)
     else:
         result = segment_spine(t2w, hint_l5s1=hint, levels=args.levels)
-    sidecar = {**result.sidecar, "source": str(args.t2w)}
-    files = {image_path: nifti_bytes(result.labels, image_path, dtype=np.int16,
-                                     description="discmri segment"),
-             sidecar_path: (json.dumps(sidecar, indent=2) + "\n").encode("utf-8")}
+    files = result.files(image_path, source=str(args.t2w))
     if args.qc:
         from ..spine.segmentation.qc import segmentation_figure
 

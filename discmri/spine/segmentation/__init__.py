@@ -22,13 +22,17 @@ a sidecar stating the method, its parameters and its confidence.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..._version import __version__
-from ...errors import GeometryError
+from ...errors import GeometryError, ParameterError
+from ...io.nifti import nifti_bytes
 from ...io.volume import Volume
 from ..levels import NATIVE_CANAL, NATIVE_PRESACRAL_FAT, NATIVE_VERTEBRA, native_disc_labels
 from .column import ColumnSegment, Straightened, straighten
@@ -45,7 +49,7 @@ from .sheets import (
     label_sheets,
 )
 
-__all__ = ["Segmentation", "complete_labels", "parse_level_range", "segment_spine"]
+__all__ = ["Segmentation", "complete_labels", "label_paths", "parse_level_range", "segment_spine"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +69,42 @@ class Segmentation:
     labels: Volume
     levels: tuple[str, ...]
     sidecar: dict[str, Any] = field(default_factory=dict)
+
+    def files(self, path: str | os.PathLike[str], **extra: Any) -> dict[Path, bytes]:
+        """The label map (int16 NIfTI) and its JSON sidecar, as bytes to write together.
+
+        Parameters
+        ----------
+        path : path-like
+            Label map file, ``.nii.gz`` or ``.nii``; the sidecar goes beside it
+            (:func:`label_paths`).
+        **extra
+            Entries added to the sidecar (e.g. ``source``).
+
+        Returns
+        -------
+        dict of Path to bytes
+        """
+        image, sidecar = label_paths(path)
+        return {image: nifti_bytes(self.labels, image, dtype=np.int16,
+                                   description="discmri segment"),
+                sidecar: (json.dumps({**self.sidecar, **extra}, indent=2) + "\n").encode(
+                    "utf-8")}
+
+
+def label_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """A label map's file and its JSON sidecar's (``x.nii.gz`` → ``x.json``).
+
+    Raises
+    ------
+    ParameterError
+        The name does not end in ``.nii.gz`` or ``.nii``.
+    """
+    path = Path(path)
+    for ext in (".nii.gz", ".nii"):
+        if path.name.endswith(ext):
+            return path, path.with_name(path.name[: -len(ext)] + ".json")
+    raise ParameterError(f"{path}: expected a .nii.gz or .nii file name for a label map")
 
 
 def _hint_arc(st: Straightened, index: np.ndarray, spacing_yz: np.ndarray) -> float:

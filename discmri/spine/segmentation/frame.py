@@ -14,6 +14,7 @@ import numpy as np
 from nibabel.orientations import apply_orientation, axcodes2ornt, io_orientation, ornt_transform
 
 from ...errors import GeometryError, ImageFormatError, ParameterError
+from ...geometry import world_to_voxel
 from ...io.volume import Volume
 
 __all__ = ["MIN_EXTENT_MM", "SagittalFrame", "sagittal_frame"]
@@ -54,7 +55,7 @@ class SagittalFrame:
 
     def voxel_of(self, world: np.ndarray) -> np.ndarray:
         """Continuous (x, y, z) index of this frame for a scanner (RAS mm) point."""
-        ijk = np.linalg.solve(self.volume.affine, np.append(np.asarray(world, float), 1.0))[:3]
+        ijk = world_to_voxel(self.volume.affine, np.asarray(world, float))
         shape = np.array(self.volume.spatial_shape, float)
         out = np.empty(3)
         for axis, (target, flip) in enumerate(ornt_transform(self._ornt, _RAS)):

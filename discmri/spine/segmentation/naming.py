@@ -29,6 +29,8 @@ from .column import ColumnSegment
 __all__ = ["LevelNames", "name_from_reference", "name_levels", "parse_level_range"]
 
 _LUMBOSACRAL = ("L5", "S1")
+#: Vertebrae in order without the transitional ones, which a count cannot name.
+_COUNTED = tuple(v for v in _VERTEBRA_ORDER if v not in ("T13", "L6"))
 #: Least mean departure of a disc's profile from marrow (:attr:`ColumnSegment.contrast`) for
 #: it to count as a disc when levels are named.
 MIN_CONTRAST = 0.25
@@ -70,7 +72,7 @@ def parse_level_range(text: str) -> tuple[str, ...]:
         if len(names) != 2 or any(n not in _VERTEBRA_ORDER for n in names):
             raise ParameterError(f"{part!r} is not a disc name such as L4-L5")
         ends.append(names)
-    order = [v for v in _VERTEBRA_ORDER if v not in ("T13", "L6")]
+    order = _COUNTED
     try:
         first, last = order.index(ends[0][0]), order.index(ends[1][0])
     except ValueError as err:
@@ -82,7 +84,7 @@ def parse_level_range(text: str) -> tuple[str, ...]:
 
 def _names_up_from(anchor: int, n_discs: int, cranial_of_anchor: str) -> list[str]:
     """Disc names when disc ``anchor`` (caudal index) has cranial vertebra ``cranial_of_anchor``."""
-    order = [v for v in _VERTEBRA_ORDER if v not in ("T13", "L6")]
+    order = _COUNTED
     k = order.index(cranial_of_anchor)
     names = []
     for i in range(n_discs):
@@ -217,7 +219,7 @@ def name_from_reference(segments: list[ColumnSegment], votes: list[int | None]) 
     """
     from ..levels import NATIVE_VERTEBRA
 
-    order = [v for v in _VERTEBRA_ORDER if v not in ("T13", "L6")]
+    order = _COUNTED
     by_label = {i: v for v, i in NATIVE_VERTEBRA.items()}
     discs = [i for i, seg in enumerate(segments) if seg.kind == "disc"]
     implied = []  # cranial vertebra index + disc position: constant along the column

@@ -8,6 +8,7 @@ import numpy as np
 
 from ...errors import DiscMRIError
 from ...io.volume import Volume
+from ..labels import next_vertebra
 from ..levels import NATIVE_CANAL, NATIVE_PRESACRAL_FAT, NATIVE_VERTEBRA
 from .frame import sagittal_frame
 
@@ -15,16 +16,12 @@ __all__ = ["segmentation_figure"]
 
 
 def _disc_text(cranial: int, lab: np.ndarray, names: dict[int, str]) -> str:
-    """Name of the disc below vertebra ``cranial``: joined to the next vertebra in the map."""
-    order = list(NATIVE_VERTEBRA)
+    """Name of the disc below vertebra ``cranial``, as the tables name it."""
     up = names.get(cranial)
-    if up is None:
+    if up is None or up == "S1":
         return "?"
     present = {names[v] for v in np.unique(lab) if 0 < v < 100 and v in names}
-    after = order[order.index(up) + 1:]
-    below = next((v for v in after if v in present),
-                 next((v for v in after if v not in ("T13", "L6")), "?"))
-    return f"{up}-{below}"
+    return f"{up}-{next_vertebra(up, present)}"
 
 
 def segmentation_figure(image: Volume, labels: Volume, *, title: str | None = None,

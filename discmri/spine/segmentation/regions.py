@@ -24,6 +24,12 @@ __all__ = ["anterior_margin", "departure", "disc_lines", "label_slice", "margin_
 _BACKGROUND = 1
 
 
+def _body_core(st: Straightened, seg: ColumnSegment) -> np.ndarray:
+    """Rows of a body's central 40 % (all its rows when that holds none)."""
+    core = (st.s >= seg.start + 0.3 * seg.length) & (st.s <= seg.stop - 0.3 * seg.length)
+    return core if core.any() else (st.s >= seg.start) & (st.s <= seg.stop)
+
+
 def anterior_margin(st: Straightened, seg: ColumnSegment, t0: float, level: float) -> float:
     """Anterior offset (mm) where a body's marrow ends.
 
@@ -43,9 +49,7 @@ def anterior_margin(st: Straightened, seg: ColumnSegment, t0: float, level: floa
     level : float
         Marrow intensity.
     """
-    core = (st.s >= seg.start + 0.3 * seg.length) & (st.s <= seg.stop - 0.3 * seg.length)
-    if not core.any():
-        core = (st.s >= seg.start) & (st.s <= seg.stop)
+    core = _body_core(st, seg)
     valid = st.valid[core].all(axis=0)
     q = np.median(st.image[core], axis=0) / max(level, 1e-6)
     q = ndimage.gaussian_filter1d(q, 1.0 / (st.t[1] - st.t[0]))
@@ -69,10 +73,7 @@ def posterior_margin(st: Straightened, seg: ColumnSegment, t0: float, level: flo
     darkest point within 8 mm in front of the canal (the cortex, the ligament, the epidural
     space) forwards: where it rises halfway from that point to the marrow.
     """
-    core = (st.s >= seg.start + 0.3 * seg.length) & (st.s <= seg.stop - 0.3 * seg.length)
-    if not core.any():
-        core = (st.s >= seg.start) & (st.s <= seg.stop)
-    q = np.median(st.image[core], axis=0) / max(level, 1e-6)
+    q = np.median(st.image[_body_core(st, seg)], axis=0) / max(level, 1e-6)
     idx = np.flatnonzero((st.t >= t0) & (st.t <= t0 + 8.0))
     if idx.size < 2:
         return float(t0)
