@@ -9,16 +9,13 @@ drawing both figures and stacking them). Run from the repository root:
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
 
 def main() -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.image import imread
+    from _panels import join_panels
 
     from discmri.grading import suggest_grades
     from discmri.grading.qc import grade_figure
@@ -38,23 +35,10 @@ def main() -> None:
         truth = sim.truth.set_index("level").grade_griffith
         print(", ".join(f"{r.level}: phantom {truth[r.level]}, suggested {r.griffith}"
                         for r in grades.itertuples()))
-        panels.append(imread(io.BytesIO(grade_figure(result, sim.t2w, grades, levels=levels,
-                                                     columns=4, dpi=110, title=title)),
-                             format="png"))
-    width = max(p.shape[1] for p in panels)
-    height = sum(p.shape[0] for p in panels)
-    fig = Figure(figsize=(width / 110, height / 110), dpi=110)
-    FigureCanvasAgg(fig)
-    top = 0
-    for p in panels:
-        ax = fig.add_axes((0, 1 - (top + p.shape[0]) / height, p.shape[1] / width,
-                           p.shape[0] / height))
-        ax.imshow(p)
-        ax.set_axis_off()
-        top += p.shape[0]
-    out = Path(__file__).resolve().parents[1] / "_static" / "grading_qc.png"
-    fig.savefig(out, dpi=110)
-    print(f"wrote {out}")
+        panels.append(grade_figure(result, sim.t2w, grades, levels=levels, columns=4, dpi=110,
+                                   title=title))
+    join_panels(panels, Path(__file__).resolve().parents[1] / "_static" / "grading_qc.png",
+                across=False)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,11 @@ Run from the repository root (needs the test extra for the sample):
 from __future__ import annotations
 
 import importlib.util
-import io
 from pathlib import Path
 
 
 def main() -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.image import imread
+    from _panels import join_panels
 
     from discmri.io import load_volume
     from discmri.phantom.conditions import segmentation_phantom
@@ -34,21 +31,8 @@ def main() -> None:
     real = segment_spine(image, levels="C5-C6..C6-C7")
     panels.append(segmentation_figure(image, real.labels,
                                       title="real SPINEPS sample, --levels C5-C6..C6-C7"))
-    images = [imread(io.BytesIO(p), format="png") for p in panels]
-    height = max(p.shape[0] for p in images)
-    width = sum(p.shape[1] for p in images)
-    fig = Figure(figsize=(width / 110, height / 110), dpi=110)
-    FigureCanvasAgg(fig)
-    left = 0
-    for p in images:
-        ax = fig.add_axes((left / width, 1 - p.shape[0] / height, p.shape[1] / width,
-                           p.shape[0] / height))
-        ax.imshow(p)
-        ax.set_axis_off()
-        left += p.shape[1]
-    out = Path(__file__).resolve().parents[1] / "_static" / "segmentation.png"
-    fig.savefig(out, dpi=110)
-    print(f"wrote {out}")
+    join_panels(panels, Path(__file__).resolve().parents[1] / "_static" / "segmentation.png",
+                across=True)
 
 
 if __name__ == "__main__":
