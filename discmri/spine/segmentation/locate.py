@@ -13,12 +13,15 @@ from .column import ColumnSegment, Straightened, cut_column, relative_profile, s
 from .frame import SagittalFrame
 
 __all__ = ["MIN_CANAL_SCORE", "STRIP_MM", "Column", "canal_front", "column_on", "find_column",
-           "n_discs", "normalised", "sac_end", "sheet"]
+           "air_level", "column_quality", "n_discs", "normalised", "sac_end", "sheet"]
 
 #: Strip of the column whose SI profile is cut, mm in front of the canal's anterior border.
 STRIP_MM = (2.0, 14.0)
 #: Least mean band score of the canal path (relative to the image's bright level).
 MIN_CANAL_SCORE = 0.12
+#: Candidate canal paths tried, and how far apart they are kept, mm.
+N_CANDIDATES = 4
+APART_MM = 12.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,42 +122,47 @@ def canal_front(st: Straightened, width: float) -> float:
 def find_column(frame: SagittalFrame, img: np.ndarray) -> Column:
     """The canal and the column in front of it.
 
-    The canal's band score of every slice is projected to its maximum over the slices; the
-    best path through that projection is the canal in the (y, z) plane, and a quadratic in z
-    through the score-weighted mean slice along it is the midline. So a patient rolled or a spine
-    curved to one side is followed from slice to slice. When that sheet shows no column, the
-    three best single slices are tried.
+    The canal's band score of every slice is projected to its maximum over the slices. The
+    best path through that projection is one candidate; the next best paths, kept
+    :data:`APART_MM` clear of those before, are the others, since subcutaneous fat and
+    bowel also make long bright bands (brighter against the muscle in front of them than CSF
+    against the vertebral bodies). Along each candidate a quadratic in z through the
+    score-weighted mean slice is the midline, so a patient rolled or a spine curved to one
+    side is followed from slice to slice; the midline sheet is straightened along the path
+    and the strip in front of it cut into bodies and discs. The candidate whose column holds
+    the most discs between two bodies, departing from the marrow, is the spine; of candidates
+    with at least half as many, the one with the strongest band (a crop may cut the column
+    short in front of the canal, and the edge of the image pass for a band). When no path's
+    sheet shows a column, the three best single slices are tried.
     """
     sp = frame.spacing[1:]
     n_x, _, n_z = img.shape
     scores, widths = [], []
+    air_below = air_level(img)
     for x in range(n_x):
-        air = ndimage.binary_opening(img[x] < 0.04, iterations=2)
+        air = ndimage.binary_opening(img[x] < air_below, iterations=2)
         score, width = band_score(img[x], sp, air)
         scores.append(score)
         widths.append(width)
     score3, width3 = np.stack(scores), np.stack(widths)
     top = score3.max(axis=0)
-    path = best_path(top, sp)
     cols = np.arange(n_z)
-    along = score3[:, path, cols]  # (X, Z)
-    weight = np.clip(along - 0.5 * along.max(axis=0), 0.0, None)
-    total = weight.sum(axis=0)
-    centre = (weight * np.arange(n_x)[:, None]).sum(axis=0) / np.maximum(total, 1e-9)
-    # a quadratic in z through the weighted centres: a roll or a lateral curve, without the
-    # row-to-row jitter that would make the sheet hop between slices
-    zz = (cols - cols.mean()) / max(1.0, float(n_z))
-    fit = np.polynomial.polynomial.polyfit(zz, centre, 2, w=np.sqrt(total))
-    centre = np.polynomial.polynomial.polyval(zz, fit)
-    if np.ptp(centre) < 1.0:  # a spine within one slice keeps one slice
-        centre = np.full(n_z, np.median(centre))
-    midline = np.clip(np.rint(centre).astype(int), 0, n_x - 1)
-    score = float(np.mean(top[path, cols]))
-    width = float(np.median(width3[along.argmax(axis=0), path, cols]))
+    forbid = np.zeros(top.shape, bool)
+    near = max(1, int(round(APART_MM / sp[0])))
     candidates = []
-    if score >= MIN_CANAL_SCORE:
+    for _ in range(N_CANDIDATES):
+        path = best_path(top, sp, forbid=forbid)
+        score = float(np.mean(top[path, cols]))
+        for dz, y in enumerate(path):
+            forbid[max(0, y - near):y + near + 1, dz] = True
+        if score < MIN_CANAL_SCORE:
+            break
+        along = score3[:, path, cols]  # (X, Z)
+        midline = _midline(along)
+        width = float(np.median(width3[along.argmax(axis=0), path, cols]))
         candidates.append(column_on(sheet(img, midline), midline, path, width, score, sp))
-    if not candidates or n_discs(candidates[0].segments) == 0:
+    if not any(n_discs(c.segments) for c in candidates):
+        # no sheet along a path shows a column: the three best single slices
         single = sorted(range(n_x), key=lambda x: -float(
             np.mean(score3[x][best_path(score3[x], sp), cols])))[:3]
         for x in single:
@@ -162,13 +170,60 @@ def find_column(frame: SagittalFrame, img: np.ndarray) -> Column:
             sc = float(np.mean(score3[x][p, cols]))
             if sc >= MIN_CANAL_SCORE:
                 candidates.append(column_on(img[x], np.full(n_z, x), p,
-                                             float(np.median(width3[x][p, cols])), sc, sp))
-    best = max(candidates, key=lambda c: n_discs(c.segments), default=None)
+                                            float(np.median(width3[x][p, cols])), sc, sp))
+    # the strongest canal whose column is at least half as spine-like as the best one's
+    most = max((column_quality(c.segments) for c in candidates), default=0.0)
+    best = next((c for c in candidates if column_quality(c.segments) >= 0.5 * most), None)
     if best is None or n_discs(best.segments) == 0:
         raise GeometryError(
             "no spine found: no bright canal with a column of vertebral bodies and discs in "
             "front of it (is this a sagittal T2-weighted image of the spine?)")
     return best
+
+
+def air_level(img: np.ndarray) -> float:
+    """Signal below which a voxel is air, relative to the image's bright level.
+
+    0.04 for a magnitude image, whose floor (its 2nd percentile, the noise in air) lies
+    under 0.1 of its bright level; an image whose floor lies higher — 8-bit images scaled per
+    scan may carry an offset of 0.1–0.3 in air — has air below its floor plus 0.05.
+    """
+    floor = float(np.percentile(img, 2.0))
+    return 0.04 if floor < 0.1 else floor + 0.05
+
+
+def _midline(along: np.ndarray) -> np.ndarray:
+    """Slice per row: a quadratic in z through the score-weighted mean slice along a path.
+
+    A roll or a lateral curve is followed without the row-to-row jitter that would make the
+    sheet hop between slices; a spine within one slice keeps one slice.
+    """
+    n_x, n_z = along.shape
+    cols = np.arange(n_z)
+    weight = np.clip(along - 0.5 * along.max(axis=0), 0.0, None)
+    total = weight.sum(axis=0)
+    centre = (weight * np.arange(n_x)[:, None]).sum(axis=0) / np.maximum(total, 1e-9)
+    zz = (cols - cols.mean()) / max(1.0, float(n_z))
+    fit = np.polynomial.polynomial.polyfit(zz, centre, 2, w=np.sqrt(total) + 1e-9)
+    centre = np.polynomial.polynomial.polyval(zz, fit)
+    if np.ptp(centre) < 1.0:
+        centre = np.full(n_z, np.median(centre))
+    return np.clip(np.rint(centre).astype(int), 0, n_x - 1)
+
+
+def column_quality(segs: list[ColumnSegment]) -> float:
+    """How much a cut profile looks like a spine: its discs between two bodies, by contrast.
+
+    Each disc with a body on both sides counts up to 1, in proportion to its departure from
+    the marrow (:attr:`ColumnSegment.contrast`, full at 0.25 and above): muscle or bowel in
+    front of a bright band may be cut into alternating stretches too, but not into discs that
+    stand out from bodies of even signal.
+    """
+    q = 0.0
+    for a, b, c in zip(segs[:-2], segs[1:-1], segs[2:], strict=True):
+        if a.kind == "body" and b.kind == "disc" and c.kind == "body":
+            q += min(1.0, b.contrast / 0.25)
+    return q
 
 
 def n_discs(segs: list[ColumnSegment]) -> int:

@@ -26,11 +26,19 @@ from ...errors import ParameterError
 from ..levels import _VERTEBRA_ORDER, disc_name
 from .column import ColumnSegment
 
-__all__ = ["LevelNames", "name_from_reference", "name_levels", "parse_level_range"]
+__all__ = ["GIVE_LEVELS", "SAC_GAP_MM", "LevelNames", "name_from_reference", "name_levels",
+           "parse_level_range"]
 
 _LUMBOSACRAL = ("L5", "S1")
 #: Vertebrae in order without the transitional ones, which a count cannot name.
 _COUNTED = tuple(v for v in _VERTEBRA_ORDER if v not in ("T13", "L6"))
+#: Distance from the centre of L5-S1 to the end of the thecal sac, mm: about the height of
+#: S1 when the sac ends at S1–S2 (its range is L5–S3).
+SAC_GAP_MM = (15.0, 50.0)
+#: What to give when the levels cannot be counted (library keywords, then the CLI's options).
+GIVE_LEVELS = ("give a point in the L5-S1 disc (hint_l5s1=; --hint-l5s1 X,Y,Z in scanner "
+               "mm) or the range of discs in view (levels=; --levels FIRST..LAST, e.g. "
+               "T12-L1..L3-L4)")
 #: Least mean departure of a disc's profile from marrow (:attr:`ColumnSegment.contrast`) for
 #: it to count as a disc when levels are named.
 MIN_CONTRAST = 0.25
@@ -175,21 +183,27 @@ def name_levels(
     if sac_end is None:
         raise ParameterError(
             "no sacrum in view (the canal's CSF runs to the lower edge of the image), so the "
-            "levels cannot be counted: give a hint point in the L5-S1 disc or a level range")
+            f"levels cannot be counted: {GIVE_LEVELS}")
     # a thin stretch just above the end of the sac is the vestigial S1-S2 disc
     above = [i for i, d in enumerate(discs)
              if d.centre >= sac_end + 10.0 and d.contrast >= MIN_CONTRAST
              and not (d.length <= 3.5 and d.centre < sac_end + 25.0)]
     if not above:
-        raise ParameterError("no disc was found above the end of the thecal sac; give a hint "
-                             "point in the L5-S1 disc or a level range")
+        raise ParameterError(f"no disc was found above the end of the thecal sac: {GIVE_LEVELS}")
     anchor = above[0]
     gap = discs[anchor].centre - sac_end
+    if gap > SAC_GAP_MM[1]:
+        # the sac ends at S1–S2 (range L5–S3): a lowest disc this far above where the CSF
+        # stops is no L5-S1, and the drop is no end of the sac (a scan above the sacrum)
+        raise ParameterError(
+            f"the canal's CSF fades {gap:.0f} mm below the lowest disc, more than the "
+            f"{SAC_GAP_MM[1]:.0f} mm from L5-S1 to the end of the thecal sac, so the sacrum "
+            f"is not recognised and the levels cannot be counted: {GIVE_LEVELS}")
     names = _names_up_from(anchor, n, _LUMBOSACRAL[0])
-    if 15.0 <= gap <= 50.0:
+    if gap >= SAC_GAP_MM[0]:
         conf, note = 0.9, "within the expected 15–50 mm (the height of S1)"
     else:
-        conf, note = 0.5, "outside the expected 15–50 mm: check the count"
+        conf, note = 0.5, "closer than the expected 15–50 mm: check the count"
     why = (f"counted from the sacrum: the thecal sac ends {gap:.0f} mm below the lowest disc "
            f"above it, {note}; transitional anatomy (L6, sacralised L5) cannot be told in a "
            "lumbar field of view")

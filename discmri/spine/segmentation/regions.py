@@ -19,7 +19,7 @@ from skimage.segmentation import watershed
 from .column import ColumnSegment, Straightened
 
 __all__ = ["anterior_margin", "departure", "disc_lines", "label_slice", "margin_line",
-           "posterior_margin", "to_slice"]
+           "posterior_margin", "slice_lookup", "to_slice"]
 
 _BACKGROUND = 1
 
@@ -278,9 +278,20 @@ def _tidy(labels: np.ndarray, st: Straightened, segments: list[ColumnSegment],
     return out
 
 
-def to_slice(st: Straightened, labels: np.ndarray, shape: tuple[int, int],
-             spacing_yz: np.ndarray) -> np.ndarray:
-    """Map straightened labels back to the pixels of the slice (nearest centre-line point)."""
+def slice_lookup(st: Straightened, shape: tuple[int, int], spacing_yz: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Straightened sample of each pixel of the slice (nearest centre-line point).
+
+    The lookup depends only on the centre line, so every sheet straightened along the same
+    canal path shares it.
+
+    Returns
+    -------
+    ok : (Y·Z,) bool ndarray
+        Pixels that fall inside the straightened grid.
+    si, ti : (Y·Z,) int ndarray
+        Their row (``s``) and column (``t``) in the straightened image.
+    """
     yy, zz = np.meshgrid(np.arange(shape[0]) * spacing_yz[0], np.arange(shape[1]) * spacing_yz[1],
                          indexing="ij")
     pts = np.stack([yy.ravel(), zz.ravel()], axis=1)
@@ -295,6 +306,17 @@ def to_slice(st: Straightened, labels: np.ndarray, shape: tuple[int, int],
     si = np.rint((ss - st.s[0]) / step).astype(int)
     ti = np.rint((tt - lo) / (st.t[1] - st.t[0])).astype(int)
     ok = (si >= 0) & (si < len(st.s)) & (tt >= lo) & (tt <= hi) & (dist < hi + 5.0)
-    out = np.zeros(len(pts), np.int32)
+    return ok, si, ti
+
+
+def to_slice(st: Straightened, labels: np.ndarray, shape: tuple[int, int],
+             spacing_yz: np.ndarray,
+             lookup: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Map straightened labels back to the pixels of the slice (nearest centre-line point).
+
+    ``lookup`` is :func:`slice_lookup` of the same centre line, computed when omitted.
+    """
+    ok, si, ti = slice_lookup(st, shape, spacing_yz) if lookup is None else lookup
+    out = np.zeros(ok.size, np.int32)
     out[ok] = labels[si[ok], ti[ok]]
     return out.reshape(shape)

@@ -14,6 +14,7 @@ from .regions import (
     label_slice,
     margin_line,
     posterior_margin,
+    slice_lookup,
     to_slice,
 )
 
@@ -32,6 +33,7 @@ class Sheets:
     def __init__(self, img: np.ndarray, col: Column) -> None:
         self.img, self.col = img, col
         self._straight: dict[int, Straightened] = {0: col.straight}
+        self._lookup: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def slices(self, k: int) -> np.ndarray:
         """Slice of sheet ``k`` at each row (may fall outside the image)."""
@@ -55,7 +57,9 @@ class Sheets:
         With ``only_empty``, only over voxels still 0. Returns the (Y, Z) labels written
         (rows outside the image left out).
         """
-        plane = to_slice(self[k], labels, out.shape[1:], self.col.spacing_yz)
+        if self._lookup is None:  # every sheet shares the centre line, so one lookup
+            self._lookup = slice_lookup(self[0], out.shape[1:], self.col.spacing_yz)
+        plane = to_slice(self[k], labels, out.shape[1:], self.col.spacing_yz, self._lookup)
         xs, z = self.slices(k), np.flatnonzero(self.inside(k))
         rows = out[xs[z], :, z]  # (n, Y)
         put = plane[:, z].T > 0

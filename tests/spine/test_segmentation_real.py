@@ -1,0 +1,112 @@
+"""Segmentation assist on real lumbar MRI (../shared/data/real-lumbar, see its README).
+
+What holds now, measured by ``benchmarks/bench_segmentation.py --real`` (the figures of
+docs/segmentation.rst):
+
+- the canal is found in front of the vertebral bodies on 5 of the 6 vb2 scans (before,
+  on none: the subcutaneous fat behind the spinous processes, as bright as CSF, was taken
+  for the canal); the strip cut into levels lies on the manual bodies for 0.28–0.68 of its
+  length there (0.0 on vb2-08, whose subcutaneous fat still wins);
+- with the L5-S1 disc given (``hint_l5s1``), vb2-02 and vb2-07 get all 7 bodies named right,
+  median body Dice 0.67 and 0.72;
+- a scan without the sacrum (sct-t2-lumbar) is refused with the options that name the
+  levels, and segmented once a hint is given.
+
+What does not hold yet (issue 21 stays open): the levels are not counted from the sacrum on
+these scans (the end of the thecal sac is not found), and on the other vb2 and ivd scans the
+profile cut misplaces the discs even with a hint.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from discmri.errors import ParameterError
+from discmri.io import load_volume
+from discmri.spine.segmentation import segment_spine
+from discmri.spine.segmentation.frame import sagittal_frame
+from discmri.spine.segmentation.locate import find_column, normalised
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-lumbar"
+VB2 = ("vb2-02", "vb2-04", "vb2-05", "vb2-06", "vb2-07", "vb2-08")
+
+# CI has ../shared/data beside the clone: there a missing folder fails instead of skipping
+pytestmark = pytest.mark.skipif(not DATA.is_dir() and not os.environ.get("CI"),
+                                reason="../shared/data is not beside the checkout")
+
+
+def _case(name: str):
+    image = load_volume(DATA / name / f"{name}_T2w.nii.gz")
+    labels = DATA / name / f"{name}_labels.nii.gz"
+    return image, (nib.load(labels) if labels.exists() else None)
+
+
+def _strip_on_bodies(name: str) -> float:
+    """Fraction of the strip cut into levels (2–14 mm in front of the canal) that lies on
+    the manual vertebral bodies, within the SI span of the labels."""
+    image, labels = _case(name)
+    frame = sagittal_frame(image)
+    col = find_column(frame, normalised(frame))
+    lab = frame.from_input(np.asarray(labels.dataobj).astype(int))
+    st = col.straight
+    s, t = np.meshgrid(st.s, np.arange(col.front + 2.0, col.front + 14.1, 1.0), indexing="ij")
+    pix = np.rint(st.to_pixels(s, t, frame.spacing[1:])).astype(int)
+    y = np.clip(pix[..., 0], 0, lab.shape[1] - 1)
+    z = np.clip(pix[..., 1], 0, lab.shape[2] - 1)
+    on = lab[col.midline[z], y, z] > 0
+    rows = np.flatnonzero((lab > 0).any(axis=(0, 1)))
+    span = (z >= rows.min()) & (z <= rows.max())
+    return float(on[span].mean())
+
+
+@pytest.mark.slow
+def test_the_canal_is_found_in_front_of_the_bodies_not_in_the_subcutaneous_fat():
+    # measured 0.60 0.64 0.68 0.28 0.48 0.00; the fat path gives 0.00 on every scan
+    fractions = {name: _strip_on_bodies(name) for name in VB2}
+    assert sum(f >= 0.25 for f in fractions.values()) >= 5, fractions
+    assert np.median(list(fractions.values())) >= 0.45, fractions
+
+
+def _hint(labels) -> np.ndarray:
+    """A point 5 mm below the lowest voxels of the manual L5 body (label 24), scanner mm."""
+    pts = np.argwhere(np.asarray(labels.dataobj) == 24)
+    world = nib.affines.apply_affine(labels.affine, pts)
+    low = world[world[:, 2] <= np.percentile(world[:, 2], 5)].mean(axis=0)
+    return low - np.array([0.0, 0.0, 5.0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["vb2-02", "vb2-07"])
+def test_with_the_l5s1_disc_given_the_bodies_are_found_and_named(name):
+    image, labels = _case(name)
+    seg = segment_spine(image, hint_l5s1=_hint(labels))
+    manual = np.asarray(labels.dataobj).astype(int)
+    found = seg.labels.data.astype(int)
+    dice, named = [], 0
+    for key in range(18, 25):  # T11 … L5
+        truth = manual == key
+        dice.append(2 * float((truth & (found == key)).sum())
+                    / float(truth.sum() + (found == key).sum()))
+        over = found[truth]
+        over = over[(over > 0) & (over < 100)]
+        named += over.size > 0 and np.bincount(over).argmax() == key
+    # measured: 7 of 7 named, median Dice 0.67 (vb2-02) and 0.72 (vb2-07)
+    assert named == 7
+    assert np.median(dice) >= 0.6, dice
+
+
+@pytest.mark.slow
+def test_a_scan_without_the_sacrum_asks_for_a_hint_or_a_range():
+    image, _ = _case("sct-t2-lumbar")
+    with pytest.raises(ParameterError, match=r"--hint-l5s1 X,Y,Z.*--levels FIRST\.\.LAST"):
+        segment_spine(image)
+    # with a point given, the disc nearest it is L5-S1 and the others are counted from it
+    centre = image.affine @ np.append((np.array(image.spatial_shape) - 1) / 2.0, 1.0)
+    seg = segment_spine(image, hint_l5s1=centre[:3])
+    assert seg.sidecar["levels"]["method"] == "hint"
+    assert seg.levels and seg.levels[-1] == "L5-S1"
