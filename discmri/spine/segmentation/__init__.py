@@ -48,6 +48,7 @@ from .sheets import (
     label_presacral_fat,
     label_sheets,
 )
+from .wrap import WRAP_JUMP, WRAPPED_FRACTION
 
 __all__ = ["Segmentation", "complete_labels", "label_paths", "parse_level_range", "segment_spine"]
 
@@ -178,6 +179,10 @@ def segment_spine(
     disc_levels = tuple(n for n in names.discs[::-1] if n and native_disc_labels(
         n.split("-")[0])[0] in seen)
     sidecar = _sidecar(col, names, keys, meaning, seen, sac)
+    if frame.wrapped > WRAPPED_FRACTION:
+        sidecar["intensity"] = (
+            f"wrapped at 256 ({100 * frame.wrapped:.1f} % of neighbouring voxels jump by "
+            f"{WRAP_JUMP} or more); unwrapped as a phase before segmenting")
     canal = int((out == NATIVE_CANAL).sum())
     if canal:
         sidecar["structures"]["spinal canal"] = {

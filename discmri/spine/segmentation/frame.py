@@ -16,6 +16,7 @@ from nibabel.orientations import apply_orientation, axcodes2ornt, io_orientation
 from ...errors import GeometryError, ImageFormatError, ParameterError
 from ...geometry import world_to_voxel
 from ...io.volume import Volume
+from .wrap import unwrap_8bit
 
 __all__ = ["MIN_EXTENT_MM", "SagittalFrame", "sagittal_frame"]
 
@@ -37,12 +38,17 @@ class SagittalFrame:
         Voxel size along x, y, z, mm.
     volume : Volume
         The input.
+    wrapped : float
+        Fraction of neighbouring voxels of the input that jump as an image wrapped at 256
+        does; above :data:`~.wrap.WRAPPED_FRACTION` ``data`` holds the unwrapped values
+        (:func:`~.wrap.unwrap_8bit`).
     """
 
     data: np.ndarray
     spacing: np.ndarray
     volume: Volume
     _ornt: np.ndarray
+    wrapped: float = 0.0
 
     def to_input(self, labels: np.ndarray) -> np.ndarray:
         """A label array of this frame, in the input's array order."""
@@ -65,6 +71,9 @@ class SagittalFrame:
 
 def sagittal_frame(volume: Volume) -> SagittalFrame:
     """Check that a volume is a sagittal acquisition of a usable size and reorient it.
+
+    An image whose intensities were wrapped at 256 (cast to 8 bits) is unwrapped
+    (:mod:`.wrap`).
 
     Parameters
     ----------
@@ -102,13 +111,14 @@ def sagittal_frame(volume: Volume) -> SagittalFrame:
             "needs a sagittal acquisition (thickest voxels left-right)")
     data = np.asarray(apply_orientation(np.asarray(volume.data), ornt_transform(ornt, _RAS)),
                       dtype=np.float32)
+    data, wrapped = unwrap_8bit(data)
     extent = spacing[1:] * np.array(data.shape[1:])
     if (extent < MIN_EXTENT_MM).any():
         raise GeometryError(
             f"the image covers {extent[0]:.0f} × {extent[1]:.0f} mm (AP × SI); at least "
             f"{MIN_EXTENT_MM[0]:.0f} × {MIN_EXTENT_MM[1]:.0f} mm is needed to hold a disc "
             "between two vertebral bodies")
-    return SagittalFrame(data, spacing, volume, ornt)
+    return SagittalFrame(data, spacing, volume, ornt, wrapped)
 
 
 def check_hint(frame: SagittalFrame, hint_world: np.ndarray) -> np.ndarray:
