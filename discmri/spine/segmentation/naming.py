@@ -6,9 +6,9 @@ most adults (range L5–S3), and the sacral canal below holds fat. The lumbosacr
 lowest disc departing from marrow (:data:`MIN_CONTRAST`) whose centre lies at least 10 mm
 above the end of the sac, passing over a thin one (3.5 mm or less) within 25 mm of it: the
 vestigial S1-S2 disc. Its distance from the end (15–50 mm expected: the height of S1) sets
-the confidence. A hint
-point (any point in or near the L5-S1 disc) or an explicit range of level names overrides
-the count.
+the confidence; beyond 50 mm the drop of the CSF is no end of the sac and the count is
+refused, naming the hint and the range. A hint point (any point in or near the L5-S1 disc)
+or an explicit range of level names overrides the count.
 
 What cannot be recognised in a lumbar field of view: transitional anatomy (a lumbarised S1
 counted as L6, a sacralised L5). Counting from the sacrum names the lowest mobile disc L5-S1
@@ -155,8 +155,9 @@ def name_levels(
     Raises
     ------
     ParameterError
-        No sacrum in view and neither a hint nor a range given; a range whose length differs
-        from the number of discs found.
+        No sacrum in view, or a lowest disc more than ``SAC_GAP_MM[1]`` above where the CSF
+        fades, and neither a hint nor a range given (the message names both); a range whose
+        length differs from the number of discs found.
     """
     discs = [s for s in segments if s.kind == "disc"]
     n = len(discs)
