@@ -3,10 +3,10 @@
 What holds now, measured by ``benchmarks/bench_segmentation.py --real`` (the figures of
 docs/segmentation.rst):
 
-- the canal is found in front of the vertebral bodies on 5 of the 6 vb2 scans (before,
-  on none: the subcutaneous fat behind the spinous processes, as bright as CSF, was taken
-  for the canal); the strip cut into levels lies on the manual bodies for 0.28–0.68 of its
-  length there (0.0 on vb2-08, whose subcutaneous fat still wins);
+- the canal is found in front of the vertebral bodies on the 6 vb2 scans (before, on
+  none: the subcutaneous fat behind the spinous processes, as bright as CSF, was taken for
+  the canal); the strip cut into levels lies on the manual bodies for 0.28–0.68 of its
+  length;
 - with the L5-S1 disc given (``hint_l5s1``), vb2-02 and vb2-07 get all 7 bodies named right,
   median body Dice 0.67 and 0.72, and ivd-11 and ivd-20 all 5 discs, median Dice 0.56 and
   0.64 — their intensities are stored wrapped at 256 and are unwrapped first;
@@ -67,9 +67,9 @@ def _strip_on_bodies(name: str) -> float:
 
 @pytest.mark.slow
 def test_the_canal_is_found_in_front_of_the_bodies_not_in_the_subcutaneous_fat():
-    # measured 0.60 0.64 0.68 0.28 0.48 0.00; the fat path gives 0.00 on every scan
+    # measured 0.60 0.64 0.68 0.28 0.48 0.33; the fat path gives 0.00 on every scan
     fractions = {name: _strip_on_bodies(name) for name in VB2}
-    assert sum(f >= 0.25 for f in fractions.values()) >= 5, fractions
+    assert all(f >= 0.25 for f in fractions.values()), fractions
     assert np.median(list(fractions.values())) >= 0.45, fractions
 
 
@@ -129,7 +129,7 @@ def test_spider_slices_are_segmented_or_refused_with_a_reason():
     """Every one of the 100 SPIDER mid-sagittal slices (one-slice volumes, 1.5 and 3 T,
     several vendors) is segmented, or refused with the options that name its levels; none
     fails otherwise. The graded discs found and named are counted against the radiologists'
-    levels: measured 22 % (154 of 698), the issue's target 95 %."""
+    levels: measured 23 % (158 of 698), the issue's target 95 %."""
     import pandas as pd
 
     grades = pd.read_csv(SPIDER / "spider_grades.tsv", sep="\t")
@@ -144,4 +144,4 @@ def test_spider_slices_are_segmented_or_refused_with_a_reason():
         hit += len(set(rows.level) & got)
         total += len(rows)
     assert total == 698
-    assert hit / total >= 0.18, hit
+    assert hit / total >= 0.19, hit

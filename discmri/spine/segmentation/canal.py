@@ -46,7 +46,8 @@ def band_score(slice_: np.ndarray, spacing_yz: np.ndarray, air: np.ndarray | Non
     -------
     score, width : (Y, Z) ndarray
         Band contrast against the darker tissue in front of it (anterior, +y), and the width
-        (mm) that gave it.
+        (mm) that gave it; ``-inf`` where, for every width, the tissue in front or behind
+        lies beyond the image.
     """
     dy = float(spacing_yz[0])
     best = np.full(slice_.shape, -np.inf, np.float32)
@@ -59,6 +60,12 @@ def band_score(slice_: np.ndarray, spacing_yz: np.ndarray, air: np.ndarray | Non
         # the canal is brighter than the column in front of it; behind it there may be fat
         s = inside - front - 0.5 * np.maximum(back - inside, 0)
         s = np.minimum(s, inside)  # a band is no brighter than itself (dark noise floor)
+        # a band whose tissue in front or behind lies beyond the image is not seen as a
+        # band: the edge of a crop, padded with its own values, would pass for one
+        reach_front = 3 * half + 1 + int(round(2.0 / dy))
+        reach_back = 2 * half + 1 + max(1, half // 2)
+        s[max(0, slice_.shape[0] - reach_front):] = -np.inf
+        s[:reach_back] = -np.inf
         better = s > best
         best[better], width[better] = s[better], w
     if air is not None and air.any():

@@ -129,11 +129,11 @@ def find_column(frame: SagittalFrame, img: np.ndarray) -> Column:
     against the vertebral bodies). Along each candidate a quadratic in z through the
     score-weighted mean slice is the midline, so a patient rolled or a spine curved to one
     side is followed from slice to slice; the midline sheet is straightened along the path
-    and the strip in front of it cut into bodies and discs. The candidate whose column holds
-    the most discs between two bodies, departing from the marrow, is the spine; of candidates
-    with at least half as many, the one with the strongest band (a crop may cut the column
-    short in front of the canal, and the edge of the image pass for a band). When no path's
-    sheet shows a column, the three best single slices are tried.
+    and the strip in front of it cut into bodies and discs. The canal is the candidate with
+    the largest product of its band score and its column's :func:`column_quality`: bright
+    CSF with a column of discs between bodies in front of it, where fat has muscle in front
+    and the tissue in front of the column has no regular discs. When no path's sheet shows a
+    column, the three best single slices are tried.
     """
     sp = frame.spacing[1:]
     n_x, _, n_z = img.shape
@@ -171,9 +171,8 @@ def find_column(frame: SagittalFrame, img: np.ndarray) -> Column:
             if sc >= MIN_CANAL_SCORE:
                 candidates.append(column_on(img[x], np.full(n_z, x), p,
                                             float(np.median(width3[x][p, cols])), sc, sp))
-    # the strongest canal whose column is at least half as spine-like as the best one's
-    most = max((column_quality(c.segments) for c in candidates), default=0.0)
-    best = next((c for c in candidates if column_quality(c.segments) >= 0.5 * most), None)
+    # the candidate with the most band and column together
+    best = max(candidates, key=lambda c: c.score * column_quality(c.segments), default=None)
     if best is None or n_discs(best.segments) == 0:
         raise GeometryError(
             "no spine found: no bright canal with a column of vertebral bodies and discs in "
