@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 SPIDER = Path(__file__).resolve().parents[3] / "shared" / "data" / "spider-slices"
-CASES = ("spider-008", "spider-004", "spider-002")
+CASES = ("spider-006", "spider-004", "spider-008")
 
 
 def main() -> None:

@@ -11,11 +11,13 @@ docs/segmentation.rst):
   median body Dice 0.67 and 0.72, and ivd-11 and ivd-20 all 5 discs, median Dice 0.56 and
   0.64 — their intensities are stored wrapped at 256 and are unwrapped first;
 - a scan without the sacrum (sct-t2-lumbar) is refused with the options that name the
-  levels, and segmented once a hint is given.
+  levels, and segmented once a hint is given;
+- ivd-11 and ivd-20 are counted right from the sacrum (the thecal sac is the longest run of
+  CSF across the canal).
 
-What does not hold yet (issue 21 stays open): the levels are not counted from the sacrum on
-these scans (the end of the thecal sac is not found), and on the other vb2 and ivd scans the
-profile cut misplaces the discs even with a hint.
+What does not hold yet (issue 21 stays open): the levels of the vb2 scans are not counted
+from the sacrum (the end of the thecal sac is not seen; vb2-05 is counted wrong), and on the
+other vb2 scans and ivd-25 the profile cut misplaces the discs even with a hint.
 """
 
 from __future__ import annotations
@@ -110,6 +112,23 @@ def test_with_the_l5s1_disc_given_the_structures_are_found_and_named(name):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", ["ivd-11", "ivd-20"])
+def test_the_ivd_discs_are_counted_from_the_sacrum(name):
+    # the thecal sac is the longest run of CSF across the canal: both are counted right
+    # (before, ivd-11 was refused: a bright stretch at the lower edge passed for the sac)
+    image, labels = _case(name)
+    seg = segment_spine(image)
+    assert seg.sidecar["levels"]["method"] == "sacrum"
+    manual = np.asarray(labels.dataobj).astype(int)
+    found = seg.labels.data.astype(int)
+    found = np.where(found >= 200, found - 100, found)
+    for key in range(120, 125):  # L1-L2 … L5-S1
+        over = found[manual == key]
+        over = over[over > 0]
+        assert over.size and np.bincount(over).argmax() == key, key
+
+
+@pytest.mark.slow
 def test_a_scan_without_the_sacrum_asks_for_a_hint_or_a_range():
     image, _ = _case("sct-t2-lumbar")
     with pytest.raises(ParameterError, match=r"--hint-l5s1 X,Y,Z.*--levels FIRST\.\.LAST"):
@@ -129,7 +148,8 @@ def test_spider_slices_are_segmented_or_refused_with_a_reason():
     """Every one of the 100 SPIDER mid-sagittal slices (one-slice volumes, 1.5 and 3 T,
     several vendors) is segmented, or refused with the options that name its levels; none
     fails otherwise. The graded discs found and named are counted against the radiologists'
-    levels: measured 23 % (158 of 698), the issue's target 95 %."""
+    levels: measured 41 % (287 of 698; 22 % when the sac was the lowest run of CSF on the
+    path), the issue's target 95 %."""
     import pandas as pd
 
     grades = pd.read_csv(SPIDER / "spider_grades.tsv", sep="\t")
@@ -144,4 +164,4 @@ def test_spider_slices_are_segmented_or_refused_with_a_reason():
         hit += len(set(rows.level) & got)
         total += len(rows)
     assert total == 698
-    assert hit / total >= 0.19, hit
+    assert hit / total >= 0.35, hit

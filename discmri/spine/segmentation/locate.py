@@ -19,6 +19,8 @@ __all__ = ["MIN_CANAL_SCORE", "STRIP_MM", "Column", "canal_front", "column_on", 
 STRIP_MM = (2.0, 14.0)
 #: Least mean band score of the canal path (relative to the image's bright level).
 MIN_CANAL_SCORE = 0.12
+#: Band across the canal path read for the CSF's signal, mm (posterior −, anterior +).
+SAC_BAND_MM = (-8.0, 4.0)
 #: Candidate canal paths tried, and how far apart they are kept, mm.
 N_CANDIDATES = 4
 APART_MM = 12.0
@@ -234,19 +236,25 @@ def n_discs(segs: list[ColumnSegment]) -> int:
 
 
 def sac_end(col: Column) -> float | None:
-    """Arc length where the canal's CSF ends (None: it reaches the lower edge).
+    """Arc length where the thecal sac ends (None: its CSF reaches the lower edge).
 
     Along the canal path the CSF is bright; the fat of the sacral canal below the sac is about
-    0.6 of it on T2-weighted FSE. The sac ends where the signal stays below 0.75 of its median
-    over the path for at least 10 mm.
+    0.6 of it on T2-weighted FSE. The canal's signal at each arc length is the 80th percentile
+    across :data:`SAC_BAND_MM` around the path — the path may run along the front of the
+    CSF, where every disc bulge would dip a profile taken on the path itself. CSF is where
+    that signal stays above 0.75 of its median for at least 10 mm; the thecal sac is the
+    longest such stretch, and it ends at its caudal end (a bright stretch below it, such as
+    fat near the coccyx, is not the sac).
     """
     st = col.straight
-    core = np.abs(st.t) <= 1.0
-    c = np.median(st.image[:, core], axis=1)
+    band = (st.t >= SAC_BAND_MM[0]) & (st.t <= SAC_BAND_MM[1])
+    c = np.percentile(st.image[:, band], 80, axis=1)
     csf = ndimage.binary_opening(c > 0.75 * np.median(c), np.ones(int(10 / (st.s[1] - st.s[0]))))
     if not csf.any():
         return None
-    first = int(np.argmax(csf))
+    runs, n = ndimage.label(csf)
+    sizes = ndimage.sum(csf, runs, index=np.arange(1, n + 1))
+    first = int(np.argmax(runs == 1 + int(np.argmax(sizes))))
     if st.s[first] < 5.0:
         return None
     return float(st.s[first])
