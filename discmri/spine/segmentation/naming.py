@@ -6,8 +6,10 @@ most adults (range L5–S3), and the sacral canal below holds fat. The lumbosacr
 lowest disc departing from marrow (:data:`MIN_CONTRAST`) whose centre lies at least 10 mm
 above the end of the sac, passing over a thin one (3.5 mm or less) within 25 mm of it: the
 vestigial S1-S2 disc. Its distance from the end (15–50 mm expected: the height of S1) sets
-the confidence; beyond 50 mm the drop of the CSF is no end of the sac and the count is
-refused, naming the hint and the range. A hint point (any point in or near the L5-S1 disc)
+the confidence, which is lowered when a disc like the lumbar ones lies a level or more
+below the end of the sac (where only the thin remnants of the sacrum's discs should be);
+beyond 50 mm the drop of the CSF is no end of the sac and the count is refused, naming the
+hint and the range. A hint point (any point in or near the L5-S1 disc)
 or an explicit range of level names overrides the count.
 
 What cannot be recognised in a lumbar field of view: transitional anatomy (a lumbarised S1
@@ -205,6 +207,16 @@ def name_levels(
         conf, note = 0.9, "within the expected 15–50 mm (the height of S1)"
     else:
         conf, note = 0.5, "closer than the expected 15–50 mm: check the count"
+    # below the sac lies the sacrum, whose discs are thin remnants: a disc like the lumbar
+    # ones a level or more below where the CSF fades disagrees with the count
+    spacing = (float(np.median(np.diff([d.centre for d in discs[anchor:]])))
+               if n - anchor > 1 else 35.0)
+    full = [d for d in discs[:anchor] if d.centre < sac_end - spacing and d.length > 3.5
+            and _beside_body(segments, d)]
+    if full:
+        conf = 0.5
+        note += (f"; but a disc like the lumbar ones lies {sac_end - full[-1].centre:.0f} mm "
+                 "below it, where the sacrum should be: check the count")
     why = (f"counted from the sacrum: the thecal sac ends {gap:.0f} mm below the lowest disc "
            f"above it, {note}; transitional anatomy (L6, sacralised L5) cannot be told in a "
            "lumbar field of view")
