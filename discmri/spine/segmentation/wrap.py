@@ -64,12 +64,12 @@ def unwrap_8bit(data: np.ndarray) -> tuple[np.ndarray, float]:
         :func:`wrapped_fraction` of the input; the image was unwrapped when it is above
         :data:`WRAPPED_FRACTION`.
     """
-    from skimage.restoration import unwrap_phase
-
     data = np.asarray(data)
     fraction = wrapped_fraction(data)
     if fraction <= WRAPPED_FRACTION:
-        return data.astype(np.float32), fraction
+        return np.asarray(data, dtype=np.float32), fraction
+    from skimage.restoration import unwrap_phase
+
     squeeze = [axis for axis in range(data.ndim) if data.shape[axis] == 1]
     phase = np.squeeze(data.astype(np.float64), axis=tuple(squeeze)) * (2 * np.pi / 256) - np.pi
     value = (unwrap_phase(phase) + np.pi) * (256 / (2 * np.pi))
