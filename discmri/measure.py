@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import DiscMRIError, GeometryError
 from .io.volume import Volume
+from .io.wrap import WRAPPED_FRACTION, unwrap_8bit
 from .morphometry.dhi import DHI_COLUMNS, DHI_FORMULAS, L5S1_NOTE, disc_height_index
 from .morphometry.gaps import (
     DERIVED_BODY_NOTE,
@@ -119,7 +120,7 @@ def measure(
     positions: Sequence[float] = HEIGHT_POSITIONS,
     central_mm: float = 5.0,
     erosion_mm: float = 0.5,
-    edges: str = "intensity",
+    edges: str = "marrow",
     parasagittal_mm: float = 0.0,
 ) -> Measurement:
     """Measure every disc level of a T2-weighted image with its label map.
@@ -140,8 +141,9 @@ def measure(
         Fractions of the AP depth (from anterior) of the three heights.
     central_mm, erosion_mm : float
         Region settings (:func:`discmri.regions.disc_regions`).
-    edges : {"intensity", "labels"}
-        Endplate edges from the T2w intensity profiles (default) or the label boundaries only.
+    edges : {"marrow", "endplate", "labels"}
+        Where the endplate edges are placed (:data:`~discmri.morphometry.EDGE_MODES`, as in
+        :func:`~discmri.morphometry.measure_structure`; default the marrow boundary).
     parasagittal_mm : float
         0 (default): heights in each disc's mid-sagittal plane; otherwise from the mean of it
         and the planes this far (mm) to either side (the "three central slices" convention;
@@ -164,6 +166,12 @@ def measure(
     import pandas as pd
 
     formulas = _check_formulas(dhi)
+    edges = "marrow" if edges == "intensity" else edges
+    # an 8-bit image cast rather than rescaled wraps its brightest tissues to near 0: the
+    # edges are read on the unwrapped intensities
+    unwrapped, wrapped = unwrap_8bit(t2w.data)
+    if wrapped > WRAPPED_FRACTION:
+        t2w = t2w.with_data(unwrapped)
     for key, vol in (("T2", t2map), ("ADC", adcmap)):
         if vol is not None and vol.data.ndim != 3:
             raise GeometryError(f"{key} map {vol.source or ''} has shape {vol.shape}; "
@@ -277,6 +285,7 @@ def measure(
                   "dhi_formulas": list(formulas), "height_positions": list(positions),
                   "central_mm": central_mm, "erosion_mm": erosion_mm, "edges": edges,
                   "parasagittal_mm": parasagittal_mm,
+                  "t2w_unwrapped": bool(wrapped > WRAPPED_FRACTION),
                   "label_problems": list(levels.problems),
                   "derived_discs": list(derived),
                   "region_notes": sorted({n for r in regions.values() for n in r.notes})}

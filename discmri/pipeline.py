@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .errors import DatasetError, DiscMRIError, OutputError, OutputExistsError, ParameterError
 from .morphometry.dhi import DHI_FORMULAS
+from .morphometry.structure import EDGE_MODES
 from .table import (
     GRADE_EVIDENCE_COLUMNS,
     SESSION_COLUMNS,
@@ -82,8 +83,9 @@ class RunOptions:
         DHI formulas reported.
     positions : tuple of 3 float
         Height positions, fractions of the depth from anterior.
-    edges : {"intensity", "labels"}
-        Endplate edges from the T2w intensity (default) or the label boundaries only.
+    edges : {"marrow", "endplate", "labels"}
+        Where the endplate edges are placed (:data:`~discmri.morphometry.EDGE_MODES`, as in
+        :func:`~discmri.morphometry.measure_structure`; default the marrow boundary).
     parasagittal_mm : float
         0: heights in the mid-sagittal plane; otherwise the mean of it and the planes this far
         (mm) to either side (:func:`discmri.measure`).
@@ -112,7 +114,7 @@ class RunOptions:
     b_range: tuple[float, float] | None = None
     dhi: tuple[str, ...] = DHI_FORMULAS
     positions: tuple[float, ...] = (0.1, 0.5, 0.9)
-    edges: str = "intensity"
+    edges: str = "marrow"
     parasagittal_mm: float = 0.0
     central_mm: float = 5.0
     erosion_mm: float = 0.5
@@ -142,8 +144,9 @@ class RunOptions:
         if len(self.positions) != 3 or not all(0 < p < 1 for p in self.positions):
             raise ParameterError(f"height positions {', '.join(f'{p:g}' for p in self.positions)}"
                                  ": expected three fractions of the depth in (0, 1)")
-        if self.edges not in ("intensity", "labels"):
-            raise ParameterError(f"edges {self.edges!r}: expected 'intensity' or 'labels'")
+        if self.edges not in (*EDGE_MODES, "intensity"):
+            raise ParameterError(f"edges {self.edges!r}: expected one of "
+                                 f"{', '.join(map(repr, EDGE_MODES))}")
         if not (math.isfinite(self.parasagittal_mm) and self.parasagittal_mm >= 0):
             raise ParameterError(f"parasagittal distance {self.parasagittal_mm} mm: expected "
                                  "0 (the mid-sagittal plane only) or more")
@@ -794,7 +797,9 @@ def _run_sessions(sessions, out, executor, options, resume, progress, on_result)
     pending: list[tuple[int, Session, dict[str, str] | None]] = []
     for i, session in enumerate(sessions):
         hashes = None
-        if resume and session.t2w is not None and session.labels is not None:
+        # a session without a label map is resumable too when it was segmented
+        if resume and session.t2w is not None and (session.labels is not None
+                                                   or options.segment):
             hashes = _hashes(session)
             earlier = _resumable(session, out, options, hashes)
             if earlier is not None:

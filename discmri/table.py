@@ -43,9 +43,14 @@ ID_COLUMNS: dict[str, tuple[str, str]] = {
 #: Unit and description of every column of one image's disc table (:func:`discmri.measure`).
 MEASUREMENT_COLUMNS: dict[str, tuple[str, str]] = {
     "level": ("", "disc level, cranial-caudal vertebrae"),
-    "height_anterior_mm": ("mm", "disc height along the endplate normal, anterior position"),
-    "height_middle_mm": ("mm", "disc height, middle position"),
-    "height_posterior_mm": ("mm", "disc height, posterior position"),
+    "height_anterior_mm": ("mm", "disc height between the endplate edges along the endplate "
+                                 "normal, anterior position (10 % of the depth); the edges "
+                                 "are the marrow boundaries (edges marrow: dark endplate "
+                                 "lines count as disc) or the disc sides of the lines "
+                                 "(edges endplate), see Parameters"),
+    "height_middle_mm": ("mm", "disc height between the endplate edges, middle position"),
+    "height_posterior_mm": ("mm", "disc height between the endplate edges, posterior "
+                                  "position (90 % of the depth)"),
     "height_mean_mm": ("mm", "mean of the three disc heights"),
     "ap_depth_mm": ("mm", "disc AP depth at mid-height, mid-sagittal plane"),
     "area_mm2": ("mm2", "mid-sagittal disc area"),

@@ -32,8 +32,13 @@ def test_sample_data_is_complete_and_small():
     assert len({s.participant for s in sessions}) == 4
     assert {s.arm for s in sessions} == {"MSC", "sham"}
     assert {s.months for s in sessions} == {0.0, 3.0, 6.0}
-    for s in sessions:
-        assert s.missing == () and s.problems == ()
+    for s in sessions:  # one session has no label map: a run segments it
+        assert s.problems == ()
+    assert [s.missing for s in sessions if s.missing] == [("labels",)]
+    unlabelled = next(s for s in sessions if s.missing)
+    assert (SAMPLE / "derivatives" / "truth" / f"sub-{unlabelled.participant}"
+            / f"ses-{unlabelled.session}"
+            / f"sub-{unlabelled.participant}_ses-{unlabelled.session}_dseg.nii.gz").is_file()
     size = sum(p.stat().st_size for p in SAMPLE.rglob("*") if p.is_file())
     assert size < 15e6
     assert (SAMPLE / "README").read_text().count("discmri sample-data OUT") == 1

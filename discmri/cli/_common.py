@@ -11,6 +11,18 @@ __all__ = ["add_image_arguments", "check_outputs", "floats", "load_mask", "noise
            "scheme_inputs", "value_range", "words"]
 
 
+#: ``--edges`` choices: :data:`discmri.morphometry.EDGE_MODES`, written out so that building
+#: the parser imports no numerical module (tests/cli/test_commands.py checks they agree).
+EDGE_MODES = ("marrow", "endplate", "labels")
+
+
+def add_edges_argument(p: argparse.ArgumentParser) -> None:
+    """Add ``--edges``."""
+    p.add_argument("--edges", choices=EDGE_MODES, default=EDGE_MODES[0],
+                   help="where endplate edges are placed: the marrow boundary [marrow], the "
+                        "disc side of a dark endplate line, or the label boundaries")
+
+
 def floats(text: str) -> tuple[float, ...]:
     """``"1,2.5"`` → ``(1.0, 2.5)``."""
     try:

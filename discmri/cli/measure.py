@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import ParameterError
-from ._common import add_image_arguments, floats, words
+from ._common import add_edges_argument, add_image_arguments, floats, words
 
 
 def _cmd_measure(args: argparse.Namespace) -> int:
@@ -33,7 +33,7 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     adcmap = load_volume(args.adcmap, allow_nonfinite=True) if args.adcmap else None
     result = measure(t2w, labels, scheme=args.scheme, t2map=t2map, adcmap=adcmap,
                      dhi=args.dhi, positions=args.positions,
-                     parasagittal_mm=args.parasagittal_mm)
+                     parasagittal_mm=args.parasagittal_mm, edges=args.edges)
     figures: dict[Path, bytes] = {}
     if args.qc is not None:
         figures = {Path(args.qc) / f"{out.stem}_{level}.png": png
@@ -70,6 +70,7 @@ def add_parser(sub) -> None:
                    help="heights from the mean of the mid-sagittal plane and the planes MM to "
                         "either side (e.g. one slice thickness; for noisy images) [0: "
                         "mid-sagittal only]")
+    add_edges_argument(p)
     p.add_argument("--qc", help="folder for one QC figure per disc (PNG; needs matplotlib)")
     p.add_argument("--out", required=True, help="output table, .tsv (+ .json sidecar)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")

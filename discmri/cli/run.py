@@ -13,7 +13,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from ..errors import DiscMRIError, ParameterError
-from ._common import noise, value_range, words
+from ._common import add_edges_argument, noise, value_range, words
 from .report import add_report_arguments
 
 
@@ -103,7 +103,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          noise_sigma=args.noise_sigma, coils=args.coils,
                          adc_method=args.adc_method,
                          b_range=args.b_range, dhi=args.dhi,
-                         parasagittal_mm=args.parasagittal_mm, qc=args.qc,
+                         parasagittal_mm=args.parasagittal_mm, edges=args.edges, qc=args.qc,
                          grade_thresholds=thresholds, segment=not args.no_segment,
                          threads=args.threads)
     start = time.perf_counter()
@@ -201,6 +201,7 @@ def add_parser(sub) -> None:
     p.add_argument("--parasagittal-mm", type=float, default=0.0, metavar="MM",
                    help="heights from the mean of the mid-sagittal plane and the planes MM to "
                         "either side [0: mid-sagittal only]")
+    add_edges_argument(p)
     p.add_argument("--grade-thresholds", metavar="F",
                    help="JSON file of grade thresholds, e.g. from 'discmri grade --calibrate' "
                         "[the documented defaults]")

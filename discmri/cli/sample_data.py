@@ -17,6 +17,7 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
         seed=args.seed,
         visits_months=args.visits,
         dropout=args.dropout,
+        unlabelled=args.unlabelled,
     )
     n_sessions = cohort.truth[["participant", "session"]].drop_duplicates().shape[0]
     print(f"wrote {args.participants} participants, {n_sessions} sessions to {cohort.root}")
@@ -36,4 +37,7 @@ def add_parser(sub) -> None:
                    help="visit times in months since injection [0,3,6]")
     p.add_argument("--dropout", type=float, default=0.1,
                    help="probability of missing each follow-up visit [0.1]")
+    p.add_argument("--unlabelled", type=int, default=1,
+                   help="number of sessions, the last ones, written without a label map, so "
+                        "that a run segments them [1]")
     p.set_defaults(func=_cmd_sample_data)

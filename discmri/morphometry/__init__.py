@@ -13,11 +13,12 @@ from .dhi import (
 )
 from .frame import Frame, frame_from_points
 from .measure import HEIGHT_POSITIONS, SpineMorphometry, measure_spine
-from .structure import StructureGeometry, measure_structure
+from .structure import EDGE_MODES, StructureGeometry, measure_structure
 
 __all__ = [
     "DHI_COLUMNS",
     "DHI_FORMULAS",
+    "EDGE_MODES",
     "L5S1_NOTE",
     "disc_height_index",
     "HEIGHT_POSITIONS",

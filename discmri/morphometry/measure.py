@@ -144,7 +144,7 @@ def measure_spine(
     *,
     positions: Sequence[float] = HEIGHT_POSITIONS,
     window_mm: float | None = None,
-    edges: str = "intensity",
+    edges: str = "marrow",
     parasagittal_mm: float = 0.0,
 ) -> SpineMorphometry:
     """Sub-voxel geometry of every disc (with or without its vertebral bodies) and body.
@@ -163,8 +163,9 @@ def measure_spine(
     window_mm : float, optional
         Half-width along AP of the local fit giving each height (default: the larger of 2 mm
         and three in-plane voxels).
-    edges : {"intensity", "labels"}
-        Endplate edges from the image (default) or from the label boundaries alone.
+    edges : {"marrow", "endplate", "labels"}
+        Where the endplate edges are placed (:data:`~discmri.morphometry.EDGE_MODES`, as in
+        :func:`~discmri.morphometry.measure_structure`; default the marrow boundary).
     parasagittal_mm : float
         0 (default): heights in each structure's mid-sagittal plane; otherwise from the mean
         of it and the planes this far (mm) to either side

@@ -117,8 +117,8 @@ class SpineAnatomy:
         Add the unlabelled tissues around the column that a real sagittal T2w shows
         (REFERENCE.md §7): posterior elements (pedicles, laminae, spinous processes) and the
         sacrum below S1 in marrow, epidural fat behind the thecal sac, and a layer of
-        subcutaneous fat under the skin. Off by default, so the images of every existing
-        seed stay as they were; segmentation tests and benchmarks turn it on.
+        subcutaneous fat under the skin. On by default, as every real scan shows them; turn
+        it off only to isolate the column (a test of one structure in an empty field).
     subcutaneous_fat_mm : float
         Thickness of the subcutaneous fat when ``surroundings`` is on, mm.
     """
@@ -138,7 +138,7 @@ class SpineAnatomy:
     states: Mapping[str, DiscState] = field(default_factory=dict)
     marrow: Tissue = BONE_MARROW
     cortex_mm: float = 0.0
-    surroundings: bool = False
+    surroundings: bool = True
     subcutaneous_fat_mm: float = 15.0
 
     def __post_init__(self) -> None:

@@ -193,6 +193,7 @@ def make_cohort(
     protocol: Protocol | None = None,
     positioning_sd_deg: float = 3.0,
     positioning_sd_mm: float = 4.0,
+    unlabelled: int = 0,
 ) -> Cohort:
     """Write a trial-like BIDS dataset with its labels and truth.
 
@@ -219,6 +220,11 @@ def make_cohort(
         Acquisition (defaults to :func:`sample_protocol`).
     positioning_sd_deg, positioning_sd_mm : float
         Between-visit variation of the patient's rotation in the sagittal plane and position.
+    unlabelled : int
+        Number of sessions, the last ones written, that get no label map in
+        ``derivatives/labels``, so that a run segments them from the T2w image as it would a
+        session no other tool labelled. Their label maps go to ``derivatives/truth``
+        (``<key>_dseg.nii.gz``), where the truth of the segmentation can be read.
 
     Returns
     -------
@@ -237,6 +243,9 @@ def make_cohort(
         raise ParameterError(f"visits_months {visits_months!r} must start at 0 and increase")
     if not 0.0 <= dropout < 1.0:
         raise ParameterError(f"dropout must be in [0, 1), got {dropout}")
+    if isinstance(unlabelled, bool) or not isinstance(unlabelled, (int, np.integer)) \
+            or unlabelled < 0:
+        raise ParameterError(f"unlabelled must be a whole number >= 0, got {unlabelled!r}")
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise OutputExistsError(f"{root}: exists and is not an empty folder; choose a new one")
     protocol = sample_protocol() if protocol is None else protocol
@@ -245,7 +254,7 @@ def make_cohort(
     try:
         truth = _fill(tmp, participants, seed, list(arms), visits, onset_months,
                       progression_per_year, dropout, protocol, positioning_sd_deg,
-                      positioning_sd_mm)
+                      positioning_sd_mm, int(unlabelled))
         if root.exists():
             root.rmdir()
         os.replace(tmp, root)
@@ -257,12 +266,12 @@ def make_cohort(
 
 def _fill(root: Path, n: int, seed: int, arms: list[ArmEffect], visits: list[float],
           onset: float, progression: float, dropout: float, protocol: Protocol,
-          sd_deg: float, sd_mm: float) -> list[dict[str, Any]]:
+          sd_deg: float, sd_mm: float, unlabelled: int) -> list[dict[str, Any]]:
     parameters = {
         "participants": n, "seed": seed, "arms": [asdict(a) for a in arms],
         "visits_months": visits, "onset_months": onset, "progression_per_year": progression,
         "dropout": dropout, "protocol": asdict(protocol), "positioning_sd_deg": sd_deg,
-        "positioning_sd_mm": sd_mm,
+        "positioning_sd_mm": sd_mm, "unlabelled": unlabelled,
     }
     generated = [{"Name": "discmri.phantom.make_cohort", "Version": __version__,
                   "Parameters": parameters}]
@@ -273,7 +282,7 @@ def _fill(root: Path, n: int, seed: int, arms: list[ArmEffect], visits: list[flo
         _write(root / "derivatives" / sub / "dataset_description.json", _json({
             "Name": f"discmri phantom {sub}", "BIDSVersion": "1.9.0",
             "DatasetType": "derivative", "GeneratedBy": generated}))
-    participants_rows, all_truth = [], []
+    participants_rows, all_truth, written = [], [], []
     lumbar_table = None
     for i in range(n):
         sub = f"{i + 1:02d}"
@@ -315,6 +324,7 @@ def _fill(root: Path, n: int, seed: int, arms: list[ArmEffect], visits: list[flo
                                    pose=pose)
             ses = _session_label(months)
             _write_session(root, sub, ses, sim, protocol)
+            written.append((sub, ses))
             session_rows.append({"session_id": f"ses-{ses}", "months": months})
             for row in sim.truth.to_dict("records"):
                 all_truth.append({"participant": f"sub-{sub}", "session": f"ses-{ses}",
@@ -330,16 +340,33 @@ def _fill(root: Path, n: int, seed: int, arms: list[ArmEffect], visits: list[flo
     _write(root / "derivatives" / "labels" / "dseg.tsv",
            _tsv([{"index": v, "name": name} for v, name in lumbar_table or []],
                 ["index", "name"]))
+    for sub, ses in written[len(written) - unlabelled:] if unlabelled else ():
+        _unlabel(root, sub, ses)
     columns = list(all_truth[0].keys())
     _write(root / "derivatives" / "truth" / "discs.tsv", _tsv(all_truth, columns))
     cli = (arms == list(DEFAULT_ARMS) and protocol == sample_protocol()
            and (onset, progression, sd_deg, sd_mm) == (3.0, 0.1, 3.0, 4.0))
-    _write(root / "README", _readme(n, seed, arms, visits, dropout, participants_rows, cli=cli))
+    unlabelled_keys = [f"sub-{a}_ses-{b}" for a, b in written[len(written) - unlabelled:]] \
+        if unlabelled else []
+    _write(root / "README", _readme(n, seed, arms, visits, dropout, participants_rows,
+                                    unlabelled_keys, cli=cli))
     return all_truth
 
 
+def _unlabel(root: Path, sub: str, ses: str) -> None:
+    """Move a session's label map from ``derivatives/labels`` to ``derivatives/truth``."""
+    key = f"sub-{sub}_ses-{ses}"
+    labels = root / "derivatives" / "labels" / f"sub-{sub}" / f"ses-{ses}"
+    truth = root / "derivatives" / "truth" / f"sub-{sub}" / f"ses-{ses}"
+    os.replace(labels / "anat" / f"{key}_dseg.nii.gz", truth / f"{key}_dseg.nii.gz")
+    os.replace(labels / "anat" / f"{key}_dseg.json", truth / f"{key}_dseg.json")
+    shutil.rmtree(labels)
+    if not any(labels.parent.iterdir()):
+        labels.parent.rmdir()
+
+
 def _readme(n: int, seed: int, arms: list[ArmEffect], visits: list[float], dropout: float,
-            participants: list[dict[str, str]], *, cli: bool) -> str:
+            participants: list[dict[str, str]], unlabelled: list[str], *, cli: bool) -> str:
     counts = ", ".join(
         f"{a.name} (n={sum(r['group'] == a.name for r in participants)})" for a in arms)
     lines = [
@@ -351,9 +378,12 @@ def _readme(n: int, seed: int, arms: list[ArmEffect], visits: list[float], dropo
         "MESE and DWI grids) in derivatives/truth. All parameters are in",
         "dataset_description.json (GeneratedBy).",
     ]
+    if unlabelled:
+        lines += ["", "Without a label map (a run segments them from the T2w image; their labels",
+                  f"are in derivatives/truth): {', '.join(unlabelled)}."]
     if cli:
         visit_arg = ",".join(f"{v:g}" for v in visits)
         lines += ["", "Remake it bit for bit with:", "",
                   f"    discmri sample-data OUT --participants {n} --seed {seed} "
-                  f"--visits {visit_arg} --dropout {dropout:g}"]
+                  f"--visits {visit_arg} --dropout {dropout:g} --unlabelled {len(unlabelled)}"]
     return "\n".join(lines) + "\n"

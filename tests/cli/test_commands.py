@@ -309,3 +309,13 @@ def test_measure_reads_other_schemes_and_json_mappings(tmp_path, capsys):
     for scheme in ("totalspineseg", str(mapping)):
         assert tables[scheme].level.tolist() == tables["native"].level.tolist()
         assert np.allclose(tables[scheme][cols], tables["native"][cols])
+
+
+def test_edges_choices_are_the_library_modes(capsys):
+    from discmri.cli._common import EDGE_MODES as CLI_MODES
+    from discmri.morphometry import EDGE_MODES
+
+    assert CLI_MODES == EDGE_MODES
+    assert main(["measure", "--t2w", "x.nii.gz", "--labels", "y.nii.gz", "--out", "o.tsv",
+                 "--edges", "halfway"]) == 2
+    assert "invalid choice: 'halfway'" in capsys.readouterr().err

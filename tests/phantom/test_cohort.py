@@ -108,7 +108,8 @@ def test_failure_leaves_nothing(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"participants": 0}, "participants"), ({"visits_months": (3, 6)}, "start at 0"),
-     ({"dropout": 1.0}, "dropout"), ({"arms": ()}, "arm")],
+     ({"dropout": 1.0}, "dropout"), ({"arms": ()}, "arm"), ({"unlabelled": -1}, "unlabelled"),
+     ({"unlabelled": 1.5}, "unlabelled")],
 )
 def test_bad_parameters(tmp_path, kwargs, message):
     with pytest.raises(DiscMRIError, match=message):
@@ -123,3 +124,18 @@ def test_mese_files_reload_with_their_echo_times(cohort_root):
     vol = load_mese(s.mese)
     assert vol.meta["echo_times_ms"] == pytest.approx(s.echo_times_ms)
     assert np.all(vol.data[..., 0] >= vol.data[..., -1] - 200)  # decays (up to noise)
+
+
+def test_unlabelled_sessions_keep_their_labels_in_the_truth(tmp_path):
+    coh = make_cohort(tmp_path / "ds", participants=2, seed=4, visits_months=(0, 3),
+                      protocol=TINY, dropout=0.0, unlabelled=1)
+    sessions = find_sessions(coh.root)
+    lacking = [(s.participant, s.session) for s in sessions if "labels" in s.missing]
+    assert lacking == [("02", "month3")]  # the last session written
+    assert all(s.labels is not None for s in sessions if s.session != "month3"
+               or s.participant != "02")
+    truth = coh.root / "derivatives/truth/sub-02/ses-month3/sub-02_ses-month3_dseg.nii.gz"
+    assert truth.is_file() and truth.with_name(truth.name.replace(".nii.gz", ".json")).is_file()
+    assert not (coh.root / "derivatives/labels/sub-02/ses-month3").exists()
+    assert "Without a label map" in (coh.root / "README").read_text()
+    assert "sub-02_ses-month3" in (coh.root / "README").read_text()

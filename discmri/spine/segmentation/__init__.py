@@ -34,6 +34,7 @@ from ..._version import __version__
 from ...errors import GeometryError, ParameterError
 from ...io.nifti import nifti_bytes
 from ...io.volume import Volume
+from ...io.wrap import WRAP_JUMP, WRAPPED_FRACTION
 from ..levels import NATIVE_CANAL, NATIVE_PRESACRAL_FAT, NATIVE_VERTEBRA, native_disc_labels
 from .column import ColumnSegment, Straightened, straighten
 from .complete import complete_labels
@@ -48,7 +49,6 @@ from .sheets import (
     label_presacral_fat,
     label_sheets,
 )
-from .wrap import WRAP_JUMP, WRAPPED_FRACTION
 
 __all__ = ["Segmentation", "complete_labels", "label_paths", "parse_level_range", "segment_spine"]
 

@@ -1,4 +1,4 @@
-"""Intensities wrapped at 256: recognised and unwrapped before segmentation.
+"""Intensities wrapped at 256: recognised and unwrapped before segmentation and measurement.
 
 An image converted to 8 bits by a cast rather than a rescale keeps its values modulo 256:
 fat and CSF above 255 come back near 0, so the brightest tissues of a T2-weighted image turn

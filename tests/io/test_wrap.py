@@ -1,10 +1,10 @@
-"""Intensities wrapped at 256 are recognised and unwrapped (discmri.spine.segmentation.wrap)."""
+"""Intensities wrapped at 256 are recognised and unwrapped (discmri.io.wrap)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from discmri.spine.segmentation.wrap import WRAPPED_FRACTION, unwrap_8bit, wrapped_fraction
+from discmri.io.wrap import WRAPPED_FRACTION, unwrap_8bit, wrapped_fraction
 
 
 def _truth(n_x: int = 8) -> np.ndarray:
