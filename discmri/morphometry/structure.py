@@ -297,31 +297,24 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
         outer = band_levels(prof, q, guide, direction, near_out,
                             valid=is_bone if not bone_in else ~ins, smooth=smooth)
         disc = outer if bone_in else inner
-        # The disc plateau next to a healthy nucleus can be lifted by the bright nucleus a
-        # millimetre further in, where a dark layer (annulus) lies between it and the bone:
-        # there it is not allowed above the annulus level at the rims. Where the profile
-        # never comes down to that level, the nucleus meets the bone and sets the plateau.
-        rim_level = np.nanmedian(disc[rim]) if np.isfinite(disc[rim]).any() else np.nan
-        if np.isfinite(rim_level):
-            layer = band_mask(q, guide, -to_bone, (0.0, disc_band[1])) & np.isfinite(across)
-            lowest = np.min(np.where(layer, across, np.inf), axis=1)
-            bone_lvl = inner if bone_in else outer
-            # half-way from the annulus down to it counts (a dark layer about a voxel thin
-            # shows only partly); never less than the noise
-            reach_down = np.fmax(0.5 * (bone_lvl - rim_level), 3.0 * noise)
-            # (a vertebral body keeps the cap everywhere: its disc sides are read as before)
-            layered = (lowest <= rim_level + reach_down) | bone_in
-            disc = np.where(layered, np.fmin(disc, rim_level), disc)
+        if ctx.edges == "marrow":
+            # The disc plateau next to a healthy nucleus can be lifted by the bright nucleus a
+            # millimetre further in; it is not allowed above the annulus level at the rims.
+            rim_level = np.nanmedian(disc[rim]) if np.isfinite(disc[rim]).any() else np.nan
+            if np.isfinite(rim_level):
+                disc = np.fmin(disc, rim_level)
         inner, outer = (inner, disc) if bone_in else (disc, outer)
         edge = half_level_edges(prof, q, guide, inner, outer, search_mm=search,
                                 min_contrast=0.0)
-        # enough contrast: the plateaus differ by three noise SDs of the profiles (averaged
-        # over ±0.25 mm of lines), measured on the marrow of this image
-        sm = ndimage.uniform_filter1d(np.nan_to_num(prof), ctx.lines(0.25), axis=0,
-                                      mode="nearest")
-        sm[~np.isfinite(prof)] = np.nan
-        line_noise = _line_noise(sm, marrow_band, marrow)
-        weak = np.abs(inner - outer) < 3.0 * line_noise
+        if ctx.edges == "marrow":
+            weak = np.abs(inner - outer) < 0.1 * np.fmax(np.abs(inner), np.abs(outer))
+        else:
+            # enough contrast: the plateaus differ by three noise SDs of the profiles
+            # (averaged over ±0.25 mm of lines), measured on the marrow of this image
+            sm = ndimage.uniform_filter1d(np.nan_to_num(prof), ctx.lines(0.25), axis=0,
+                                          mode="nearest")
+            sm[~np.isfinite(prof)] = np.nan
+            weak = np.abs(inner - outer) < 3.0 * _line_noise(sm, marrow_band, marrow)
         # Where the annulus between endplate and a bright nucleus is thinner than a voxel the
         # profile never reaches the disc plateau, and no half-level crossing marks the edge:
         # the profile must come within a quarter of the contrast of the plateau.
