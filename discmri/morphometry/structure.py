@@ -444,7 +444,7 @@ def measure_structure(
     edges : {"marrow", "endplate", "labels"}
         Where the endplate edges are placed, all found in the T2w image but ``"labels"``: the
         marrow boundary (default; the half level between marrow and disc, which counts a
-        dark endplate line as disc: on real scans 2.6–3.1 mm taller than ``"endplate"``),
+        dark endplate line as disc: on real scans about 2 mm taller than ``"endplate"``),
         the disc side of a dark endplate line where one is seen (else the marrow boundary),
         or the label boundaries alone. ``"intensity"``, the earlier name, means
         ``"marrow"``. docs/morphometry.rst, *What the edge is*.
