@@ -253,9 +253,7 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
     search = max(0.5, 0.8 * ctx.in_plane_mm)
     smooth = ctx.lines(0.75)
     # averaged over ±2 mm along the endplate (a smooth surface) to find each edge coarsely
-    across = ndimage.uniform_filter1d(np.nan_to_num(prof), ctx.lines(2.0), axis=0,
-                                      mode="nearest")
-    across[~np.isfinite(prof)] = np.nan
+    across = _across_lines(prof, ctx.lines(2.0))
     far_bone = (max(1.0, voxel) + reach_mm, max(3.5, 3.0 * voxel) + reach_mm)
     out = {}
     guides = {}
@@ -311,9 +309,7 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
         else:
             # enough contrast: the plateaus differ by three noise SDs of the profiles
             # (averaged over ±0.25 mm of lines), measured on the marrow of this image
-            sm = ndimage.uniform_filter1d(np.nan_to_num(prof), ctx.lines(0.25), axis=0,
-                                          mode="nearest")
-            sm[~np.isfinite(prof)] = np.nan
+            sm = _across_lines(prof, ctx.lines(0.25))
             weak = np.abs(inner - outer) < 3.0 * _line_noise(sm, marrow_band, marrow)
         # Where the annulus between endplate and a bright nucleus is thinner than a voxel the
         # profile never reaches the disc plateau, and no half-level crossing marks the edge:
@@ -325,12 +321,9 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
         edge = np.where(weak | unresolved, np.nan, edge)
         if ctx.edges == "endplate":
             # A dark endplate line between marrow and disc: the edge is its disc side
-            bone_level = inner if bone_in else outer
             disc_far = band_levels(prof, q, guide, -to_bone, _band(DISC_FAR_BAND, voxel),
                                    valid=ins if not bone_in else ~ins, smooth=smooth)
-            sm2 = ndimage.uniform_filter1d(np.nan_to_num(prof), ctx.lines(0.5), axis=0,
-                                           mode="nearest")
-            sm2[~np.isfinite(prof)] = np.nan
+            sm2 = _across_lines(prof, ctx.lines(0.5))
             line, _, _ = endplate_line_edges(sm2, q, guide, to_bone, bone_level, disc_far,
                                              _line_noise(sm2, marrow_band, marrow),
                                              search_mm=reach_mm,
@@ -339,6 +332,13 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
             edge = np.where(np.isfinite(line), line, edge)
         out[side] = edge
     return out["lower"], out["upper"], guides["lower"], guides["upper"]
+
+
+def _across_lines(prof: np.ndarray, lines: int) -> np.ndarray:
+    """Profiles averaged over ``lines`` neighbouring lines; NaN where the profile is NaN."""
+    out = ndimage.uniform_filter1d(np.nan_to_num(prof), lines, axis=0, mode="nearest")
+    out[~np.isfinite(prof)] = np.nan
+    return out
 
 
 def _line_noise(prof: np.ndarray, band: np.ndarray, level: np.ndarray) -> float:
