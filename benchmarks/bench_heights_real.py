@@ -4,11 +4,11 @@ Reads ../shared/data/real-lumbar (not shipped; see its README). For every labell
 
 * **Against the labels' geometry.** With the manual labels, each disc's anterior / middle /
   posterior height (10 / 50 / 90 % of the depth) by the three edge modes: ``endplate`` (the
-  disc side of the bony endplate, the default), ``marrow`` (the marrow boundary: a dark
-  endplate line counts as disc) and ``labels`` (the label boundaries alone: on vb2 the gap
-  between the manual vertebral bodies; on ivd the manual disc masks, which stop short of the
-  endplates). Per case and level the differences to ``labels``, the share of profiles that
-  fell back to the labels, then medians and 90th percentiles per set.
+  bony endplate, the centre of a dark endplate line), ``marrow`` (the marrow boundary, the
+  default: a dark endplate line counts as disc) and ``labels`` (the label boundaries alone:
+  on vb2 the gap between the manual vertebral bodies; on ivd the manual disc masks, which stop
+  short of the endplates). Per case and level the differences to ``labels``, the share of
+  profiles that fell back to the labels, then medians and 90th percentiles per set.
 * **Under repositioning.** Each scan is placed twice as two visits of the same person would
   be: rotated about the left–right and anterior–posterior axes through its centre (2–4°) and
   shifted by a fraction of a voxel, resampled by SimpleITK (image B-spline, labels nearest

@@ -46,8 +46,9 @@ MEASUREMENT_COLUMNS: dict[str, tuple[str, str]] = {
     "height_anterior_mm": ("mm", "disc height between the endplate edges along the endplate "
                                  "normal, anterior position (10 % of the depth); the edges "
                                  "are the marrow boundaries (edges marrow: dark endplate "
-                                 "lines count as disc) or the disc sides of the lines "
-                                 "(edges endplate), see Parameters"),
+                                 "lines count as disc) or the centres of the lines, "
+                                 "where cartilage meets bone (edges endplate), see "
+                                 "Parameters"),
     "height_middle_mm": ("mm", "disc height between the endplate edges, middle position"),
     "height_posterior_mm": ("mm", "disc height between the endplate edges, posterior "
                                   "position (90 % of the depth)"),

@@ -20,7 +20,8 @@ def add_edges_argument(p: argparse.ArgumentParser) -> None:
     """Add ``--edges``."""
     p.add_argument("--edges", choices=EDGE_MODES, default=EDGE_MODES[0],
                    help="where endplate edges are placed: the marrow boundary [marrow], the "
-                        "disc side of a dark endplate line, or the label boundaries")
+                        "bony endplate at the centre of a dark endplate line, or the label "
+                        "boundaries")
 
 
 def floats(text: str) -> tuple[float, ...]:

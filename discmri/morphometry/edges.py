@@ -275,7 +275,7 @@ def endplate_line_edges(
     min_dip: float = 4.0,
     voxel_mm: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The disc side of a dark endplate line, per line, from its signal deficit.
+    """A dark endplate line's disc side, centre and thickness, per line, from its deficit.
 
     On T2-weighted images the bony endplate is a dark line between the vertebral marrow and
     the disc, often no wider than the point spread of the image, so that its minimum never
@@ -289,7 +289,10 @@ def endplate_line_edges(
     ``μ = tB(c − s) + Δ(s − e)²/2·(−1)`` (``B`` bone, ``D`` disc, ``Δ = B − D``, ``c = e − t/2``
     the centre, lengths measured from the bone towards the disc), which solve in closed form:
     ``(tB)² = (B/D)(M0² + 2Δμ)`` and ``e = s + (M0² + 2Bμ) / (D(M0 + tB))``. With ``Δ = 0`` this
-    is the deficit's centroid plus half its width.
+    is the deficit's centroid plus half its width. On T2w the line is the cortex and the
+    (dark) cartilaginous endplate together;
+    :func:`~discmri.morphometry.structure.measure_structure` takes its centre ``e − t/2`` as
+    the bony endplate between them.
 
     Parameters
     ----------

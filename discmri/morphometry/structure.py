@@ -320,11 +320,13 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
         unresolved = np.abs(reach - disc) > 0.25 * np.abs(bone_level - disc)
         edge = np.where(weak | unresolved, np.nan, edge)
         if ctx.edges == "endplate":
-            # A dark endplate line between marrow and disc: the edge is its disc side
+            # A dark endplate line between marrow and disc: at 0.5-1 mm the cartilaginous
+            # endplate (disc) and the cortical bone blur into one line, and the bony
+            # endplate's disc surface, between them, is taken at the line's centre
             disc_far = band_levels(prof, q, guide, -to_bone, _band(DISC_FAR_BAND, voxel),
                                    valid=ins if not bone_in else ~ins, smooth=smooth)
             sm2 = _across_lines(prof, ctx.lines(0.5))
-            line, _, _ = endplate_line_edges(sm2, q, guide, to_bone, bone_level, disc_far,
+            _, line, _ = endplate_line_edges(sm2, q, guide, to_bone, bone_level, disc_far,
                                              _line_noise(sm2, marrow_band, marrow),
                                              search_mm=reach_mm,
                                              reach_mm=max(2.5, 2.5 * voxel),
@@ -444,8 +446,9 @@ def measure_structure(
     edges : {"marrow", "endplate", "labels"}
         Where the endplate edges are placed, all found in the T2w image but ``"labels"``: the
         marrow boundary (default; the half level between marrow and disc, which counts a
-        dark endplate line as disc: on real scans about 2 mm taller than ``"endplate"``),
-        the disc side of a dark endplate line where one is seen (else the marrow boundary),
+        dark endplate line as disc: on real scans about 1.2 mm taller than ``"endplate"``),
+        the bony endplate at the centre of a dark endplate line where one is seen (the
+        cartilaginous endplate and the cortex blur into one line; else the marrow boundary),
         or the label boundaries alone. ``"intensity"``, the earlier name, means
         ``"marrow"``. docs/morphometry.rst, *What the edge is*.
     masks : (inside, above, below) boolean arrays, optional
