@@ -103,7 +103,9 @@ class SpineAnatomy:
     back_mm : float
         Soft tissue behind the canal before air.
     nucleus_ap, nucleus_lr, nucleus_si : float
-        Nucleus semi-axes as fractions of disc depth/2, width/2 and local height/2.
+        Nucleus semi-axes as fractions of disc depth/2, width/2 and local height/2; for the
+        lens, ``nucleus_si`` is the share of the height between the cartilage layers that it
+        fills over its centre.
     nucleus_offset : float
         AP offset of the nucleus centre as a fraction of disc depth (negative = posterior).
     footprint_exponent : float
@@ -113,6 +115,13 @@ class SpineAnatomy:
     cortex_mm : float
         Thickness of the cortical endplates (dark bone between marrow and disc), mm; part of
         the vertebral bodies, so the discs and their heights do not change with it. 0: none.
+    cartilage_mm : float
+        Thickness of the cartilaginous endplates, dark hyaline cartilage that is the disc's
+        outer layer against each body, mm; part of the disc (its height counts them). 0: none.
+    nucleus_shape : {"ellipsoid", "lens"}
+        An ellipsoid inside the disc, with annulus between it and the bone (the default), or
+        a flattened lens that meets the cartilage over its centre, as a real nucleus does.
+        :meth:`with_endplate_layers` draws the junction as scans show it.
     surroundings : bool
         Add the unlabelled tissues around the column that a real sagittal T2w shows
         (REFERENCE.md §7): posterior elements (pedicles, laminae, spinous processes) and the
@@ -138,6 +147,8 @@ class SpineAnatomy:
     states: Mapping[str, DiscState] = field(default_factory=dict)
     marrow: Tissue = BONE_MARROW
     cortex_mm: float = 0.0
+    cartilage_mm: float = 0.0
+    nucleus_shape: str = "ellipsoid"
     surroundings: bool = True
     subcutaneous_fat_mm: float = 15.0
 
@@ -148,6 +159,14 @@ class SpineAnatomy:
         for disc, up, low in zip(self.discs, names[:-1], names[1:], strict=True):
             if disc.name != disc_name(up, low):
                 raise ParameterError(f"disc {disc.name!r} between {up} and {low}")
+        if self.nucleus_shape not in ("ellipsoid", "lens"):
+            raise ParameterError(f"nucleus_shape must be 'ellipsoid' or 'lens', got "
+                                 f"{self.nucleus_shape!r}")
+        if not 0 < self.nucleus_si <= 1:
+            raise ParameterError(f"nucleus_si must lie in (0, 1], got {self.nucleus_si}")
+        if self.cortex_mm < 0 or self.cartilage_mm < 0:
+            raise ParameterError(f"cortex_mm and cartilage_mm must be >= 0, got "
+                                 f"{self.cortex_mm} and {self.cartilage_mm}")
         unknown = set(self.states) - {d.name for d in self.discs}
         if unknown:
             raise ParameterError(f"states for unknown discs {sorted(unknown)}")
@@ -164,6 +183,20 @@ class SpineAnatomy:
     def with_states(self, states: Mapping[str, DiscState]) -> SpineAnatomy:
         """The same anatomy with other disc states (e.g. at another visit)."""
         return replace(self, states=dict(states))
+
+    def with_endplate_layers(self, cortex_mm: float = 0.4,
+                             cartilage_mm: float = 0.6) -> SpineAnatomy:
+        """The same anatomy with the disc–bone junction drawn as real scans show it.
+
+        A signal-free bony endplate (default 0.4 mm: the mid-sagittal lumbar endplate is
+        about 0.35 mm thin and porous, Silva et al., Spine 1994), a dark cartilaginous
+        endplate (default 0.6 mm, Roberts et al., Spine 1989; 0.3–1 mm on MRI, thinnest
+        centrally, DeLucca et al., J Orthop Res 2016) and a lens-shaped nucleus that fills
+        the height between the cartilage layers over its centre. The truth stays the disc
+        height between the bony endplates; no image at 0.5–1 mm resolves the two layers.
+        """
+        return replace(self, cortex_mm=cortex_mm, cartilage_mm=cartilage_mm,
+                       nucleus_shape="lens", nucleus_si=1.0)
 
 
 # Per-level defaults: (height, wedge, depth, width) for bodies; (height, wedge) for the disc

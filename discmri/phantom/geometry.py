@@ -19,8 +19,10 @@ on the same surfaces. Cross-sections are super-ellipses ``|2p/D|^n + |2x/W|^n �
 
 its mid-sagittal area ``h·D + (c_caudal + c_cranial)·2D/3`` and its volume
 ``h·A + (c_caudal + c_cranial)·πDW/8`` with ``A = D·W·Γ(1+1/n)²/Γ(1+2/n)``. The nucleus is an
-ellipsoid inside the disc; vertebral body heights are found by exact root finding on these
-surfaces. No quantity of the truth table is measured from voxels.
+ellipsoid inside the disc, or (``nucleus_shape="lens"``) a flattened lens that meets the
+disc's cartilaginous endplates, its outer layer against each body where drawn
+(``cartilage_mm``), with its volume in closed form; vertebral body heights are found by exact
+root finding on these surfaces. No quantity of the truth table is measured from voxels.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.interpolate import CubicSpline
 from scipy.spatial import cKDTree
-from scipy.special import gamma
+from scipy.special import beta, gamma
 
 from ..errors import ParameterError
 from ..spine.levels import (
@@ -48,6 +50,7 @@ from .tissue import (
     ANNULUS,
     BACKGROUND,
     BONE_MARROW,
+    CARTILAGE,
     CLEFT,
     CORTEX,
     CSF,
@@ -147,11 +150,112 @@ def _stack(lower_point: np.ndarray, lower_angle: float, height: float, wedge: fl
 
 @dataclass(frozen=True)
 class _Nucleus:
+    """An ellipsoidal nucleus inside the disc (``SpineAnatomy.nucleus_shape="ellipsoid"``)."""
+
     center_p: float
     center_q: float
     semi_ap: float
     semi_lr: float
     semi_si: float
+
+    def rho(self, disc: Segment, p: np.ndarray, x: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Normalised radius: ≤ 1 inside the nucleus (disc mid-frame coordinates, mm)."""
+        return np.sqrt(((p - self.center_p) / self.semi_ap) ** 2 + (x / self.semi_lr) ** 2
+                       + ((q - self.center_q) / self.semi_si) ** 2)
+
+    def middle(self, disc: Segment, p: np.ndarray, x: np.ndarray):
+        """The nucleus's mid-surface (where a cleft lies), mm."""
+        return self.center_q
+
+    def volume(self, disc: Segment) -> float:
+        """Exact volume, mm³."""
+        return 4.0 / 3.0 * math.pi * self.semi_ap * self.semi_lr * self.semi_si
+
+    def cleft_fraction(self, disc: Segment, cleft_mm: float) -> float:
+        """Exact fraction of the volume within ``cleft_mm/2`` of the mid-surface."""
+        r = min(cleft_mm / 2 / self.semi_si, 1.0)
+        return 1.5 * r - 0.5 * r**3
+
+
+#: Exponent k of the lens nucleus: its height falls as ``(1 − r^k)^(1/k)`` over its footprint.
+LENS_EXPONENT = 8.0
+
+
+@dataclass(frozen=True)
+class _Lens:
+    """A nucleus that meets the cartilaginous endplates (``nucleus_shape="lens"``).
+
+    An elliptic footprint (centre ``center_p`` on the AP axis, semi-axes ``semi_ap`` and
+    ``semi_lr``) over which the nucleus is centred between the cartilage layers and fills
+    ``fill·(1 − r⁸)^⅛`` of the height between them (``r`` the footprint's normalised radius):
+    flat over its centre (within 1 % of ``fill`` out to r = 0.56), where it meets the
+    cartilage as a real nucleus does, and closing at its rim, where the annulus takes over.
+    """
+
+    center_p: float
+    semi_ap: float
+    semi_lr: float
+    fill: float
+    cartilage: float
+
+    def middle_and_half(self, disc: Segment, p: np.ndarray, x: np.ndarray):
+        """Mid-surface between the cartilage layers and half the height between them, mm."""
+        low, up = disc.lower(p, x), disc.upper(p, x)
+        return 0.5 * (low + up), 0.5 * (up - low) - self.cartilage
+
+    def middle(self, disc: Segment, p: np.ndarray, x: np.ndarray):
+        """The nucleus's mid-surface (where a cleft lies), mm."""
+        return self.middle_and_half(disc, p, x)[0]
+
+    def rho(self, disc: Segment, p: np.ndarray, x: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Normalised radius: ≤ 1 inside the nucleus (disc mid-frame coordinates, mm)."""
+        mid, half = self.middle_and_half(disc, p, x)
+        r2 = ((p - self.center_p) / self.semi_ap) ** 2 + (x / self.semi_lr) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (q - mid) / (self.fill * half)
+        k = LENS_EXPONENT
+        return np.where(half > 0, (r2 ** (k / 2) + np.abs(t) ** k) ** (1 / k), np.inf)
+
+    def volume(self, disc: Segment) -> float:
+        """Exact volume, mm³.
+
+        Over the footprint (``p = p_c + a·u``, ``x = b·v``, ``u² + v² = r² ≤ 1``) the nucleus
+        is ``f·(H(p, x) − 2c)·g(r)`` tall, ``g = (1 − r^k)^(1/k)``, with ``H = h + 2p·t +
+        C·(1 − (2p/D)² − (2x/W)²)`` the disc height (``C`` the two domes) and ``c`` the
+        cartilage. Over the unit disc ``J0 = ∬g = (2π/k)·B(2/k, 1 + 1/k)`` and ``J2 = ∬u²g =
+        ∬v²g = (π/k)·B(4/k, 1 + 1/k)`` (B the beta function; k = 2 gives 2π/3 and 2π/15), so
+        ``V = f·a·b·[(h − 2c + 2t·p_c + C(1 − 4p_c²/D²))·J0 − C(4a²/D² + 4b²/W²)·J2]``.
+        """
+        k = LENS_EXPONENT
+        j0 = 2 * math.pi / k * float(beta(2 / k, 1 + 1 / k))
+        j2 = math.pi / k * float(beta(4 / k, 1 + 1 / k))
+        t = math.tan(disc.wedge / 2)
+        dome = disc.concavity_caudal + disc.concavity_cranial
+        a, b, pc = self.semi_ap, self.semi_lr, self.center_p
+        mean = (disc.height - 2 * self.cartilage + 2 * t * pc
+                + dome * (1 - 4 * pc**2 / disc.depth**2)) * j0
+        spread = dome * (4 * a**2 / disc.depth**2 + 4 * b**2 / disc.width**2) * j2
+        return self.fill * a * b * (mean - spread)
+
+    def cleft_fraction(self, disc: Segment, cleft_mm: float) -> float:
+        """Fraction of the volume within ``cleft_mm/2`` of the mid-surface.
+
+        Per column of the footprint the cleft takes ``min(cleft, nucleus height)``; integrated
+        over the unit disc by Gauss–Legendre quadrature in the radius (256 nodes) and the
+        trapezoidal rule in the angle (256 nodes, exact for the periodic integrand): a
+        quadrature of the analytic shape, not a count of voxels.
+        """
+        nodes, weights = np.polynomial.legendre.leggauss(256)
+        r = 0.5 * (nodes + 1.0)
+        phi = np.linspace(0.0, 2.0 * np.pi, 256, endpoint=False)
+        rr, pp = np.meshgrid(r, phi, indexing="ij")
+        p = self.center_p + self.semi_ap * rr * np.cos(pp)
+        x = self.semi_lr * rr * np.sin(pp)
+        _, half = self.middle_and_half(disc, p, x)
+        k = LENS_EXPONENT
+        tall = 2 * self.fill * half * (1 - rr**k) ** (1 / k)
+        w = (0.5 * weights * r)[:, None]  # dr·r of the polar area element (angle uniform)
+        return float((np.minimum(cleft_mm, tall) * w).sum() / (tall * w).sum())
 
 
 class SpineGeometry:
@@ -216,12 +320,31 @@ class SpineGeometry:
         tissues[TISSUE_BONE] = anatomy.marrow
         for d in self.discs:
             tissues += [self.disc_tissue[d.name].nucleus, ANNULUS, CLEFT]
+        # the cartilaginous endplates, where drawn, after every disc's tissues
+        self.cartilage_id = len(tissues) if anatomy.cartilage_mm > 0 else -1
+        if anatomy.cartilage_mm > 0:
+            tissues.append(CARTILAGE)
         self.tissues: tuple[Tissue, ...] = tuple(tissues)
         self._build_canal()
 
     # ------------------------------------------------------------------ construction helpers
-    def _nucleus(self, disc: Segment) -> _Nucleus:
+    def _nucleus(self, disc: Segment) -> _Nucleus | _Lens:
         a = self.anatomy
+        if a.nucleus_shape == "lens":
+            lens = _Lens(a.nucleus_offset * disc.depth, a.nucleus_ap * disc.depth / 2,
+                         a.nucleus_lr * disc.width / 2, a.nucleus_si, a.cartilage_mm)
+            # the domes must cover the footprint (the volume integrates them as polynomials)
+            # and the disc must be taller than its two cartilage layers there
+            phi = np.linspace(0.0, 2.0 * np.pi, 361)
+            p = lens.center_p + lens.semi_ap * np.cos(phi)
+            x = lens.semi_lr * np.sin(phi)
+            _, half = lens.middle_and_half(disc, p, x)
+            beyond = ((2 * p / disc.depth) ** 2 + (2 * x / disc.width) ** 2).max() >= 1
+            if beyond or half.min() <= 0:
+                raise ParameterError(f"{disc.name}: the nucleus does not fit inside the disc "
+                                     "(footprint beyond the endplate domes, or a disc thinner "
+                                     "than its cartilage endplates)")
+            return lens
         p0 = a.nucleus_offset * disc.depth
         zero = np.zeros(1)
         h0 = float(disc.upper(np.array([p0]), zero)[0] - disc.lower(np.array([p0]), zero)[0])
@@ -362,19 +485,22 @@ class SpineGeometry:
             idx = cand[inside]
             af_label, np_label = native_disc_labels(vnames[k])
             pi, qi, xi = p[inside], q[inside], xc[inside]
-            rho = np.sqrt(((pi - nuc.center_p) / nuc.semi_ap) ** 2 + (xi / nuc.semi_lr) ** 2
-                          + ((qi - nuc.center_q) / nuc.semi_si) ** 2)
+            rho = nuc.rho(disc, pi, xi, qi)
             tissue = self.disc_tissue[disc.name]
             in_np = rho <= 1.0
             a_id = np.full(len(pi), self.tissue_id(k, "nucleus"), np.int16)
             if tissue.cleft_mm > 0:
-                cleft = in_np & (np.abs(qi - nuc.center_q) < tissue.cleft_mm / 2)
+                cleft = in_np & (np.abs(qi - nuc.middle(disc, pi, xi)) < tissue.cleft_mm / 2)
                 a_id[cleft] = self.tissue_id(k, "cleft")
             if tissue.transition_mm > 0:
                 z = np.clip((rho - 1.0) * nuc.semi_ap / tissue.transition_mm, 0.0, 1.0)
                 wk = np.where(in_np, 1.0, 1.0 - z * z * (3.0 - 2.0 * z))
             else:
                 wk = in_np.astype(np.float64)
+            if self.cartilage_id >= 0:  # the disc's outer layer against either body
+                c = self.anatomy.cartilage_mm
+                cep = ((qi - disc.lower(pi, xi) < c) | (disc.upper(pi, xi) - qi <= c)) & ~in_np
+                a_id[cep], wk[cep] = self.cartilage_id, 1.0
             label[idx] = np.where(in_np, np_label, af_label)
             ta[idx], w[idx] = a_id, wk
             tb[idx] = self.tissue_id(k, "annulus")
@@ -590,13 +716,10 @@ class SpineGeometry:
         return disc.height * area + c * math.pi * disc.depth * disc.width / 8
 
     def nucleus_volume(self, index: int) -> float:
-        """Exact nucleus volume (ellipsoid), mm³."""
-        n = self.nuclei[index]
-        return 4.0 / 3.0 * math.pi * n.semi_ap * n.semi_lr * n.semi_si
+        """Exact nucleus volume, mm³."""
+        return self.nuclei[index].volume(self.discs[index])
 
     def cleft_fraction(self, index: int) -> float:
-        """Exact fraction of the nucleus volume taken by the intranuclear cleft."""
-        half = self.disc_tissue[self.discs[index].name].cleft_mm / 2
-        c = self.nuclei[index].semi_si
-        r = min(half / c, 1.0)
-        return 1.5 * r - 0.5 * r**3
+        """Fraction of the nucleus volume taken by the intranuclear cleft."""
+        disc = self.discs[index]
+        return self.nuclei[index].cleft_fraction(disc, self.disc_tissue[disc.name].cleft_mm)

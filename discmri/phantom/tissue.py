@@ -35,6 +35,7 @@ __all__ = [
     "ANNULUS",
     "BACKGROUND",
     "BONE_MARROW",
+    "CARTILAGE",
     "CLEFT",
     "CORTEX",
     "CSF",
@@ -92,6 +93,11 @@ MARROWS = {"red": RED_MARROW, "mixed": BONE_MARROW, "fatty": FATTY_MARROW}
 #: The cortical (bony) endplate: a thin layer of compact bone with almost no mobile water,
 #: dark on every MR contrast, between marrow and disc.
 CORTEX = Tissue("cortical endplate", 0.05, 1000.0, 5.0, 0.05e-3)
+#: The cartilaginous endplate: a layer of hyaline cartilage, part of the disc, between the
+#: nucleus or annulus and the bony endplate; its short T2 makes it dark on T2-weighted images,
+#: about as dark as the annulus, so a healthy nucleus is bounded by a dark line of cartilage
+#: and cortex together.
+CARTILAGE = Tissue("cartilage endplate", 0.70, 1000.0, 40.0, 1.0e-3)
 CSF = Tissue("csf", 1.0, 4000.0, 2000.0, 3.0e-3)
 FAT = Tissue("presacral fat", 0.9, 350.0, 110.0, 0.1e-3)
 #: Annulus fibres run circumferentially; in the anterior and posterior annulus of the

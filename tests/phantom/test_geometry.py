@@ -1,8 +1,10 @@
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
+from discmri.errors import ParameterError
 from discmri.phantom.anatomy import DiscState, default_anatomy, random_anatomy
 from discmri.phantom.geometry import SpineGeometry
 from discmri.phantom.grid import Grid, Pose, rotation_matrix
@@ -131,3 +133,73 @@ def test_pose_invariance_of_rendered_labels(geometry):
     a = render(geometry, grid).labels
     b = render(geometry, moved, pose).labels
     assert (a == b).mean() > 0.9999
+
+
+@pytest.fixture(scope="module")
+def layered():
+    """The junction as scans show it: 0.4 mm cortex, 0.6 mm cartilage, a lens nucleus."""
+    anatomy = random_anatomy(np.random.default_rng(4)).with_states(
+        {"L2-L3": DiscState(2.0), "L4-L5": DiscState(6.2, 0.5), "L5-S1": DiscState(7.4)})
+    return SpineGeometry(anatomy.with_endplate_layers())
+
+
+def test_the_lens_nucleus_meets_the_cartilage_and_the_cartilage_the_cortex(layered):
+    # Along the disc axis through the nucleus centre, dense classification gives, from the
+    # body below: cortex (0.4 mm), cartilage (0.6 mm), nucleus, cartilage, cortex; the disc
+    # label spans the cartilage and the nucleus (the truth height counts the cartilage).
+    names = [d.name for d in layered.discs]
+    for k in (names.index("L2-L3"), names.index("L4-L5")):  # grade 2 (a cleft) and 6.2
+        disc, nuc = layered.discs[k], layered.nuclei[k]
+        step = 0.001
+        t = np.arange(-12.0, 12.0, step)
+        origin = disc.origin + nuc.center_p * disc.axis_ap
+        yz = origin[None, :] + t[:, None] * disc.axis_si[None, :]
+        lab, ta, tb, w = layered.classify(np.column_stack([np.zeros(len(t)), yz]))
+        tissue = np.array([layered.tissues[i].name for i in ta])
+        cartilage = (tissue == "cartilage endplate").sum() * step
+        cortex = (tissue == "cortical endplate").sum() * step
+        assert cartilage == pytest.approx(2 * 0.6, abs=0.005)
+        assert cortex == pytest.approx(2 * 0.4, abs=0.005)
+        nucleus = np.isin(tissue, [layered.disc_tissue[disc.name].nucleus.name,
+                                   "intranuclear cleft"])
+        # the nucleus reaches the cartilage on both sides: no annulus between them
+        run = np.flatnonzero(nucleus | (tissue == "cartilage endplate"))
+        assert np.all(np.diff(run) == 1)
+        disc_run = np.isin(lab, native_disc_labels(layered.vertebrae[k].name)).sum() * step
+        assert disc_run == pytest.approx(
+            layered.disc_height(disc, 0.5 - nuc.center_p / disc.depth), abs=0.01)
+
+
+@pytest.mark.parametrize("voxel", [0.4, 1.0])
+def test_the_lens_volume_and_cleft_match_the_rendered_labels(layered, voxel):
+    """Closed-form lens volume (and the quadrature cleft share) against rendered labels."""
+    k = [d.name for d in layered.discs].index("L2-L3")  # grade 2: a 1 mm cleft
+    disc = layered.discs[k]
+    centre = np.array([0.0, *disc.origin])
+    rot = np.eye(3)
+    rot[1:, 1:] = np.column_stack([disc.axis_ap, disc.axis_si])
+    grid = Grid.sagittal((disc.width + 6, disc.depth + 6, 24.0), (voxel,) * 3,
+                         center=centre, rotation=rot)
+    labels = render(layered, grid).labels
+    _, np_ = native_disc_labels(layered.vertebrae[k].name)
+    assert (labels == np_).sum() * voxel**3 == pytest.approx(layered.nucleus_volume(k),
+                                                             rel=0.03)
+    # the cleft share against a Monte Carlo estimate inside the nucleus
+    rng = np.random.default_rng(0)
+    nuc = layered.nuclei[k]
+    n = 400_000
+    p = nuc.center_p + nuc.semi_ap * rng.uniform(-1, 1, n)
+    x = nuc.semi_lr * rng.uniform(-1, 1, n)
+    q = rng.uniform(-8, 8, n)
+    inside = nuc.rho(disc, p, x, q) <= 1
+    cleft = np.abs(q - nuc.middle(disc, p, x)) < layered.disc_tissue[disc.name].cleft_mm / 2
+    share = (inside & cleft).sum() / inside.sum()
+    assert layered.cleft_fraction(k) == pytest.approx(share, abs=0.01)
+    assert 0.05 < share < 0.95
+
+
+def test_a_bad_junction_is_refused():
+    anatomy = default_anatomy()
+    for bad in ({"cartilage_mm": -0.1}, {"nucleus_shape": "cube"}, {"nucleus_si": 1.5}):
+        with pytest.raises(ParameterError, match=next(iter(bad))):
+            dataclasses.replace(anatomy, **bad)

@@ -1,0 +1,72 @@
+"""Heights where discs meet the bone as on real scans: a cortical and a cartilaginous endplate.
+
+``SpineAnatomy.with_endplate_layers()`` draws a 0.4 mm signal-free bony endplate (part of the
+body), a 0.6 mm dark cartilaginous endplate (part of the disc) and a nucleus that meets the
+cartilage; the truth stays the disc height between the bony endplates. At 0.6 mm voxels no
+image resolves the two layers, so each edge mode has a bias that physics sets. These tests
+pin the biases measured on one spine of mixed degeneration (0.6 mm, 4 mm slices, SNR 30),
+with bounds that fail when a mode changes what it measures:
+
+* ``marrow``: the edge is where the marrow ends, so every height spans both cortices
+  (measured +0.88 to +1.11 mm, truth + 2 × 0.4 mm and a little blur);
+* ``endplate``: next to a nucleus brighter than the cartilage the dark line of cartilage and
+  cortex is seen and the edge is its centre, near the bony endplate (middle heights measured
+  −0.47 to −0.18 mm, grades 1-3); where the disc is as dark as the cartilage (the annulus at
+  the rims, a grade-7 nucleus) no line stands out and the edge is the marrow boundary again
+  (+0.75 to +1.09 mm). Its bias thus changes with the nucleus's signal by up to 1.5 mm, where
+  the marrow boundary's does not (docs/morphometry.rst, *What the edge is*).
+"""
+
+import numpy as np
+import pytest
+
+from discmri.measure import measure
+from discmri.phantom import DiscState, Protocol, random_anatomy, simulate_session
+
+STATES = {"L1-L2": DiscState(3.0), "L2-L3": DiscState(1.0), "L3-L4": DiscState(2.0),
+          "L4-L5": DiscState(4.5), "L5-S1": DiscState(6.8)}
+HEIGHTS = ["height_anterior_mm", "height_middle_mm", "height_posterior_mm"]
+
+
+@pytest.fixture(scope="module")
+def errors():
+    """Signed height errors (mm) per mode, one row per disc, and the truth grades."""
+    rng = np.random.default_rng(3)
+    anatomy = random_anatomy(rng).with_endplate_layers().with_states(STATES)
+    sim = simulate_session(anatomy, rng=rng, protocol=Protocol(
+        t2w_snr=30.0, mese_voxel_mm=None, dwi_voxel_mm=None))
+    truth = sim.truth.set_index("level")
+    out = {}
+    for mode in ("endplate", "marrow"):
+        table = measure(sim.t2w, sim.labels, edges=mode).table.set_index("level")
+        out[mode] = table[HEIGHTS] - truth[HEIGHTS]
+    return out, truth.grade_griffith
+
+
+@pytest.mark.slow
+def test_the_marrow_boundary_spans_both_cortices(errors):
+    err, _ = errors
+    values = err["marrow"].to_numpy()
+    assert np.all((values >= 0.65) & (values <= 1.25)), err["marrow"]
+
+
+@pytest.mark.slow
+def test_the_endplate_edge_is_the_line_centre_next_to_a_bright_nucleus(errors):
+    err, grade = errors
+    middle = err["endplate"].height_middle_mm
+    bright = middle[grade <= 3]
+    assert len(bright) >= 4
+    # the centre of the cartilage-and-cortex line: within 0.6 mm of the bony endplates (the
+    # line's disc side would be ~1.2 mm short) and at least 1 mm below the marrow boundary
+    assert np.all((bright >= -0.6) & (bright <= 0.05)), bright
+    assert np.all(err["marrow"].height_middle_mm[grade <= 3] - bright >= 1.0)
+
+
+@pytest.mark.slow
+def test_a_disc_as_dark_as_the_cartilage_ends_at_the_marrow(errors):
+    err, grade = errors
+    endplate = err["endplate"]
+    rims = endplate[["height_anterior_mm", "height_posterior_mm"]].to_numpy()
+    assert np.all((rims >= 0.6) & (rims <= 1.25)), rims
+    dark = endplate.height_middle_mm[grade >= 7]
+    assert len(dark) == 1 and 0.6 <= dark.iloc[0] <= 1.25
