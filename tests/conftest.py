@@ -44,10 +44,30 @@ def session_sim():
 
 
 @pytest.fixture(scope="session")
-def cohort_root(tmp_path_factory):
-    """A small cohort (3 participants, visits 0 and 6, no dropout) written once per run."""
-    root = tmp_path_factory.mktemp("cohort") / "ds"
-    make_cohort(root, participants=3, seed=3, visits_months=(0, 6), dropout=0.0, protocol=FAST)
+def cohort_root(tmp_path_factory, worker_id):
+    """A small cohort (3 participants, visits 0 and 6, no dropout) written once per run.
+
+    Under pytest-xdist the workers share one copy (the first to take the lock writes it into
+    the run's common temporary folder); tests only read it or copy it.
+    """
+    if worker_id == "master":
+        root = tmp_path_factory.mktemp("cohort") / "ds"
+        make_cohort(root, participants=3, seed=3, visits_months=(0, 6), dropout=0.0,
+                    protocol=FAST)
+        return root
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp().parent
+    root = shared / "cohort" / "ds"
+    with open(shared / "cohort.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not root.exists():
+                root.parent.mkdir(parents=True, exist_ok=True)
+                make_cohort(root, participants=3, seed=3, visits_months=(0, 6), dropout=0.0,
+                            protocol=FAST)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return root
 
 
