@@ -27,6 +27,7 @@ from .morphometry.gaps import (
     derive_gap_discs,
 )
 from .morphometry.measure import HEIGHT_POSITIONS, SpineMorphometry, measure_spine
+from .morphometry.structure import edge_mode
 from .regions import SpineRegions, region_stats, spine_regions
 from .regions.checks import MAP_KINDS, check_map_header, check_map_values
 from .spine.labels import SpineLevels, read_levels
@@ -166,7 +167,7 @@ def measure(
     import pandas as pd
 
     formulas = _check_formulas(dhi)
-    edges = "marrow" if edges == "intensity" else edges
+    edges = edge_mode(edges)
     # an 8-bit image cast rather than rescaled wraps its brightest tissues to near 0: the
     # edges are read on the unwrapped intensities
     unwrapped, wrapped = unwrap_8bit(t2w.data)

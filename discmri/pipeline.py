@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .errors import DatasetError, DiscMRIError, OutputError, OutputExistsError, ParameterError
 from .morphometry.dhi import DHI_FORMULAS
-from .morphometry.structure import EDGE_MODES
+from .morphometry.structure import edge_mode
 from .table import (
     GRADE_EVIDENCE_COLUMNS,
     SESSION_COLUMNS,
@@ -144,9 +144,7 @@ class RunOptions:
         if len(self.positions) != 3 or not all(0 < p < 1 for p in self.positions):
             raise ParameterError(f"height positions {', '.join(f'{p:g}' for p in self.positions)}"
                                  ": expected three fractions of the depth in (0, 1)")
-        if self.edges not in (*EDGE_MODES, "intensity"):
-            raise ParameterError(f"edges {self.edges!r}: expected one of "
-                                 f"{', '.join(map(repr, EDGE_MODES))}")
+        edge_mode(self.edges)  # raises naming the choices
         if not (math.isfinite(self.parasagittal_mm) and self.parasagittal_mm >= 0):
             raise ParameterError(f"parasagittal distance {self.parasagittal_mm} mm: expected "
                                  "0 (the mid-sagittal plane only) or more")

@@ -69,9 +69,22 @@ DISC_FAR_BAND = ((1.5, 3.0), (2.5, 4.0))
 _TURN_TOL = math.radians(0.005)
 
 #: Ways to place the endplate edges (docs/morphometry.rst): the marrow boundary (default: the
-#: half level between marrow and disc, which counts a dark endplate line as disc), the disc
-#: side of a dark endplate line, or the label boundaries alone.
+#: half level between marrow and disc, which counts a dark endplate line as disc), the bony
+#: endplate at the centre of a dark endplate line, or the label boundaries alone.
 EDGE_MODES = ("marrow", "endplate", "labels")
+
+
+def edge_mode(edges: str) -> str:
+    """The edge mode ``edges`` names, one of :data:`EDGE_MODES`.
+
+    ``"intensity"``, the earlier name of the marrow boundary, is ``"marrow"``; anything else
+    raises :class:`~discmri.errors.ParameterError` naming the choices.
+    """
+    edges = "marrow" if edges == "intensity" else edges
+    if edges not in EDGE_MODES:
+        raise ParameterError(f"edges must be one of {', '.join(map(repr, EDGE_MODES))}, "
+                             f"got {edges!r}")
+    return edges
 
 
 def _band(band, voxel_mm: float) -> tuple[float, float]:
@@ -254,6 +267,8 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
     smooth = ctx.lines(0.75)
     # averaged over ±2 mm along the endplate (a smooth surface) to find each edge coarsely
     across = _across_lines(prof, ctx.lines(2.0))
+    if ctx.edges == "endplate":  # the contrast test (±0.25 mm) and the endplate line (±0.5 mm)
+        near, wide = _across_lines(prof, ctx.lines(0.25)), _across_lines(prof, ctx.lines(0.5))
     far_bone = (max(1.0, voxel) + reach_mm, max(3.5, 3.0 * voxel) + reach_mm)
     out = {}
     guides = {}
@@ -309,8 +324,7 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
         else:
             # enough contrast: the plateaus differ by three noise SDs of the profiles
             # (averaged over ±0.25 mm of lines), measured on the marrow of this image
-            sm = _across_lines(prof, ctx.lines(0.25))
-            weak = np.abs(inner - outer) < 3.0 * _line_noise(sm, marrow_band, marrow)
+            weak = np.abs(inner - outer) < 3.0 * _line_noise(near, marrow_band, marrow)
         # Where the annulus between endplate and a bright nucleus is thinner than a voxel the
         # profile never reaches the disc plateau, and no half-level crossing marks the edge:
         # the profile must come within a quarter of the contrast of the plateau.
@@ -325,9 +339,8 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
             # endplate's disc surface, between them, is taken at the line's centre
             disc_far = band_levels(prof, q, guide, -to_bone, _band(DISC_FAR_BAND, voxel),
                                    valid=ins if not bone_in else ~ins, smooth=smooth)
-            sm2 = _across_lines(prof, ctx.lines(0.5))
-            _, line, _ = endplate_line_edges(sm2, q, guide, to_bone, bone_level, disc_far,
-                                             _line_noise(sm2, marrow_band, marrow),
+            _, line, _ = endplate_line_edges(wide, q, guide, to_bone, bone_level, disc_far,
+                                             _line_noise(wide, marrow_band, marrow),
                                              search_mm=reach_mm,
                                              reach_mm=max(2.5, 2.5 * voxel),
                                              voxel_mm=voxel)
@@ -468,10 +481,7 @@ def measure_structure(
     """
     if kind not in ("disc", "vertebra"):
         raise ParameterError(f"kind must be 'disc' or 'vertebra', got {kind!r}")
-    edges = "marrow" if edges == "intensity" else edges
-    if edges not in EDGE_MODES:
-        raise ParameterError(f"edges must be one of {', '.join(map(repr, EDGE_MODES))}, "
-                             f"got {edges!r}")
+    edges = edge_mode(edges)
     if not (math.isfinite(parasagittal_mm) and parasagittal_mm >= 0):
         raise ParameterError(f"parasagittal_mm must be a distance ≥ 0 mm, got {parasagittal_mm}")
     if masks is None:
