@@ -158,15 +158,17 @@ def spineps() -> None:
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def real_hint(labels: nib.Nifti1Image) -> np.ndarray:
-    """A point in the L5-S1 disc from the manual labels (scanner mm): the centre of the
-    ivd L5-S1 mask, or 5 mm below the lowest voxels of the vb2 L5 body."""
-    data = np.asarray(labels.dataobj).astype(int)
+def real_hint(labels) -> np.ndarray:
+    """A point in the L5-S1 disc from the manual labels, scanner mm: the centre of the ivd
+    L5-S1 mask (124); for the vb2 bodies, half a level below the centre of L5 (24) along the
+    line from the centre of L4 (23), which follows the column's tilt at the lumbosacral
+    junction (a point straight below L5 can fall in front of S1)."""
+    data = np.asarray(labels.dataobj)
     if (data == 124).any():
         return nib.affines.apply_affine(labels.affine, np.argwhere(data == 124).mean(axis=0))
-    world = nib.affines.apply_affine(labels.affine, np.argwhere(data == 24))
-    low = world[world[:, 2] <= np.percentile(world[:, 2], 5)].mean(axis=0)
-    return low - np.array([0.0, 0.0, 5.0])
+    l4, l5 = (nib.affines.apply_affine(labels.affine, np.argwhere(data == k).mean(axis=0))
+              for k in (23, 24))
+    return l5 + 0.5 * (l5 - l4)
 
 
 def real_case(name: str, hint: bool) -> str:

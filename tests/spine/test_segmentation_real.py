@@ -77,13 +77,15 @@ def test_the_canal_is_found_in_front_of_the_bodies_not_in_the_subcutaneous_fat()
 
 def _hint(labels) -> np.ndarray:
     """A point in the L5-S1 disc from the manual labels, scanner mm: the centre of the ivd
-    L5-S1 mask (124), or 5 mm below the lowest voxels of the vb2 L5 body (24)."""
+    L5-S1 mask (124); for the vb2 bodies, half a level below the centre of L5 (24) along the
+    line from the centre of L4 (23), which follows the column's tilt at the lumbosacral
+    junction (a point straight below L5 can fall in front of S1)."""
     data = np.asarray(labels.dataobj)
     if (data == 124).any():
         return nib.affines.apply_affine(labels.affine, np.argwhere(data == 124).mean(axis=0))
-    world = nib.affines.apply_affine(labels.affine, np.argwhere(data == 24))
-    low = world[world[:, 2] <= np.percentile(world[:, 2], 5)].mean(axis=0)
-    return low - np.array([0.0, 0.0, 5.0])
+    l4, l5 = (nib.affines.apply_affine(labels.affine, np.argwhere(data == k).mean(axis=0))
+              for k in (23, 24))
+    return l5 + 0.5 * (l5 - l4)
 
 
 def _overlap(seg, labels) -> dict[int, tuple[float, bool]]:
@@ -102,6 +104,12 @@ def _overlap(seg, labels) -> dict[int, tuple[float, bool]]:
     return out
 
 
+#: Least median Dice with the L5-S1 disc given, per case: measured 0.79 / 0.80 (vb2-02 / -07
+#: bodies) and 0.55 / 0.70 (ivd-11 / -20 discs); 0.67 / 0.72 / 0.56 / 0.64 before the bodies
+#: were bounded at their sides, when psoas beside them was labelled as body.
+DICE_FLOOR = {"vb2-02": 0.75, "vb2-07": 0.76, "ivd-11": 0.5, "ivd-20": 0.66}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["vb2-02", "vb2-07", "ivd-11", "ivd-20"])
 def test_with_the_l5s1_disc_given_the_structures_are_found_and_named(name):
@@ -109,12 +117,21 @@ def test_with_the_l5s1_disc_given_the_structures_are_found_and_named(name):
     seg = segment_spine(image, hint_l5s1=_hint(labels))
     overlap = _overlap(seg, labels)  # vb2: T11-L5 bodies; ivd: 5 discs
     dice = [d for d, _ in overlap.values()]
-    # measured: all named; median Dice 0.67 / 0.72 (vb2-02 / -07 bodies), 0.56 / 0.64
-    # (ivd-11 / -20 discs, whose images are unwrapped first: 0.00 without)
     assert sum(named for _, named in overlap.values()) == len(overlap)
-    assert np.median(dice) >= 0.5, dice
-    if name.startswith("ivd"):
+    assert np.median(dice) >= DICE_FLOOR[name], dice
+    if name.startswith("ivd"):  # unwrapped first: Dice 0.00 without
         assert "wrapped at 256" in seg.sidecar["intensity"]
+    # no structure reaches far beyond its manual left-right extent (measured: median 1 mm
+    # and 0 mm beyond on vb2-02 / -07, at most 14; before the bound, psoas and pedicles
+    # were labelled across the whole field of view, 10-23 mm beyond)
+    manual = np.asarray(labels.dataobj).astype(int)
+    found = seg.labels.data.astype(int)
+    beyond = []
+    for key in overlap:
+        t = np.flatnonzero((manual == key).any(axis=(0, 1)))  # axis 2: left-right
+        f = np.flatnonzero(np.isin(found, (key, key + 100)).any(axis=(0, 1)))
+        beyond += [max(0, t.min() - f.min()), max(0, f.max() - t.max())]
+    assert np.median(beyond) <= 3.0, beyond
 
 
 @pytest.mark.slow
@@ -163,8 +180,10 @@ def test_spider_slices_are_segmented_or_refused_with_a_reason():
     """Every one of the 100 SPIDER mid-sagittal slices (one-slice volumes, 1.5 and 3 T,
     several vendors) is segmented, or refused with the options that name its levels; none
     fails otherwise. The graded discs found and named are counted against the radiologists'
-    levels: measured 41 % (287 of 698; 22 % when the sac was the lowest run of CSF on the
-    path), the issue's target 95 %."""
+    levels: measured 47.7 % (333 of 698); 41 % before the subcutaneous fat and the band in
+    front of the column were told from the canal (:func:`~discmri.spine.segmentation.locate.
+    find_column`), 22 % when the sac was the lowest run of CSF on the path; the issue's
+    target 95 %."""
     import pandas as pd
 
     grades = pd.read_csv(SPIDER / "spider_grades.tsv", sep="\t")
@@ -179,4 +198,4 @@ def test_spider_slices_are_segmented_or_refused_with_a_reason():
         hit += len(set(rows.level) & got)
         total += len(rows)
     assert total == 698
-    assert hit / total >= 0.35, hit
+    assert hit / total >= 0.45, hit

@@ -170,7 +170,7 @@ def segment_spine(
         if s.kind == "body"]))
     fronts = fronts_of(st, segs, t0, marrow)
     out = np.zeros(frame.data.shape, np.int16)
-    sheets = Sheets(img, col)
+    sheets = Sheets(img, col, float(frame.spacing[0]))
     seen = label_sheets(sheets, t0, marrow, fronts, keys, out)
     drop_fragments(out, seen, segs, keys)
     label_canal(sheets, sac, out)

@@ -14,12 +14,18 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["band_score", "best_path"]
+__all__ = ["air_behind", "band_score", "best_path", "fat_behind"]
 
 #: Depth under the skin where a bright band is taken for subcutaneous fat, mm.
 SKIN_MM = 25.0
 #: Band widths tried, mm (thin cervical CSF to a wide lumbar thecal sac).
 WIDTHS_MM = (3.0, 6.0, 10.0, 16.0)
+#: Behind the canal (:func:`fat_behind`): a gap darker than this fraction of the band's
+#: signal, at least ``GAP_MM`` long (muscle, laminae), then tissue at least ``FAT_LEVEL`` of
+#: it over ``FAT_MM`` (subcutaneous fat), within ``BEHIND_MM``.
+GAP_LEVEL, GAP_MM = 0.45, 8.0
+FAT_LEVEL, FAT_MM = 0.6, 3.0
+BEHIND_MM = 120.0
 
 
 def _box_mean(img: np.ndarray, half: int, shift: int) -> np.ndarray:
@@ -120,3 +126,70 @@ def best_path(score: np.ndarray, spacing_yz: np.ndarray, *, max_slope: float = 2
     for k in range(n_z - 1, 0, -1):
         path[k - 1] = path[k] + back[path[k], k]
     return path
+
+
+def fat_behind(slice_: np.ndarray, path: np.ndarray, spacing_yz: np.ndarray) -> float:
+    """Fraction of rows with a dark gap and then bright tissue behind a band path.
+
+    Behind the spinal canal lie the paraspinal muscles and laminae (dark on T2-weighted
+    images) and then the subcutaneous fat, bright again, under the skin; behind the
+    subcutaneous fat lie only skin and air. Per row, going posteriorly from the path (up to
+    :data:`BEHIND_MM`): a run of at least :data:`GAP_MM` below :data:`GAP_LEVEL` of the
+    path's median signal, and after it a run of at least :data:`FAT_MM` at or above
+    :data:`FAT_LEVEL` of it.
+
+    Parameters
+    ----------
+    slice_ : (Y, Z) ndarray
+        Normalised intensities, y posterior → anterior.
+    path : (Z,) int ndarray
+        Band position (y index) per row.
+    spacing_yz : (2,) ndarray
+        Pixel size, mm.
+
+    Returns
+    -------
+    float
+        0–1.
+    """
+    n_y, n_z = slice_.shape
+    rows = np.arange(n_z)
+    y = np.clip(np.asarray(path, int), 0, n_y - 1)
+    on = float(np.median(slice_[y, rows]))
+    dy = float(spacing_yz[0])
+    gap, fat = max(1, int(round(GAP_MM / dy))), max(1, int(round(FAT_MM / dy)))
+    reach = int(round(BEHIND_MM / dy))
+    hits = 0
+    for z in rows:
+        line = slice_[max(0, y[z] - reach):y[z], z][::-1]  # posterior from the path
+        dark = ndimage.binary_erosion(line < GAP_LEVEL * on, np.ones(gap, bool))
+        if not dark.any():
+            continue
+        after = line[int(np.argmax(dark)) + gap // 2 + 1:] >= FAT_LEVEL * on
+        hits += bool(ndimage.binary_erosion(after, np.ones(fat, bool)).any()) if after.size \
+            >= fat else False
+    return hits / max(1, n_z)
+
+
+def air_behind(air: np.ndarray, path: np.ndarray, spacing_yz: np.ndarray) -> float:
+    """Fraction of rows with air within :data:`BEHIND_MM` behind a band path.
+
+    Parameters
+    ----------
+    air : (Y, Z) bool ndarray
+        Air outside the body, y posterior → anterior.
+    path : (Z,) int ndarray
+        Band position (y index) per row.
+    spacing_yz : (2,) ndarray
+        Pixel size, mm.
+
+    Returns
+    -------
+    float
+        0–1 (0 for a crop whose posterior edge cuts through the body).
+    """
+    n_y, n_z = air.shape
+    y = np.clip(np.asarray(path, int), 0, n_y - 1)
+    reach = int(round(BEHIND_MM / float(spacing_yz[0])))
+    rows = [air[max(0, y[z] - reach):y[z], z].any() for z in range(n_z)]
+    return float(np.mean(rows)) if rows else 0.0

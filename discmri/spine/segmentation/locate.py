@@ -8,9 +8,10 @@ import numpy as np
 from scipy import ndimage
 
 from ...errors import GeometryError
-from .canal import band_score, best_path
+from .canal import air_behind, band_score, best_path, fat_behind
 from .column import ColumnSegment, Straightened, cut_column, relative_profile, straighten
 from .frame import SagittalFrame
+from .regions import anterior_margin
 
 __all__ = ["MIN_CANAL_SCORE", "STRIP_MM", "Column", "canal_front", "column_on", "find_column",
            "air_level", "column_quality", "n_discs", "normalised", "sac_end", "sheet"]
@@ -24,6 +25,17 @@ SAC_BAND_MM = (-8.0, 4.0)
 #: Candidate canal paths tried, and how far apart they are kept, mm.
 N_CANDIDATES = 4
 APART_MM = 12.0
+#: Fraction of a candidate's rows with fat behind it (:func:`~.canal.fat_behind`) that tells
+#: the canal from the subcutaneous fat.
+FAT_BEHIND = 0.3
+#: How far in front of a column's anterior margin a band in front of it lies, mm (the
+#: prevertebral fat and vessels run along the bodies' front, a few mm thick).
+AT_MARGIN_MM = (0.0, 15.0)
+#: Least distance from the canal to a band in front of its column, mm: an adult lumbar
+#: vertebral body is 25 mm deep or more (Panjabi et al., Spine 1992;17(3):299–306).
+BODY_DEPTH_MM = 25.0
+#: Share of the best column's quality that a column behind it needs to be taken instead.
+AS_GOOD = 0.7
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,13 +185,79 @@ def find_column(frame: SagittalFrame, img: np.ndarray) -> Column:
             if sc >= MIN_CANAL_SCORE:
                 candidates.append(column_on(img[x], np.full(n_z, x), p,
                                             float(np.median(width3[x][p, cols])), sc, sp))
-    # the candidate with the most band and column together
-    best = max(candidates, key=lambda c: c.score * column_quality(c.segments), default=None)
+    # the candidate with the most band and column together, once subcutaneous fat is left out
+    kept = _not_under_skin(candidates, img)
+    best = max(kept, key=lambda c: c.score * column_quality(c.segments), default=None)
+    if best is not None:
+        best = _behind_the_column(best, kept)
     if best is None or n_discs(best.segments) == 0:
         raise GeometryError(
             "no spine found: no bright canal with a column of vertebral bodies and discs in "
             "front of it (is this a sagittal T2-weighted image of the spine?)")
     return best
+
+
+def _not_under_skin(candidates: list[Column], img: np.ndarray) -> list[Column]:
+    """Leave out the rearmost candidates that are subcutaneous fat.
+
+    The canal has muscle and then subcutaneous fat behind it; the subcutaneous fat, however
+    thick, only skin and then air (:func:`~.canal.fat_behind`, :func:`~.canal.air_behind`).
+    While the rearmost candidate has air behind it on most rows and fat on less than
+    :data:`FAT_BEHIND` of them, and a candidate in front of it has fat behind it on more,
+    with a column at least half as good, the rearmost is dropped. Where the image shows no
+    such layering (a crop without the skin, or muscle as bright as fat), nothing is dropped.
+    """
+    kept = sorted(candidates, key=lambda c: float(np.mean(c.path)))  # rearmost first
+    below = air_level(img)
+    layers = []
+    for c in kept:
+        mid = sheet(img, c.midline)
+        layers.append((fat_behind(mid, c.path, c.spacing_yz),
+                       air_behind(mid < below, c.path, c.spacing_yz)))
+    while len(kept) > 1 and layers[0][0] < FAT_BEHIND and layers[0][1] > 0.5 and any(
+            fat >= FAT_BEHIND and column_quality(c.segments) >= 0.5 * column_quality(
+                kept[0].segments) for c, (fat, _) in zip(kept[1:], layers[1:], strict=True)):
+        kept, layers = kept[1:], layers[1:]
+    return kept
+
+
+def _behind_the_column(best: Column, candidates: list[Column]) -> Column:
+    """The canal rather than the band in front of the column it lies behind.
+
+    Prevertebral fat and vessels make a bright band in front of the vertebral bodies, with
+    a column cut from the tissues in front of it; the canal lies behind the same bodies.
+    When the nearest candidate behind the best one has a column nearly as good
+    (:data:`AS_GOOD` of its quality, half its band score), at least a body's depth behind
+    (:data:`BODY_DEPTH_MM`), and whose bodies' anterior margin lies just behind the best
+    one (:data:`AT_MARGIN_MM`), the best was the band in front of that column, and the one
+    behind it is the canal.
+    """
+    dy = float(best.spacing_yz[0])
+    here = float(np.mean(best.path)) * dy
+    behind = [c for c in candidates if float(np.mean(c.path)) * dy < here]
+    if not behind:
+        return best
+    near = max(behind, key=lambda c: float(np.mean(c.path)))
+    gap = here - float(np.mean(near.path)) * dy
+    margin = _column_margin(near)
+    if (gap >= BODY_DEPTH_MM
+            and column_quality(near.segments) >= AS_GOOD * column_quality(best.segments)
+            and near.score >= 0.5 * best.score
+            and AT_MARGIN_MM[0] <= gap - margin <= AT_MARGIN_MM[1]):
+        return near
+    return best
+
+
+def _column_margin(col: Column) -> float:
+    """Median anterior margin of a column's bodies, mm in front of its path (NaN: none)."""
+    st, t0 = col.straight, col.front
+    bodies = [s for s in col.segments if s.kind == "body"]
+    if not bodies:
+        return float("nan")
+    strip = (st.t >= t0 + STRIP_MM[0]) & (st.t <= t0 + STRIP_MM[1])
+    marrow = float(np.median([np.median(st.image[(st.s >= s.start) & (st.s < s.stop)][
+        :, strip]) for s in bodies]))
+    return float(np.median([anterior_margin(st, s, t0, marrow) for s in bodies]))
 
 
 def air_level(img: np.ndarray) -> float:

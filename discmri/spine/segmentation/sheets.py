@@ -18,20 +18,27 @@ from .regions import (
     to_slice,
 )
 
-__all__ = ["Sheets", "drop_fragments", "fronts_of", "label_canal", "label_presacral_fat",
-           "label_sheets", "present_in"]
+__all__ = ["HALF_WIDTH_PER_DEPTH", "Sheets", "drop_fragments", "fronts_of", "label_canal",
+           "label_presacral_fat", "label_sheets", "present_in"]
+
+#: Largest half-width of a lumbar vertebral body (and its discs) per AP depth. Endplates are
+#: 1.3–1.5 times as wide as they are deep (Panjabi et al., Spine 1992;17(3):299–306; the
+#: manual bodies and discs of ../shared/data/real-lumbar measure 0.63–0.78 half-widths per
+#: depth); 0.85 leaves room for an axially rotated body.
+HALF_WIDTH_PER_DEPTH = 0.85
 
 
 class Sheets:
     """The sheets parallel to the midline, each straightened along the canal once.
 
-    Sheet ``k`` takes slice ``midline[z] + k`` at every row z; sheet 0 is the column's own
-    straightened midline sheet. The labelling of bodies and discs, of the canal and of the fat
+    Sheet ``k`` takes slice ``midline[z] + k`` at every row z, ``k * dx`` mm from the
+    midline (``dx``: slice spacing, mm); sheet 0 is the column's own straightened midline
+    sheet. The labelling of bodies and discs, of the canal and of the fat
     all read the same sheets.
     """
 
-    def __init__(self, img: np.ndarray, col: Column) -> None:
-        self.img, self.col = img, col
+    def __init__(self, img: np.ndarray, col: Column, dx: float = 1.0) -> None:
+        self.img, self.col, self.dx = img, col, float(dx)
         self._straight: dict[int, Straightened] = {0: col.straight}
         self._lookup: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -88,10 +95,16 @@ def fronts_of(st: Straightened, segs: list[ColumnSegment], t0: float, marrow: fl
 
 
 def present_in(st: Straightened, segs: list[ColumnSegment], t0: float, marrow: float,
-             fronts: list[float]) -> list[bool]:
-    """Which segments a slice shows: bodies at the marrow's level, discs between two."""
+               fronts: list[float], possible: list[bool] | None = None) -> list[bool]:
+    """Which segments a slice shows: bodies at the marrow's level, discs between two.
+
+    ``possible`` (per segment) rules bodies out beforehand.
+    """
     present = []
-    for seg, front in zip(segs, fronts, strict=True):
+    for i, (seg, front) in enumerate(zip(segs, fronts, strict=True)):
+        if possible is not None and not possible[i]:
+            present.append(False)
+            continue
         core = (st.s >= seg.centre - 0.3 * seg.length) & (st.s <= seg.centre + 0.3 * seg.length)
         strip = (st.t >= t0 + 3.0) & (st.t <= max(t0 + 4.0, front - 4.0))
         vals = st.image[core][:, strip]
@@ -110,7 +123,13 @@ def label_sheets(sheets: Sheets, t0: float, marrow: float, fronts: list[float],
 
     Each sheet gets its own anterior margins (the column narrows away from the midline); the
     posterior wall of the midline bounds the others, where pedicles continue the bodies'
-    marrow backwards without an edge. Returns the number of sheets each label was found in.
+    marrow backwards without an edge. A body is seen in a sheet while its signal stays near
+    the marrow's (:func:`present_in`), no further from the midline than
+    :data:`HALF_WIDTH_PER_DEPTH` times its depth there, and not beyond a sheet where it was
+    lost after being seen (a body is convex): beside the body, psoas and pedicles may have the marrow's
+    signal. Its anterior margin there is no further forward than a half-ellipse over that
+    half-width allows, since its cross-section rounds off towards its sides while its back
+    stays flat. Returns the number of sheets each label was found in.
     """
     col = sheets.col
     segs, seen = col.segments, {}
@@ -124,15 +143,29 @@ def label_sheets(sheets: Sheets, t0: float, marrow: float, fronts: list[float],
     lines = disc_lines(st, segs, level, wall, front)
     lab = label_slice(st, segs, keys, t0, front, present, wall, level, lines)
     _count(sheets.paint(out, 0, lab), seen)
+    depth = [max(f - w, 1.0) if seg.kind == "body" else np.nan
+             for seg, f, w in zip(segs, fronts, walls, strict=True)]
+    shown = present
     for step in (-1, 1):
         k = step
+        gone = [False] * len(segs)
+        had = list(shown)  # seen in this sheet or one nearer the midline
         while sheets.inside(k).any():
             st = sheets[k]
-            present = present_in(st, segs, t0, marrow, fronts)
+            d = abs(k) * sheets.dx
+            reach = [d <= HALF_WIDTH_PER_DEPTH * dp if seg.kind == "body" else True
+                     for seg, dp in zip(segs, depth, strict=True)]
+            present = present_in(st, segs, t0, marrow, fronts,
+                                 [r and not g for r, g in zip(reach, gone, strict=True)])
+            gone = [g or (seg.kind == "body" and h and not p)
+                    for g, h, p, seg in zip(gone, had, present, segs, strict=True)]
+            had = [h or p for h, p in zip(had, present, strict=True)]
             if not any(p for p, s in zip(present, segs, strict=True) if s.kind == "body"):
                 break
-            here = [anterior_margin(st, seg, t0, marrow) if seg.kind == "body" and ok
-                    else np.nan for seg, ok in zip(segs, present, strict=True)]
+            here = [min(anterior_margin(st, seg, t0, marrow),
+                        w + dp * np.sqrt(max(0.0, 1.0 - (d / (HALF_WIDTH_PER_DEPTH * dp)) ** 2)))
+                    if seg.kind == "body" and ok else np.nan
+                    for seg, ok, w, dp in zip(segs, present, walls, depth, strict=True)]
             lab = label_slice(st, segs, keys, t0, margin_line(st, segs, here), present, wall,
                               level, lines)
             _count(sheets.paint(out, k, lab), seen)
