@@ -126,10 +126,11 @@ def label_sheets(sheets: Sheets, t0: float, marrow: float, fronts: list[float],
     marrow backwards without an edge. A body is seen in a sheet while its signal stays near
     the marrow's (:func:`present_in`), no further from the midline than
     :data:`HALF_WIDTH_PER_DEPTH` times its depth there, and not beyond a sheet where it was
-    lost after being seen (a body is convex): beside the body, psoas and pedicles may have the marrow's
-    signal. Its anterior margin there is no further forward than a half-ellipse over that
-    half-width allows, since its cross-section rounds off towards its sides while its back
-    stays flat. Returns the number of sheets each label was found in.
+    lost after being seen (a body is convex): beside the body, psoas and pedicles may have
+    the marrow's signal. Its anterior margin there is no further forward than a
+    half-ellipse over that half-width allows, since its cross-section rounds off towards
+    its sides while its back stays flat. Returns the number of sheets each label was found
+    in.
     """
     col = sheets.col
     segs, seen = col.segments, {}
