@@ -180,10 +180,10 @@ def test_spider_slices_are_segmented_or_refused_with_a_reason():
     """Every one of the 100 SPIDER mid-sagittal slices (one-slice volumes, 1.5 and 3 T,
     several vendors) is segmented, or refused with the options that name its levels; none
     fails otherwise. The graded discs found and named are counted against the radiologists'
-    levels: measured 47.7 % (333 of 698); 41 % before the subcutaneous fat and the band in
-    front of the column were told from the canal (:func:`~discmri.spine.segmentation.locate.
-    find_column`), 22 % when the sac was the lowest run of CSF on the path; the issue's
-    target 95 %."""
+    levels: measured 52.1 % (364 of 698); 47.7 % before a count contradicted by lumbar
+    discs below the end of the sac was retried from a lower end of CSF, 41 % before the
+    subcutaneous fat and the band in front of the column were told from the canal, 22 %
+    when the sac was the lowest run of CSF on the path; the issue's target 95 %."""
     import pandas as pd
 
     grades = pd.read_csv(SPIDER / "spider_grades.tsv", sep="\t")
@@ -198,4 +198,4 @@ def test_spider_slices_are_segmented_or_refused_with_a_reason():
         hit += len(set(rows.level) & got)
         total += len(rows)
     assert total == 698
-    assert hit / total >= 0.45, hit
+    assert hit / total >= 0.49, hit

@@ -39,7 +39,7 @@ from ..levels import NATIVE_CANAL, NATIVE_PRESACRAL_FAT, NATIVE_VERTEBRA, native
 from .column import ColumnSegment, Straightened, straighten
 from .complete import complete_labels
 from .frame import SagittalFrame, check_hint, sagittal_frame
-from .locate import MIN_CANAL_SCORE, STRIP_MM, Column, find_column, normalised, sac_end, sheet
+from .locate import MIN_CANAL_SCORE, STRIP_MM, Column, find_column, normalised, sac_ends, sheet
 from .naming import LevelNames, name_from_reference, name_levels, parse_level_range
 from .sheets import (
     Sheets,
@@ -157,12 +157,15 @@ def segment_spine(
     col = find_column(frame, img)
     st = col.straight
     segs = col.segments
-    sac = sac_end(col)
+    sac, lower_ends = sac_ends(col)
     hint_s = None if hint_index is None else _hint_arc(st, hint_index, sp)
     if reference is not None:
         names = name_from_reference(segs, _votes(frame, col, reference))
     else:
-        names = name_levels(segs, sac_end=sac, hint_s=hint_s, levels=level_names)
+        names = name_levels(segs, sac_end=sac, hint_s=hint_s, levels=level_names,
+                            lower_ends=lower_ends)
+        if names.sac_end is not None:  # a lower end of the sac, when the count rests on it
+            sac = names.sac_end
     keys, meaning = _keys(segs, names)
     t0 = col.front
     marrow = float(np.median([np.median(st.image[(st.s >= s.start) & (st.s < s.stop)][

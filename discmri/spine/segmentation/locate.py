@@ -14,7 +14,7 @@ from .frame import SagittalFrame
 from .regions import anterior_margin
 
 __all__ = ["MIN_CANAL_SCORE", "STRIP_MM", "Column", "canal_front", "column_on", "find_column",
-           "air_level", "column_quality", "n_discs", "normalised", "sac_end", "sheet"]
+           "air_level", "column_quality", "n_discs", "normalised", "sac_end", "sac_ends", "sheet"]
 
 #: Strip of the column whose SI profile is cut, mm in front of the canal's anterior border.
 STRIP_MM = (2.0, 14.0)
@@ -324,15 +324,29 @@ def sac_end(col: Column) -> float | None:
     longest such stretch, and it ends at its caudal end (a bright stretch below it, such as
     fat near the coccyx, is not the sac).
     """
+    return sac_ends(col)[0]
+
+
+def sac_ends(col: Column) -> tuple[float | None, tuple[float, ...]]:
+    """:func:`sac_end`, and the caudal ends of the shorter runs of CSF below it.
+
+    The lower ends come nearest first: the sac may end there instead when its longest run
+    was dimmed at its lower end by a stenosis or the crowded roots of the cauda equina
+    (:func:`~.naming.name_levels` tries them when the count is contradicted).
+    """
     st = col.straight
     band = (st.t >= SAC_BAND_MM[0]) & (st.t <= SAC_BAND_MM[1])
     c = np.percentile(st.image[:, band], 80, axis=1)
     csf = ndimage.binary_opening(c > 0.75 * np.median(c), np.ones(int(10 / (st.s[1] - st.s[0]))))
     if not csf.any():
-        return None
+        return None, ()
     runs, n = ndimage.label(csf)
     sizes = ndimage.sum(csf, runs, index=np.arange(1, n + 1))
-    first = int(np.argmax(runs == 1 + int(np.argmax(sizes))))
+    longest = 1 + int(np.argmax(sizes))
+    starts = [int(np.argmax(runs == k)) for k in range(1, n + 1)]
+    lower = tuple(float(st.s[starts[k - 1]]) for k in range(longest - 1, 0, -1)
+                  if st.s[starts[k - 1]] >= 5.0)
+    first = starts[longest - 1]
     if st.s[first] < 5.0:
-        return None
-    return float(st.s[first])
+        return None, ()
+    return float(st.s[first]), lower

@@ -7,10 +7,14 @@ lowest disc departing from marrow (:data:`MIN_CONTRAST`) whose centre lies at le
 above the end of the sac, passing over a thin one (3.5 mm or less) within 25 mm of it: the
 vestigial S1-S2 disc. Its distance from the end (15–50 mm expected: the height of S1) sets
 the confidence, which is lowered when a disc like the lumbar ones lies a level or more
-below the end of the sac (where only the thin remnants of the sacrum's discs should be);
-beyond 50 mm the drop of the CSF is no end of the sac and the count is refused, naming the
-hint and the range. A hint point (any point in or near the L5-S1 disc)
-or an explicit range of level names overrides the count.
+below the end of the sac (where only the thin remnants of the sacrum's discs should be).
+Such a count is then tried again from the ends of the shorter runs of CSF below, nearest
+first: a stenosis or the crowded roots of the cauda equina can dim the sac over a
+stretch, so that its longest bright run ends above its true end; the first end that
+leaves no lumbar disc below it and its lowest disc 15–50 mm above is taken, with
+confidence 0.7 and the reason in the sidecar. Beyond 50 mm the drop of the CSF is no end
+of the sac and the count is refused, naming the hint and the range. A hint point (any
+point in or near the L5-S1 disc) or an explicit range of level names overrides the count.
 
 What cannot be recognised in a lumbar field of view: transitional anatomy (a lumbarised S1
 counted as L6, a sacralised L5). Counting from the sacrum names the lowest mobile disc L5-S1
@@ -62,6 +66,9 @@ class LevelNames:
         "sacrum", "hint" or "range".
     why : str
         How the names were given, in one sentence.
+    sac_end : float or None
+        Counted from the sacrum: the end of the thecal sac the count rests on, mm along the
+        canal.
     """
 
     discs: tuple[str, ...]
@@ -69,6 +76,7 @@ class LevelNames:
     confidence: float
     method: str
     why: str
+    sac_end: float | None = None
 
 
 def parse_level_range(text: str) -> tuple[str, ...]:
@@ -135,6 +143,7 @@ def name_levels(
     sac_end: float | None,
     hint_s: float | None = None,
     levels: tuple[str, ...] | None = None,
+    lower_ends: tuple[float, ...] = (),
 ) -> LevelNames:
     """Name the discs and bodies of a cut column.
 
@@ -149,6 +158,11 @@ def name_levels(
         Arc length of a point in the L5-S1 disc, mm.
     levels : tuple of str, optional
         Disc names of the discs in view, cranial first (:func:`parse_level_range`).
+    lower_ends : tuple of float, optional
+        Caudal ends of shorter runs of CSF below ``sac_end``, mm, nearest first: tried in
+        turn when full lumbar discs lie a level or more below ``sac_end`` (or no disc lies
+        above it); the first whose count has none below it and its lowest disc 15–50 mm
+        above it is taken, with confidence 0.7.
 
     Returns
     -------
@@ -187,6 +201,60 @@ def name_levels(
         raise ParameterError(
             "no sacrum in view (the canal's CSF runs to the lower edge of the image), so the "
             f"levels cannot be counted: {GIVE_LEVELS}")
+    try:
+        count = _from_sac_end(segments, discs, sac_end)
+    except ParameterError:
+        count = None
+    if count is None or count.below is not None:
+        # no disc above the end, or full lumbar discs below it: a lower end of CSF (the sac
+        # dimmed above it by a stenosis or the crowded cauda equina) that leaves neither is
+        # taken instead
+        for end in lower_ends:
+            try:
+                other = _from_sac_end(segments, discs, end)
+            except ParameterError:
+                continue
+            if other.below is None and SAC_GAP_MM[0] <= other.gap <= SAC_GAP_MM[1]:
+                count = _Count(other.names, other.gap, 0.7, other.note + (
+                    f"; the CSF also dims {sac_end - end:.0f} mm higher, where the sac "
+                    "does not end (discs like the lumbar ones lie below): check the count"),
+                    None, end)
+                break
+    if count is None:
+        raise ParameterError(f"no disc was found above the end of the thecal sac: {GIVE_LEVELS}")
+    if count.gap > SAC_GAP_MM[1]:
+        # the sac ends at S1–S2 (range L5–S3): a lowest disc this far above where the CSF
+        # stops is no L5-S1, and the drop is no end of the sac (a scan above the sacrum)
+        raise ParameterError(
+            f"the canal's CSF fades {count.gap:.0f} mm below the lowest disc, more than the "
+            f"{SAC_GAP_MM[1]:.0f} mm from L5-S1 to the end of the thecal sac, so the sacrum "
+            f"is not recognised and the levels cannot be counted: {GIVE_LEVELS}")
+    why = (f"counted from the sacrum: the thecal sac ends {count.gap:.0f} mm below the lowest "
+           f"disc above it, {count.note}; transitional anatomy (L6, sacralised L5) cannot be "
+           "told in a lumbar field of view")
+    return LevelNames(count.names, _bodies(segments, list(count.names)), count.confidence,
+                      "sacrum", why, count.end)
+
+
+@dataclass(frozen=True)
+class _Count:
+    names: tuple[str, ...]
+    gap: float
+    confidence: float
+    note: str
+    below: float | None  # distance of a full lumbar disc below the end, mm (None: none)
+    end: float  # the end of the sac counted from, mm
+
+
+def _from_sac_end(segments: list[ColumnSegment], discs: list[ColumnSegment], sac_end: float
+                  ) -> _Count:
+    """The count from one end of the thecal sac, with how well it holds.
+
+    Raises
+    ------
+    ParameterError
+        No disc above the end.
+    """
     # a thin stretch just above the end of the sac is the vestigial S1-S2 disc
     above = [i for i, d in enumerate(discs)
              if d.centre >= sac_end + 10.0 and d.contrast >= MIN_CONTRAST
@@ -194,15 +262,9 @@ def name_levels(
     if not above:
         raise ParameterError(f"no disc was found above the end of the thecal sac: {GIVE_LEVELS}")
     anchor = above[0]
+    n = len(discs)
     gap = discs[anchor].centre - sac_end
-    if gap > SAC_GAP_MM[1]:
-        # the sac ends at S1–S2 (range L5–S3): a lowest disc this far above where the CSF
-        # stops is no L5-S1, and the drop is no end of the sac (a scan above the sacrum)
-        raise ParameterError(
-            f"the canal's CSF fades {gap:.0f} mm below the lowest disc, more than the "
-            f"{SAC_GAP_MM[1]:.0f} mm from L5-S1 to the end of the thecal sac, so the sacrum "
-            f"is not recognised and the levels cannot be counted: {GIVE_LEVELS}")
-    names = _names_up_from(anchor, n, _LUMBOSACRAL[0])
+    names = tuple(_names_up_from(anchor, n, _LUMBOSACRAL[0]))
     if gap >= SAC_GAP_MM[0]:
         conf, note = 0.9, "within the expected 15–50 mm (the height of S1)"
     else:
@@ -213,14 +275,13 @@ def name_levels(
                if n - anchor > 1 else 35.0)
     full = [d for d in discs[:anchor] if d.centre < sac_end - spacing and d.length > 3.5
             and _beside_body(segments, d)]
+    below = None
     if full:
         conf = 0.5
-        note += (f"; but a disc like the lumbar ones lies {sac_end - full[-1].centre:.0f} mm "
-                 "below it, where the sacrum should be: check the count")
-    why = (f"counted from the sacrum: the thecal sac ends {gap:.0f} mm below the lowest disc "
-           f"above it, {note}; transitional anatomy (L6, sacralised L5) cannot be told in a "
-           "lumbar field of view")
-    return LevelNames(tuple(names), _bodies(segments, names), conf, "sacrum", why)
+        below = sac_end - full[-1].centre
+        note += (f"; but a disc like the lumbar ones lies {below:.0f} mm below it, where the "
+                 "sacrum should be: check the count")
+    return _Count(names, gap, conf, note, below, sac_end)
 
 
 def name_from_reference(segments: list[ColumnSegment], votes: list[int | None]) -> LevelNames:
