@@ -104,8 +104,8 @@ def _overlap(seg, labels) -> dict[int, tuple[float, bool]]:
     return out
 
 
-#: Least median Dice with the L5-S1 disc given, per case: measured 0.79 / 0.80 (vb2-02 / -07
-#: bodies) and 0.55 / 0.70 (ivd-11 / -20 discs); 0.67 / 0.72 / 0.56 / 0.64 before the bodies
+#: Least median Dice with the L5-S1 disc given, per case: measured 0.78 / 0.80 (vb2-02 / -07
+#: bodies) and 0.55 / 0.69 (ivd-11 / -20 discs); 0.67 / 0.72 / 0.56 / 0.64 before the bodies
 #: were bounded at their sides, when psoas beside them was labelled as body.
 DICE_FLOOR = {"vb2-02": 0.75, "vb2-07": 0.76, "ivd-11": 0.5, "ivd-20": 0.66}
 
@@ -180,7 +180,8 @@ def test_spider_slices_are_segmented_or_refused_with_a_reason():
     """Every one of the 100 SPIDER mid-sagittal slices (one-slice volumes, 1.5 and 3 T,
     several vendors) is segmented, or refused with the options that name its levels; none
     fails otherwise. The graded discs found and named are counted against the radiologists'
-    levels: measured 52.1 % (364 of 698); 47.7 % before a count contradicted by lumbar
+    levels: measured 54.7 % (382 of 698); 52.1 % before bodies were judged against their
+    neighbours' marrow rather than the whole column's, 47.7 % before a count contradicted by lumbar
     discs below the end of the sac was retried from a lower end of CSF, 41 % before the
     subcutaneous fat and the band in front of the column were told from the canal, 22 %
     when the sac was the lowest run of CSF on the path; the issue's target 95 %."""
@@ -198,4 +199,4 @@ def test_spider_slices_are_segmented_or_refused_with_a_reason():
         hit += len(set(rows.level) & got)
         total += len(rows)
     assert total == 698
-    assert hit / total >= 0.49, hit
+    assert hit / total >= 0.53, hit

@@ -18,14 +18,22 @@ from .regions import (
     to_slice,
 )
 
-__all__ = ["HALF_WIDTH_PER_DEPTH", "Sheets", "drop_fragments", "fronts_of", "label_canal",
-           "label_presacral_fat", "label_sheets", "present_in"]
+__all__ = ["BODY_LEVEL", "HALF_WIDTH_PER_DEPTH", "SIDE_LEVEL", "Sheets", "drop_fragments",
+           "fronts_of", "label_canal", "label_presacral_fat", "label_sheets", "local_marrow",
+           "present_in"]
 
 #: Largest half-width of a lumbar vertebral body (and its discs) per AP depth. Endplates are
 #: 1.3–1.5 times as wide as they are deep (Panjabi et al., Spine 1992;17(3):299–306; the
 #: manual bodies and discs of ../shared/data/real-lumbar measure 0.63–0.78 half-widths per
 #: depth); 0.85 leaves room for an axially rotated body.
 HALF_WIDTH_PER_DEPTH = 0.85
+#: A vertebral body's core signal over its neighbours' marrow (:func:`local_marrow`) on the
+#: midline: sclerotic endplates, Modic changes and islands of red marrow darken a body to
+#: half of it; fatty marrow and haemangiomas brighten it.
+BODY_LEVEL = (0.5, 1.6)
+#: The same beside the midline, over the column's marrow: tighter, since it decides where
+#: a body ends, and psoas beside it comes to half the marrow's signal.
+SIDE_LEVEL = (0.6, 1.6)
 
 
 class Sheets:
@@ -94,22 +102,55 @@ def fronts_of(st: Straightened, segs: list[ColumnSegment], t0: float, marrow: fl
     return fronts
 
 
-def present_in(st: Straightened, segs: list[ColumnSegment], t0: float, marrow: float,
-               fronts: list[float], possible: list[bool] | None = None) -> list[bool]:
-    """Which segments a slice shows: bodies at the marrow's level, discs between two.
+def _core_level(st: Straightened, seg: ColumnSegment, t0: float, front: float) -> float:
+    """Median of a segment's core (0 when empty).
 
-    ``possible`` (per segment) rules bodies out beforehand.
+    The core is its middle 60 %, from 3 mm in front of the canal to 4 mm short of its
+    anterior margin.
+    """
+    core = (st.s >= seg.centre - 0.3 * seg.length) & (st.s <= seg.centre + 0.3 * seg.length)
+    strip = (st.t >= t0 + 3.0) & (st.t <= max(t0 + 4.0, front - 4.0))
+    vals = st.image[core][:, strip]
+    return float(np.median(vals)) if vals.size else 0.0
+
+
+def local_marrow(st: Straightened, segs: list[ColumnSegment], t0: float,
+                 fronts: list[float], period: float) -> list[float]:
+    """Per segment, the median core level of the bodies within 2.5 level spacings of it.
+
+    A coil's falloff along the spine and the marrow's changes from level to level leave
+    a body far from the median of the whole column; its neighbours share them. A stretch
+    at the end of the column that is no body is still compared with the bodies next to
+    it, not with itself.
+    """
+    bodies = [(seg.centre, _core_level(st, seg, t0, f))
+              for seg, f in zip(segs, fronts, strict=True) if seg.kind == "body"]
+    everywhere = float(np.median([v for _, v in bodies])) if bodies else 1.0
+    out = []
+    for seg in segs:
+        near = [v for c, v in bodies if abs(c - seg.centre) <= 2.5 * period]
+        out.append(float(np.median(near)) if near else everywhere)
+    return out
+
+
+def present_in(st: Straightened, segs: list[ColumnSegment], t0: float,
+               marrow: float | list[float], fronts: list[float],
+               possible: list[bool] | None = None,
+               bounds: tuple[float, float] = BODY_LEVEL) -> list[bool]:
+    """Which segments a slice shows: bodies near the marrow's level, discs between two.
+
+    A body is seen where the median of its core over the marrow's level lies within
+    ``bounds``: one level, or one per segment (:func:`local_marrow`). ``possible`` (per
+    segment) rules bodies out beforehand.
     """
     present = []
     for i, (seg, front) in enumerate(zip(segs, fronts, strict=True)):
         if possible is not None and not possible[i]:
             present.append(False)
             continue
-        core = (st.s >= seg.centre - 0.3 * seg.length) & (st.s <= seg.centre + 0.3 * seg.length)
-        strip = (st.t >= t0 + 3.0) & (st.t <= max(t0 + 4.0, front - 4.0))
-        vals = st.image[core][:, strip]
-        level = float(np.median(vals)) / marrow if vals.size else 0.0
-        present.append(seg.kind == "body" and 0.6 <= level <= 1.6)
+        here = marrow[i] if isinstance(marrow, list) else float(marrow)
+        level = _core_level(st, seg, t0, front) / here if here > 0 else 0.0
+        present.append(seg.kind == "body" and bounds[0] <= level <= bounds[1])
     for i, seg in enumerate(segs):
         if seg.kind == "disc":  # between two bodies seen, or one at the edge of the view
             near = [present[j] for j in (i - 1, i + 1) if 0 <= j < len(segs)]
@@ -135,7 +176,8 @@ def label_sheets(sheets: Sheets, t0: float, marrow: float, fronts: list[float],
     col = sheets.col
     segs, seen = col.segments, {}
     st = sheets[0]
-    present = present_in(st, segs, t0, marrow, fronts)
+    refs = local_marrow(st, segs, t0, fronts, col.period)
+    present = present_in(st, segs, t0, refs, fronts)
     walls = [posterior_margin(st, seg, t0, marrow) if seg.kind == "body" else np.nan
              for seg in segs]
     wall = margin_line(st, segs, walls)
@@ -157,7 +199,8 @@ def label_sheets(sheets: Sheets, t0: float, marrow: float, fronts: list[float],
             reach = [d <= HALF_WIDTH_PER_DEPTH * dp if seg.kind == "body" else True
                      for seg, dp in zip(segs, depth, strict=True)]
             present = present_in(st, segs, t0, marrow, fronts,
-                                 [r and not g for r, g in zip(reach, gone, strict=True)])
+                                 [r and not g for r, g in zip(reach, gone, strict=True)],
+                                 SIDE_LEVEL)
             gone = [g or (seg.kind == "body" and h and not p)
                     for g, h, p, seg in zip(gone, had, present, segs, strict=True)]
             had = [h or p for h, p in zip(had, present, strict=True)]
