@@ -39,7 +39,16 @@ from ..levels import NATIVE_CANAL, NATIVE_PRESACRAL_FAT, NATIVE_VERTEBRA, native
 from .column import ColumnSegment, Straightened, straighten
 from .complete import complete_labels
 from .frame import SagittalFrame, check_hint, sagittal_frame
-from .locate import MIN_CANAL_SCORE, STRIP_MM, Column, find_column, normalised, sac_ends, sheet
+from .locate import (
+    MIN_CANAL_SCORE,
+    STRIP_MM,
+    Column,
+    body_marrow,
+    find_column,
+    normalised,
+    sac_ends,
+    sheet,
+)
 from .naming import LevelNames, name_from_reference, name_levels, parse_level_range
 from .sheets import (
     Sheets,
@@ -168,9 +177,7 @@ def segment_spine(
             sac = names.sac_end
     keys, meaning = _keys(segs, names)
     t0 = col.front
-    marrow = float(np.median([np.median(st.image[(st.s >= s.start) & (st.s < s.stop)][
-        :, (st.t >= t0 + STRIP_MM[0]) & (st.t <= t0 + STRIP_MM[1])]) for s in segs
-        if s.kind == "body"]))
+    marrow = body_marrow(col)
     fronts = fronts_of(st, segs, t0, marrow)
     out = np.zeros(frame.data.shape, np.int16)
     sheets = Sheets(img, col, float(frame.spacing[0]))

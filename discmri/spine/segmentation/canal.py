@@ -166,8 +166,8 @@ def fat_behind(slice_: np.ndarray, path: np.ndarray, spacing_yz: np.ndarray) -> 
         if not dark.any():
             continue
         after = line[int(np.argmax(dark)) + gap // 2 + 1:] >= FAT_LEVEL * on
-        hits += bool(ndimage.binary_erosion(after, np.ones(fat, bool)).any()) if after.size \
-            >= fat else False
+        if after.size >= fat and ndimage.binary_erosion(after, np.ones(fat, bool)).any():
+            hits += 1
     return hits / max(1, n_z)
 
 

@@ -13,8 +13,9 @@ from .column import ColumnSegment, Straightened, cut_column, relative_profile, s
 from .frame import SagittalFrame
 from .regions import anterior_margin
 
-__all__ = ["MIN_CANAL_SCORE", "STRIP_MM", "Column", "canal_front", "column_on", "find_column",
-           "air_level", "column_quality", "n_discs", "normalised", "sac_end", "sac_ends", "sheet"]
+__all__ = ["MIN_CANAL_SCORE", "STRIP_MM", "Column", "air_level", "body_marrow", "canal_front",
+           "column_on", "column_quality", "find_column", "n_discs", "normalised", "sac_end",
+           "sac_ends", "sheet"]
 
 #: Strip of the column whose SI profile is cut, mm in front of the canal's anterior border.
 STRIP_MM = (2.0, 14.0)
@@ -248,16 +249,22 @@ def _behind_the_column(best: Column, candidates: list[Column]) -> Column:
     return best
 
 
+def body_marrow(col: Column) -> float:
+    """The marrow's signal: the median over the column's bodies of their strip's median."""
+    st, t0 = col.straight, col.front
+    strip = (st.t >= t0 + STRIP_MM[0]) & (st.t <= t0 + STRIP_MM[1])
+    return float(np.median([np.median(st.image[(st.s >= s.start) & (st.s < s.stop)][
+        :, strip]) for s in col.segments if s.kind == "body"]))
+
+
 def _column_margin(col: Column) -> float:
     """Median anterior margin of a column's bodies, mm in front of its path (NaN: none)."""
-    st, t0 = col.straight, col.front
     bodies = [s for s in col.segments if s.kind == "body"]
     if not bodies:
         return float("nan")
-    strip = (st.t >= t0 + STRIP_MM[0]) & (st.t <= t0 + STRIP_MM[1])
-    marrow = float(np.median([np.median(st.image[(st.s >= s.start) & (st.s < s.stop)][
-        :, strip]) for s in bodies]))
-    return float(np.median([anterior_margin(st, s, t0, marrow) for s in bodies]))
+    marrow = body_marrow(col)
+    return float(np.median([anterior_margin(col.straight, s, col.front, marrow)
+                            for s in bodies]))
 
 
 def air_level(img: np.ndarray) -> float:

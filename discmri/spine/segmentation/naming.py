@@ -209,6 +209,8 @@ def name_levels(
         # no disc above the end, or full lumbar discs below it: a lower end of CSF (the sac
         # dimmed above it by a stenosis or the crowded cauda equina) that leaves neither is
         # taken instead
+        wrong = ("no disc lies above it" if count is None
+                 else "discs like the lumbar ones lie below it")
         for end in lower_ends:
             try:
                 other = _from_sac_end(segments, discs, end)
@@ -217,8 +219,7 @@ def name_levels(
             if other.below is None and SAC_GAP_MM[0] <= other.gap <= SAC_GAP_MM[1]:
                 count = _Count(other.names, other.gap, 0.7, other.note + (
                     f"; the CSF also dims {sac_end - end:.0f} mm higher, where the sac "
-                    "does not end (discs like the lumbar ones lie below): check the count"),
-                    None, end)
+                    f"does not end ({wrong}): check the count"), None, end)
                 break
     if count is None:
         raise ParameterError(f"no disc was found above the end of the thecal sac: {GIVE_LEVELS}")
