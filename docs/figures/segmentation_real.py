@@ -4,8 +4,8 @@ SPIDER mid-sagittal T2w slices (van der Graaf et al., Sci Data 2024; CC-BY 4.0),
 ``../shared/data/spider-slices`` (not shipped with discmri), segmented as a user runs it
 (levels counted from the sacrum): one where every graded disc is found and named, one
 whose count is two levels high (its names still match four graded levels, which is why the
-benchmark's count of names is no check of position), and one refused with its reason. Run from the repository root with
-the shared data beside it:
+benchmark's count of names is no check of position), and one refused with its reason. Run
+from the repository root with the shared data beside it:
 
     python docs/figures/segmentation_real.py
 """

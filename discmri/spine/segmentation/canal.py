@@ -158,17 +158,23 @@ def fat_behind(slice_: np.ndarray, path: np.ndarray, spacing_yz: np.ndarray) -> 
     on = float(np.median(slice_[y, rows]))
     dy = float(spacing_yz[0])
     gap, fat = max(1, int(round(GAP_MM / dy))), max(1, int(round(FAT_MM / dy)))
-    reach = int(round(BEHIND_MM / dy))
-    hits = 0
-    for z in rows:
-        line = slice_[max(0, y[z] - reach):y[z], z][::-1]  # posterior from the path
-        dark = ndimage.binary_erosion(line < GAP_LEVEL * on, np.ones(gap, bool))
-        if not dark.any():
-            continue
-        after = line[int(np.argmax(dark)) + gap // 2 + 1:] >= FAT_LEVEL * on
-        if after.size >= fat and ndimage.binary_erosion(after, np.ones(fat, bool)).any():
-            hits += 1
-    return hits / max(1, n_z)
+    reach = max(gap + fat, int(round(BEHIND_MM / dy)))
+    # (k, z): the pixel k + 1 rows behind the path
+    idx = y[None, :] - 1 - np.arange(reach)[:, None]
+    inside = idx >= 0
+    behind = slice_[np.clip(idx, 0, None), rows[None, :]]
+    dark = _full_runs(inside & (behind < GAP_LEVEL * on), gap)
+    bright = _full_runs(inside & (behind >= FAT_LEVEL * on), fat)
+    after = np.argmax(dark, axis=0) + gap  # first sample behind the first dark run
+    starts = np.arange(bright.shape[0])[:, None]
+    hits = dark.any(axis=0) & (bright & (starts >= after[None, :])).any(axis=0)
+    return float(hits.mean()) if n_z else 0.0
+
+
+def _full_runs(mask: np.ndarray, n: int) -> np.ndarray:
+    """``out[j, z]``: ``mask[j:j + n, z]`` all true (windows inside the array only)."""
+    c = np.concatenate([np.zeros((1, mask.shape[1])), np.cumsum(mask, axis=0)])
+    return (c[n:] - c[:-n]) == n
 
 
 def air_behind(air: np.ndarray, path: np.ndarray, spacing_yz: np.ndarray) -> float:
