@@ -304,7 +304,9 @@ def slice_lookup(st: Straightened, shape: tuple[int, int], spacing_yz: np.ndarra
     pts = np.stack([yy.ravel(), zz.ravel()], axis=1)
     lo = st.t[0]
     hi = st.t[-1]
-    dist, k = cKDTree(st.points).query(pts)
+    # pixels further than the grid reaches are not searched (cKDTree returns inf for them)
+    dist, k = cKDTree(st.points).query(pts, distance_upper_bound=hi + 5.0)
+    k = np.where(np.isfinite(dist), k, 0)
     d = pts - st.points[k]
     tt = np.einsum("ij,ij->i", d, st.normals[k])
     tan = np.stack([-st.normals[k, 1], st.normals[k, 0]], axis=1)
