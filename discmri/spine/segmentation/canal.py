@@ -153,22 +153,30 @@ def fat_behind(slice_: np.ndarray, path: np.ndarray, spacing_yz: np.ndarray) -> 
         0–1.
     """
     n_y, n_z = slice_.shape
-    rows = np.arange(n_z)
     y = np.clip(np.asarray(path, int), 0, n_y - 1)
-    on = float(np.median(slice_[y, rows]))
+    on = float(np.median(slice_[y, np.arange(n_z)]))
     dy = float(spacing_yz[0])
     gap, fat = max(1, int(round(GAP_MM / dy))), max(1, int(round(FAT_MM / dy)))
-    reach = max(gap + fat, int(round(BEHIND_MM / dy)))
-    # (k, z): the pixel k + 1 rows behind the path
-    idx = y[None, :] - 1 - np.arange(reach)[:, None]
-    inside = idx >= 0
-    behind = slice_[np.clip(idx, 0, None), rows[None, :]]
+    behind, inside = _behind(slice_, path, max(gap + fat, int(round(BEHIND_MM / dy))))
     dark = _full_runs(inside & (behind < GAP_LEVEL * on), gap)
     bright = _full_runs(inside & (behind >= FAT_LEVEL * on), fat)
     after = np.argmax(dark, axis=0) + gap  # first sample behind the first dark run
     starts = np.arange(bright.shape[0])[:, None]
     hits = dark.any(axis=0) & (bright & (starts >= after[None, :])).any(axis=0)
     return float(hits.mean()) if n_z else 0.0
+
+
+def _behind(image: np.ndarray, path: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``reach`` pixels behind a path in each row, and which lie inside the image.
+
+    ``out[k, z]`` is ``image[y - 1 - k, z]`` for the path's row ``y``; where that index
+    falls before the image's first row, ``inside`` is false and ``out`` holds filler.
+    """
+    n_y, n_z = image.shape
+    y = np.clip(np.asarray(path, int), 0, n_y - 1)
+    idx = y[None, :] - 1 - np.arange(reach)[:, None]
+    inside = idx >= 0
+    return image[np.clip(idx, 0, None), np.arange(n_z)[None, :]], inside
 
 
 def _full_runs(mask: np.ndarray, n: int) -> np.ndarray:
@@ -194,8 +202,7 @@ def air_behind(air: np.ndarray, path: np.ndarray, spacing_yz: np.ndarray) -> flo
     float
         0–1 (0 for a crop whose posterior edge cuts through the body).
     """
-    n_y, n_z = air.shape
-    y = np.clip(np.asarray(path, int), 0, n_y - 1)
-    reach = int(round(BEHIND_MM / float(spacing_yz[0])))
-    rows = [air[max(0, y[z] - reach):y[z], z].any() for z in range(n_z)]
-    return float(np.mean(rows)) if rows else 0.0
+    if air.shape[1] == 0:
+        return 0.0
+    behind, inside = _behind(air, path, int(round(BEHIND_MM / float(spacing_yz[0]))))
+    return float((behind & inside).any(axis=0).mean())

@@ -14,8 +14,8 @@ from .frame import SagittalFrame
 from .regions import anterior_margin
 
 __all__ = ["MIN_CANAL_SCORE", "STRIP_MM", "Column", "air_level", "body_marrow", "canal_front",
-           "column_on", "column_quality", "find_column", "n_discs", "normalised", "sac_end",
-           "sac_ends", "sheet"]
+           "column_on", "column_quality", "find_column", "n_discs", "normalised", "sac_ends",
+           "sheet"]
 
 #: Strip of the column whose SI profile is cut, mm in front of the canal's anterior border.
 STRIP_MM = (2.0, 14.0)
@@ -320,8 +320,11 @@ def n_discs(segs: list[ColumnSegment]) -> int:
     return n
 
 
-def sac_end(col: Column) -> float | None:
-    """Arc length where the thecal sac ends (None: its CSF reaches the lower edge).
+def sac_ends(col: Column) -> tuple[float | None, tuple[float, ...]]:
+    """Where the thecal sac ends, and the ends of the shorter runs of CSF below it.
+
+    Returns the arc length (mm) where the sac ends (None: its CSF reaches the lower edge),
+    and the caudal ends of the shorter runs below it, nearest first.
 
     Along the canal path the CSF is bright; the fat of the sacral canal below the sac is about
     0.6 of it on T2-weighted FSE. The canal's signal at each arc length is the 80th percentile
@@ -330,15 +333,9 @@ def sac_end(col: Column) -> float | None:
     that signal stays above 0.75 of its median for at least 10 mm; the thecal sac is the
     longest such stretch, and it ends at its caudal end (a bright stretch below it, such as
     fat near the coccyx, is not the sac).
-    """
-    return sac_ends(col)[0]
 
-
-def sac_ends(col: Column) -> tuple[float | None, tuple[float, ...]]:
-    """:func:`sac_end`, and the caudal ends of the shorter runs of CSF below it.
-
-    The lower ends come nearest first: the sac may end there instead when its longest run
-    was dimmed at its lower end by a stenosis or the crowded roots of the cauda equina
+    The lower ends are where the sac may end instead when its longest run was dimmed at its
+    lower end by a stenosis or the crowded roots of the cauda equina
     (:func:`~.naming.name_levels` tries them when the count is contradicted).
     """
     st = col.straight
