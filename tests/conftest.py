@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
+# Two test workers share two cores: a BLAS that starts a thread per core in each of them
+# oversubscribes the machine, and small products such as (N, 3) @ (3, 3), which the phantom
+# computes for every voxel, run 10-20 times slower. Set before NumPy loads its BLAS; a value
+# the caller set stands.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import numpy as np
 import pytest
 
