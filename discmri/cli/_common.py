@@ -20,8 +20,8 @@ def add_edges_argument(p: argparse.ArgumentParser) -> None:
     """Add ``--edges``."""
     p.add_argument("--edges", choices=EDGE_MODES, default=EDGE_MODES[0],
                    help="where endplate edges are placed: the marrow boundary [marrow], the "
-                        "bony endplate at the centre of a dark endplate line, or the label "
-                        "boundaries")
+                        "bony endplate (the marrow boundary moved to the centre of the dark "
+                        "endplate line), or the label boundaries")
 
 
 def floats(text: str) -> tuple[float, ...]:

@@ -62,6 +62,12 @@ def _lr_note(name: str, frame: Frame, slices: int) -> str | None:
     return None
 
 
+def _median_line_shift(structures) -> float | None:
+    """Median of the endplates' marrow-to-line-centre distances (None: none measured)."""
+    values = [v for g in structures for v in g.line_shift_mm if np.isfinite(v)]
+    return float(np.median(values)) if values else None
+
+
 def _touches_in_plane(mask: np.ndarray, lr: int) -> bool:
     for axis in range(3):
         if axis == lr:
@@ -165,7 +171,10 @@ def measure_spine(
         and three in-plane voxels).
     edges : {"marrow", "endplate", "labels"}
         Where the endplate edges are placed (:data:`~discmri.morphometry.EDGE_MODES`, as in
-        :func:`~discmri.morphometry.measure_structure`; default the marrow boundary).
+        :func:`~discmri.morphometry.measure_structure`; default the marrow boundary). With
+        ``"endplate"``, a structure whose endplates show no dark line (a disc as dark as the
+        line) is moved by the median distance from marrow boundary to line centre over the
+        image's discs, and says so in its notes.
     parasagittal_mm : float
         0 (default): heights in each structure's mid-sagittal plane; otherwise from the mean
         of it and the planes this far (mm) to either side
@@ -197,6 +206,7 @@ def measure_spine(
     failures: dict[str, str] = {}
     # endplate voxels (SPINEPS) on each side of each disc: bone of the body on that side
     endplates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    wanted_discs = {}
     for level in levels.discs:
         mask = np.isin(lab, level.labels)
         if _touches_in_plane(mask, lr):
@@ -206,34 +216,43 @@ def measure_spine(
             failures[level.name] = "disc label is empty"
             continue
         frame = _disc_frame(lab, mask, affine, level)
-        ep_up, ep_low = _split_endplates(lab, affine, level, frame)
-        endplates[level.name] = (ep_up, ep_low)
+        endplates[level.name] = _split_endplates(lab, affine, level, frame)
+        wanted_discs[level.name] = (level, mask, frame)
+
+    def measure_disc(name: str, line_shift_mm: float | None = None) -> StructureGeometry:
+        level, mask, frame = wanted_discs[name]
+        ep_up, ep_low = endplates[name]
         # A disc-only map (or a missing body) still gives the disc: the bone across an
         # endplate is then whatever is not the disc, and the edge is found in the image.
         neighbours = [None if label is None else (lab == label) | ep
                       for label, ep in ((level.cranial_label, ep_up),
                                         (level.caudal_label, ep_low))]
-        try:
-            geometry = measure_structure(
-                img, lab, affine, name=level.name, kind="disc", inside=level.labels,
-                above=None, below=None, frame=frame, positions=positions,
-                window_mm=window_mm, edges=edges, parasagittal_mm=parasagittal_mm,
-                masks=(mask, *neighbours))
-        except MeasurementError as exc:
-            failures[level.name] = str(exc)
-            continue
+        geometry = measure_structure(
+            img, lab, affine, name=name, kind="disc", inside=level.labels,
+            above=None, below=None, frame=frame, positions=positions,
+            window_mm=window_mm, edges=edges, parasagittal_mm=parasagittal_mm,
+            masks=(mask, *neighbours), line_shift_mm=line_shift_mm)
         slices = int(np.unique(np.nonzero(mask)[lr]).size)  # across the slice axis
-        lr_note = _lr_note(level.name, frame, slices)
-        if lr_note:
-            geometry = replace(geometry, notes=(*geometry.notes, lr_note))
+        notes = [_lr_note(name, frame, slices)]
         missing = [n for n, v in ((level.cranial, level.cranial_label),
                                   (level.caudal, level.caudal_label)) if v is None]
         if missing:
-            geometry = replace(geometry, notes=(*geometry.notes, (
-                f"{level.name}: no vertebral body {' or '.join(missing)} in the label map; "
-                "disc measured from its label and the image, indices that need the bodies "
-                "are n/a")))
-        discs[level.name] = geometry
+            notes.append(f"{name}: no vertebral body {' or '.join(missing)} in the label map; "
+                         "disc measured from its label and the image, indices that need the "
+                         "bodies are n/a")
+        return replace(geometry, notes=(*geometry.notes, *(n for n in notes if n)))
+
+    for name in wanted_discs:
+        try:
+            discs[name] = measure_disc(name)
+        except MeasurementError as exc:
+            failures[name] = str(exc)
+    # edges="endplate": a disc as dark as the endplate line shows it at neither endplate; it
+    # takes the median distance from marrow boundary to line centre over the other endplates
+    shift = _median_line_shift(discs.values())
+    for name, geometry in list(discs.items()):
+        if shift is not None and not np.isfinite(geometry.line_shift_mm).any():
+            discs[name] = measure_disc(name, shift)
     vertebrae: dict[str, StructureGeometry] = {}
     above_disc = {lv.caudal: lv for lv in levels.discs}
     below_disc = {lv.cranial: lv for lv in levels.discs}
@@ -271,7 +290,8 @@ def measure_spine(
                 positions=positions,
                 window_mm=window_mm, edges=edges, parasagittal_mm=parasagittal_mm,
                 masks=(body, None if up is None else np.isin(lab, up.labels),
-                       None if low is None else np.isin(lab, low.labels)))
+                       None if low is None else np.isin(lab, low.labels)),
+                line_shift_mm=shift)
         except MeasurementError as exc:
             failures[name] = str(exc)
     return SpineMorphometry(levels, discs, vertebrae, failures, positions)

@@ -15,8 +15,11 @@ The method, for a structure (disc or vertebral body) with labelled neighbours ab
    coming from the marrow, :func:`~discmri.morphometry.edges.first_edges`) replaces it where
    the two differ by more than half a voxel; the edge is then the half-level crossing between
    the bone plateau (1.0–3.5 mm, at least 1–3 voxels, into the vertebral body) and the disc
-   plateau (0.3–1.2 mm, at least 0.75–1.5 voxels, into the disc)
-   (:mod:`discmri.morphometry.edges`; docs/morphometry.rst).
+   plateau (0.3–1.2 mm, at least 0.75–1.5 voxels, into the disc; capped at the rims' annulus
+   level where a dark layer lies between the marrow and a bright nucleus), with contrast
+   judged against the image's noise (:mod:`discmri.morphometry.edges`; docs/morphometry.rst).
+   With ``edges="endplate"`` each endplate's edges are then moved towards the disc by the
+   median distance from them to the centre of the dark endplate line where one is seen.
    Where the image does not resolve the endplate (a bright nucleus within a voxel of it: the
    profile never reaches the disc plateau) the edge is interpolated from the resolved edges
    around it; lines without enough contrast use the label boundary.
@@ -70,7 +73,8 @@ _TURN_TOL = math.radians(0.005)
 
 #: Ways to place the endplate edges (docs/morphometry.rst): the marrow boundary (default: the
 #: half level between marrow and disc, which counts a dark endplate line as disc), the bony
-#: endplate at the centre of a dark endplate line, or the label boundaries alone.
+#: endplate (each endplate's marrow boundary moved to the centre of its dark line), or the
+#: label boundaries alone.
 EDGE_MODES = ("marrow", "endplate", "labels")
 
 
@@ -130,6 +134,9 @@ class StructureGeometry:
         Half-width of the local fit that gives each height.
     notes : tuple of str
         What limited the measurement.
+    line_shift_mm : (lower, upper) float
+        ``edges="endplate"``: distance (mm) from the marrow boundary to the dark endplate
+        line's centre measured on each endplate (NaN where too few profiles show the line).
     """
 
     name: str
@@ -152,6 +159,7 @@ class StructureGeometry:
     normal_upper: np.ndarray
     window_mm: float = 2.0
     notes: tuple[str, ...] = field(default=())
+    line_shift_mm: tuple[float, float] = (math.nan, math.nan)
 
     @property
     def depth(self) -> float:
@@ -221,6 +229,7 @@ class _Context:
     edges: str = "marrow"
     line_step_mm: float = 0.25
     parasagittal_mm: float = 0.0
+    line_shift_mm: float | None = None  # where neither endplate shows the dark line
 
     def lines(self, half_width_mm: float) -> int:
         """Odd number of neighbouring profile lines spanning ±``half_width_mm``."""
@@ -267,11 +276,12 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
     smooth = ctx.lines(0.75)
     # averaged over ±2 mm along the endplate (a smooth surface) to find each edge coarsely
     across = _across_lines(prof, ctx.lines(2.0))
-    if ctx.edges == "endplate":  # the contrast test (±0.25 mm) and the endplate line (±0.5 mm)
-        near, wide = _across_lines(prof, ctx.lines(0.25)), _across_lines(prof, ctx.lines(0.5))
+    # the contrast test and the dark layer (±0.25 mm of lines), the endplate line (±0.5 mm)
+    near = _across_lines(prof, ctx.lines(0.25))
+    if ctx.edges == "endplate":
+        wide = _across_lines(prof, ctx.lines(0.5))
     far_bone = (max(1.0, voxel) + reach_mm, max(3.5, 3.0 * voxel) + reach_mm)
-    out = {}
-    guides = {}
+    out, guides, lines, to_disc = {}, {}, {}, {}
     for side, direction, code, given in (("upper", +1, _ABOVE, ctx.has_above),
                                          ("lower", -1, _BELOW, ctx.has_below)):
         guide = label_edges(inside_interp, q, direction)
@@ -310,21 +320,24 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
         outer = band_levels(prof, q, guide, direction, near_out,
                             valid=is_bone if not bone_in else ~ins, smooth=smooth)
         disc = outer if bone_in else inner
-        if ctx.edges == "marrow":
-            # The disc plateau next to a healthy nucleus can be lifted by the bright nucleus a
-            # millimetre further in; it is not allowed above the annulus level at the rims.
+        # noise SD of the profiles averaged over ±0.25 mm of lines, on this image's marrow
+        near_noise = _line_noise(near, marrow_band, marrow)
+        if ctx.edges in ("marrow", "endplate"):
+            # Where a dark layer (cartilage, annulus) lies between the marrow and a bright
+            # nucleus a millimetre further in, the disc plateau is lifted by the nucleus; there
+            # it is not allowed above the annulus level at the rims. Only there: a disc whose
+            # profile (averaged over ±2 mm of lines) never comes below the marrow next to the
+            # bone (a nucleus meeting the bone) keeps its own plateau.
             rim_level = np.nanmedian(disc[rim]) if np.isfinite(disc[rim]).any() else np.nan
             if np.isfinite(rim_level):
-                disc = np.fmin(disc, rim_level)
+                dark = _dark_layer(across, q, guide, -to_bone, (-reach_mm, disc_band[1]),
+                                   marrow - 3.0 * noise)
+                disc = np.where(dark, np.fmin(disc, rim_level), disc)
         inner, outer = (inner, disc) if bone_in else (disc, outer)
         edge = half_level_edges(prof, q, guide, inner, outer, search_mm=search,
                                 min_contrast=0.0)
-        if ctx.edges == "marrow":
-            weak = np.abs(inner - outer) < 0.1 * np.fmax(np.abs(inner), np.abs(outer))
-        else:
-            # enough contrast: the plateaus differ by three noise SDs of the profiles
-            # (averaged over ±0.25 mm of lines), measured on the marrow of this image
-            weak = np.abs(inner - outer) < 3.0 * _line_noise(near, marrow_band, marrow)
+        # enough contrast: the plateaus differ by three noise SDs of the profiles
+        weak = np.abs(inner - outer) < 3.0 * near_noise
         # Where the annulus between endplate and a bright nucleus is thinner than a voxel the
         # profile never reaches the disc plateau, and no half-level crossing marks the edge:
         # the profile must come within a quarter of the contrast of the plateau.
@@ -344,9 +357,55 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
                                              search_mm=reach_mm,
                                              reach_mm=max(2.5, 2.5 * voxel),
                                              voxel_mm=voxel)
-            edge = np.where(np.isfinite(line), line, edge)
+            lines[side] = line
         out[side] = edge
-    return out["lower"], out["upper"], guides["lower"], guides["upper"]
+        to_disc[side] = -to_bone
+    shifts = {"lower": math.nan, "upper": math.nan}
+    if ctx.edges == "endplate":
+        out, shifts = _line_centres(out, lines, to_disc, ctx.line_shift_mm)
+    return (out["lower"], out["upper"], guides["lower"], guides["upper"],
+            (shifts["lower"], shifts["upper"]))
+
+
+#: Fewest lines of an endplate on which the dark line and the marrow boundary are both found
+#: for their distance to be taken from that endplate (else from the other one).
+MIN_LINE_PROFILES = 8
+
+
+def _line_centres(marrow: dict, line: dict, to_disc: dict,
+                  default: float | None) -> tuple[dict, dict]:
+    """Endplate edges at the dark line's centre, placed by the marrow boundary.
+
+    The line's centre (:func:`~discmri.morphometry.edges.endplate_line_edges`) is the bony
+    endplate, but seen only next to a disc brighter than the line, and noisier than the marrow
+    boundary. The marrow boundary is found along the whole endplate and lies a fixed distance
+    (the cortex, blurred) from it: each endplate's edges are its marrow boundary moved towards
+    the disc by the median distance to the line's centre over the profiles where both were
+    found; with too few of those, by the other endplate's distance; with none, by
+    ``default`` (mm; None: not at all).
+
+    Returns
+    -------
+    edges : dict
+        Per side, the edges.
+    shifts : dict
+        Per side, the distance measured on that endplate (mm; NaN: too few profiles).
+    """
+    shift = {}
+    for side in marrow:
+        both = np.isfinite(marrow[side]) & np.isfinite(line[side])
+        shift[side] = math.nan
+        if both.sum() >= MIN_LINE_PROFILES:
+            d = to_disc[side] * (line[side][both] - marrow[side][both])
+            shift[side] = max(0.0, float(np.median(d)))
+    out = {}
+    for side, edge in marrow.items():
+        other = [v for k, v in shift.items() if k != side and math.isfinite(v)]
+        d = shift[side] if math.isfinite(shift[side]) else (
+            other[0] if other else (default or 0.0))
+        moved = edge + to_disc[side] * d
+        out[side] = np.where(np.isfinite(moved), moved, line[side])
+    return out, shift
 
 
 def _across_lines(prof: np.ndarray, lines: int) -> np.ndarray:
@@ -354,6 +413,18 @@ def _across_lines(prof: np.ndarray, lines: int) -> np.ndarray:
     out = ndimage.uniform_filter1d(np.nan_to_num(prof), lines, axis=0, mode="nearest")
     out[~np.isfinite(prof)] = np.nan
     return out
+
+
+def _dark_layer(prof: np.ndarray, q: np.ndarray, guide: np.ndarray, to_disc: int,
+                band: tuple[float, float], below: np.ndarray) -> np.ndarray:
+    """Lines whose profile comes under ``below`` within ``band`` of the guide.
+
+    ``band`` is in mm from the guide, positive into the disc; the guide may be a voxel off,
+    so the band starts on the bone's side.
+    """
+    band = band_mask(q, guide, to_disc, band) & np.isfinite(prof)
+    low = np.min(np.where(band, prof, np.inf), axis=1)
+    return np.isfinite(low) & (low < below)
 
 
 def _line_noise(prof: np.ndarray, band: np.ndarray, level: np.ndarray) -> float:
@@ -426,6 +497,7 @@ def measure_structure(
     edges: str = "marrow",
     masks: tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None = None,
     parasagittal_mm: float = 0.0,
+    line_shift_mm: float | None = None,
 ) -> StructureGeometry:
     """Measure one disc or vertebral body (see the module description for the method).
 
@@ -459,10 +531,11 @@ def measure_structure(
     edges : {"marrow", "endplate", "labels"}
         Where the endplate edges are placed, all found in the T2w image but ``"labels"``: the
         marrow boundary (default; the half level between marrow and disc, which counts a
-        dark endplate line as disc: on real scans about 1.2 mm taller than ``"endplate"``),
-        the bony endplate at the centre of a dark endplate line where one is seen (the
-        cartilaginous endplate and the cortex blur into one line; else the marrow boundary),
-        or the label boundaries alone. ``"intensity"``, the earlier name, means
+        dark endplate line as disc: on real scans about 2 mm taller than ``"endplate"``),
+        the bony endplate (the cartilaginous endplate and the cortex blur into one dark line,
+        whose centre is taken: each endplate's marrow boundary moved towards the disc by its
+        median distance to that centre where the line is seen; see ``line_shift_mm``), or
+        the label boundaries alone. ``"intensity"``, the earlier name, means
         ``"marrow"``. docs/morphometry.rst, *What the edge is*.
     masks : (inside, above, below) boolean arrays, optional
         The structure and its neighbours as masks, instead of ``inside``/``above``/``below``
@@ -474,6 +547,11 @@ def measure_structure(
         central slices" of many MRI disc-height studies: more data where the image is noisy
         (up to three times; less when the planes share slices), for a height averaged over
         that width (on a disc domed left-right, slightly below the mid-sagittal one).
+    line_shift_mm : float, optional
+        ``edges="endplate"``: the distance (mm) from the marrow boundary to the dark line's
+        centre to use where neither endplate of this structure shows the line (a disc as dark
+        as the line); :func:`~discmri.morphometry.measure_spine` passes the median over the
+        image's other endplates. None: those edges stay at the marrow boundary.
 
     Returns
     -------
@@ -496,7 +574,7 @@ def measure_structure(
     spacing = np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
     ctx = _Context(image, mask.astype(np.float32), codes, affine, above_mask is not None,
                    below_mask is not None, kind, float(np.sort(spacing)[:2].mean()), edges,
-                   float(line_step_mm), float(parasagittal_mm))
+                   float(line_step_mm), float(parasagittal_mm), line_shift_mm)
     ijk = np.argwhere(mask)
     pts = voxel_to_world(affine, ijk)
     notes: list[str] = []
@@ -526,7 +604,7 @@ def measure_structure(
         centre = 0.5 * (anterior + posterior)
         depth = anterior - posterior
         rim = np.abs(p - centre) >= 0.35 * depth
-        lower, upper, guide_low, guide_up = _edges(ctx, frame, p, rim, half_height)
+        lower, upper, guide_low, guide_up, line_shift = _edges(ctx, frame, p, rim, half_height)
         lower, interp_low, labels_low = _fill(p, lower, guide_low)
         upper, interp_up, labels_up = _fill(p, upper, guide_up)
         from_labels, interpolated = labels_low | labels_up, interp_low | interp_up
@@ -557,6 +635,11 @@ def measure_structure(
                      f"{100 * interpolated[used].mean():.0f} % of the profiles at the reported "
                      "heights (nucleus within a voxel of it); interpolated from the profiles "
                      "around")
+    if edges == "endplate" and not np.isfinite(line_shift).any():
+        notes.append(f"{name}: no dark endplate line seen at either endplate; " + (
+            "edges at the marrow boundary" if line_shift_mm is None else
+            f"edges {line_shift_mm:.2f} mm from the marrow boundary, the median distance to "
+            "the line's centre at the image's other endplates"))
     h = upper - lower
     area = _integrate(p, h, posterior, anterior)
     central_area = _integrate(p, h, posterior + 0.1 * depth, anterior - 0.1 * depth)
@@ -570,5 +653,5 @@ def measure_structure(
         positions=tuple(float(f) for f in positions), heights=heights, wedge_deg=wedge,
         area_mm2=area, central_area_mm2=central_area, volume_mm3=volume,
         normal_lower=normal(slopes[0]), normal_upper=normal(slopes[1]), window_mm=window_mm,
-        notes=tuple(notes),
+        notes=tuple(notes), line_shift_mm=(float(line_shift[0]), float(line_shift[1])),
     )

@@ -41,10 +41,13 @@ def middle(result):
 @pytest.mark.slow
 def test_edges_come_from_the_image(measured):
     case, out = measured
-    # with the default marrow boundary 38 % (vb2) and 32 % (ivd) of profiles per disc (median
-    # of each set) fall back to the labels; with edges="endplate" measured 5 % and 13 %
-    fallback = [np.mean(d.from_labels) for d in out["endplate"].morphometry.discs.values()]
-    assert np.median(fallback) <= 0.15, (case, fallback)
+    # share of profiles per disc that fall back to the labels (median of the case): with a
+    # contrast test relative to the signal, the marrow boundary's were 38 % (vb2) and 32 %
+    # (ivd) over each set; judged against the image's noise, 5 % and 8 % (3 % and 8 % with
+    # edges="endplate")
+    for mode in ("marrow", "endplate"):
+        fallback = [np.mean(d.from_labels) for d in out[mode].morphometry.discs.values()]
+        assert np.median(fallback) <= 0.15, (case, mode, fallback)
 
 
 @pytest.mark.slow
