@@ -4,7 +4,8 @@ Reads ../shared/data/real-lumbar (not shipped; see its README). For every labell
 
 * **Against the labels' geometry.** With the manual labels, each disc's anterior / middle /
   posterior height (10 / 50 / 90 % of the depth) by the three edge modes: ``endplate`` (the
-  bony endplate, the centre of a dark endplate line), ``marrow`` (the marrow boundary, the
+  bony endplate: each endplate's marrow boundary moved to the centre of its dark line),
+  ``marrow`` (the marrow boundary, the
   default: a dark endplate line counts as disc) and ``labels`` (the label boundaries alone:
   on vb2 the gap between the manual vertebral bodies; on ivd the manual disc masks, which stop
   short of the endplates). Per case and level the differences to ``labels``, the share of

@@ -349,7 +349,8 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
         if ctx.edges == "endplate":
             # A dark endplate line between marrow and disc: at 0.5-1 mm the cartilaginous
             # endplate (disc) and the cortical bone blur into one line, and the bony
-            # endplate's disc surface, between them, is taken at the line's centre
+            # endplate between them is taken at the line's centre (_line_centres carries it
+            # along the endplate)
             disc_far = band_levels(prof, q, guide, -to_bone, _band(DISC_FAR_BAND, voxel),
                                    valid=ins if not bone_in else ~ins, smooth=smooth)
             _, line, _ = endplate_line_edges(wide, q, guide, to_bone, bone_level, disc_far,
@@ -531,7 +532,7 @@ def measure_structure(
     edges : {"marrow", "endplate", "labels"}
         Where the endplate edges are placed, all found in the T2w image but ``"labels"``: the
         marrow boundary (default; the half level between marrow and disc, which counts a
-        dark endplate line as disc: on real scans about 2 mm taller than ``"endplate"``),
+        dark endplate line as disc: on real scans about 1.2 mm taller than ``"endplate"``),
         the bony endplate (the cartilaginous endplate and the cortex blur into one dark line,
         whose centre is taken: each endplate's marrow boundary moved towards the disc by its
         median distance to that centre where the line is seen; see ``line_shift_mm``), or
