@@ -276,7 +276,7 @@ def _edges(ctx: _Context, frame: Frame, p: np.ndarray, rim: np.ndarray, half_hei
     smooth = ctx.lines(0.75)
     # averaged over ±2 mm along the endplate (a smooth surface) to find each edge coarsely
     across = _across_lines(prof, ctx.lines(2.0))
-    # the contrast test and the dark layer (±0.25 mm of lines), the endplate line (±0.5 mm)
+    # the contrast test (±0.25 mm of lines) and the endplate line (±0.5 mm)
     near = _across_lines(prof, ctx.lines(0.25))
     if ctx.edges == "endplate":
         wide = _across_lines(prof, ctx.lines(0.5))

@@ -40,11 +40,12 @@ def test_heights_come_from_the_image_not_the_labels(shift, edges):
     # bright nucleus meets the bone (before, the cap and a contrast test relative to the
     # signal sent 79-89 % of the marrow boundary's profiles to the labels)
     err, fallback = run(edges, label_shift_voxels=shift)
-    # measured: at most 2 % of profiles from the labels, |median error| ≤ 0.10 mm, at most
-    # 0.27 mm, whether the labels are right or a voxel (0.6 mm) off at each endplate
+    # measured: at most 2 % of profiles from the labels, |median error| ≤ 0.11 mm, at most
+    # 0.28 mm (marrow) and 0.39 mm (endplate, anterior, labels a voxel short), whether the
+    # labels are right or a voxel (0.6 mm) off at each endplate; labels alone are 1.37 mm off
     assert fallback <= 0.2
     assert np.abs(np.median(err, axis=0)).max() <= 0.15
-    assert np.abs(err).max() <= 0.4
+    assert np.abs(err).max() <= 0.5
 
 
 @pytest.mark.slow
