@@ -108,13 +108,18 @@ def test_the_real_spineps_sample_is_graded_with_its_evidence():
     grades = suggest_grades(measure(image, labels), image)
     assert grades.level.tolist() == ["C5-C6", "C6-C7"]
     assert (grades.pfirrmann == "III").all() and (grades.griffith == "3").all()
-    assert grades.np_outer_af_ratio.between(2.8, 3.6).all()
+    # measured 2.62 (C5-C6) and 3.12 (C6-C7); C5-C6 read 3.30 when a quarter of its profiles
+    # took the label boundary (contrast judged as 10 % of the signal, before issue 22): its
+    # edges, and so its annulus regions, now come from the image there
+    assert grades.np_outer_af_ratio.between(2.5, 3.6).all()
     # the CSF from the image, since the map has no canal label (measured: 0.28 at both)
     assert (grades.csf_reference == "image").all()
     assert grades.np_csf_ratio.between(0.2, 0.4).all()
     assert grades.evidence.str.contains("csf_signal from the image").all()
-    # far below CSF and fat's level: the nearest boundary is the annulus one (3 | 4)
-    assert (grades.confidence > 0.9).all() and (grades.runner_up == "4").all()
+    # far below CSF and fat's level: the nearest boundary is the annulus one (3 | 4); measured
+    # confidence 0.54 (C5-C6, its ratio of 2.62 near that boundary; 0.9+ at 3.30) and 0.998
+    assert (grades.confidence > 0.5).all() and (grades.runner_up == "4").all()
+    assert grades.confidence.max() > 0.9
 
 
 def test_without_a_canal_label_the_csf_comes_from_the_image(graded):
