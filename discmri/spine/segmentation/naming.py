@@ -203,8 +203,8 @@ def name_levels(
             f"levels cannot be counted: {GIVE_LEVELS}")
     try:
         count = _from_sac_end(segments, discs, sac_end)
-    except ParameterError:
-        count = None
+    except ParameterError as exc:
+        count, no_disc = None, exc
     if count is None or count.below is not None:
         # no disc above the end, or full lumbar discs below it: a lower end of CSF (the sac
         # dimmed above it by a stenosis or the crowded cauda equina) that leaves neither is
@@ -222,7 +222,7 @@ def name_levels(
                     f"does not end ({wrong}): check the count"), None, end)
                 break
     if count is None:
-        raise ParameterError(f"no disc was found above the end of the thecal sac: {GIVE_LEVELS}")
+        raise no_disc
     if count.gap > SAC_GAP_MM[1]:
         # the sac ends at S1–S2 (range L5–S3): a lowest disc this far above where the CSF
         # stops is no L5-S1, and the drop is no end of the sac (a scan above the sacrum)
