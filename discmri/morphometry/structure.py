@@ -563,6 +563,9 @@ def measure_structure(
     edges = edge_mode(edges)
     if not (math.isfinite(parasagittal_mm) and parasagittal_mm >= 0):
         raise ParameterError(f"parasagittal_mm must be a distance ≥ 0 mm, got {parasagittal_mm}")
+    if line_shift_mm is not None and not (math.isfinite(line_shift_mm) and line_shift_mm >= 0):
+        raise ParameterError("line_shift_mm must be None or a distance ≥ 0 mm (marrow boundary "
+                             f"to the endplate line's centre), got {line_shift_mm}")
     if masks is None:
         masks = (np.isin(labels, list(inside)),
                  None if above is None else np.isin(labels, list(above)),

@@ -117,6 +117,13 @@ def test_label_edges_on_request():
         measure(image, labels, affine, edges="gradient")
 
 
+@pytest.mark.parametrize("shift", [-0.5, math.nan])
+def test_line_shift_must_be_a_distance(shift):
+    image, labels, affine = stack()
+    with pytest.raises(DiscMRIError, match="line_shift_mm must be None or a distance"):
+        measure(image, labels, affine, edges="endplate", line_shift_mm=shift)
+
+
 def test_kind_must_be_disc_or_vertebra():
     image, labels, affine = stack()
     with pytest.raises(DiscMRIError, match="kind"):
