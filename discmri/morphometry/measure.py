@@ -96,7 +96,10 @@ def _vertebra_frame(body: np.ndarray, affine: np.ndarray, discs: list[StructureG
     pts = voxel_to_world(affine, np.argwhere(body))
     if not normals:
         return frame_from_points(pts)
-    lr = np.sum([d.frame.lr for d in discs], axis=0)
+    # an axis has no preferred sign: the discs' may point opposite ways (one-slice images,
+    # whose discs take the scanner's x axis either way), and their plain sum would vanish
+    ref = discs[0].frame.lr
+    lr = np.sum([d.frame.lr if d.frame.lr @ ref >= 0 else -d.frame.lr for d in discs], axis=0)
     si = np.sum(normals, axis=0)
     si = si - (si @ lr) / (lr @ lr) * lr
     si /= np.linalg.norm(si)
