@@ -203,17 +203,42 @@ TEXT_COLUMNS = ("status", "notes", "dhi_note", "griffith", "pfirrmann", "grade_r
 def read_discs(source: str | os.PathLike[str] | bytes) -> pd.DataFrame:
     """A disc table (``discs.tsv``, or a session's) as written, read back.
 
-    ``n/a`` is missing; the identifiers and the text columns (:data:`TEXT_COLUMNS`) stay
-    strings, the text ones empty rather than missing.
+    ``n/a`` is missing, and so is an empty cell of a number column (as a spreadsheet writes
+    it); the identifiers and the text columns (:data:`TEXT_COLUMNS`) stay strings, the text
+    ones empty rather than missing. Columns discmri does not know keep their text unless
+    every value is a number.
+
+    Raises
+    ------
+    ValueError
+        A column of numbers (:func:`disc_columns`) holds something else: the line (counting
+        the header as line 1), the column and the value are named.
     """
     import io
 
     import pandas as pd
 
     handle = io.BytesIO(source) if isinstance(source, bytes) else source
+    names = ("participant_id", "session", "arm", "level", *TEXT_COLUMNS)
     table = pd.read_csv(handle, sep="\t", na_values=["n/a"], keep_default_na=False,
-                        dtype={"participant_id": object, "session": object, "arm": object,
-                               "level": object, **dict.fromkeys(TEXT_COLUMNS, object)})
+                        dtype=dict.fromkeys(names, object))
+    numbers = set(disc_columns()) - set(names)
+    for column in table.columns:
+        kind = table[column].dtype
+        if column in names or pd.api.types.is_numeric_dtype(kind) or \
+                pd.api.types.is_bool_dtype(kind):
+            continue
+        text = table[column].astype(str).str.strip()
+        given = table[column].notna() & (text != "")
+        value = pd.to_numeric(text.where(given), errors="coerce")
+        bad = given & value.isna()
+        if bad.any():
+            if column not in numbers:
+                continue  # a text column of the user's
+            i = int(bad.to_numpy().argmax())
+            raise ValueError(f"line {i + 2}, column {column!r}: {table[column].iloc[i]!r} is "
+                             "not a number (expected a number, n/a or an empty cell)")
+        table[column] = value
     for text in TEXT_COLUMNS:
         if text in table:
             table[text] = table[text].fillna("")

@@ -57,3 +57,18 @@ def test_a_missing_baseline_visit_does_not_make_the_next_one_the_baseline():
     assert out.height_middle_mm_change.tolist()[:2] == [0.0, 0.5]
     assert math.isnan(out.height_middle_mm_change[2])  # sub-2's baseline failed: no change
     assert add_change_from_baseline(table).height_middle_mm_change[2] == 0.0  # the default
+
+
+def test_read_discs_takes_empty_number_cells_as_missing_and_keeps_text_columns(tmp_path):
+    from discmri.table import read_discs
+
+    path = tmp_path / "discs.tsv"
+    path.write_text("participant_id\tsession\tlevel\theight_middle_mm\tnp_t2_ms\tnotes\tcomment\n"
+                    "sub-01\tses-0\tL4-L5\t9.5\t\t\tfine\n"
+                    "sub-01\tses-0\tL5-S1\tn/a\t101.5\tsome note\t\n", encoding="utf-8")
+    table = read_discs(path)
+    assert table.height_middle_mm.dtype == float and table.np_t2_ms.dtype == float
+    assert math.isnan(table.height_middle_mm[1]) and math.isnan(table.np_t2_ms[0])
+    assert table.np_t2_ms[1] == 101.5 and table.height_middle_mm[0] == 9.5
+    assert table.notes.tolist() == ["", "some note"]
+    assert table.comment[0] == "fine"  # a column of the user's, kept as text

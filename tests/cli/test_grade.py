@@ -96,12 +96,15 @@ def test_reader_grades_of_several_images_need_a_bids_name(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_calibrate_writes_a_thresholds_file_that_grade_then_uses(tmp_path, capsys):
+@pytest.mark.parametrize("missing", ["n/a", ""])  # as discmri writes it, as a spreadsheet does
+def test_calibrate_writes_a_thresholds_file_that_grade_then_uses(tmp_path, capsys, missing):
     from discmri.phantom.readers import READER_THRESHOLDS, feature_cohort, reader_grades
 
     features = feature_cohort(30, seed=2)
+    features.loc[0, "np_fat_ratio"] = float("nan")  # a disc without presacral fat in view
     discs = tmp_path / "discs.tsv"
-    features.to_csv(discs, sep="\t", index=False, na_rep="n/a")
+    features.to_csv(discs, sep="\t", index=False, na_rep=missing)
+    assert f"\t{missing}\t" in discs.read_text(encoding="utf-8")
     readers = tmp_path / "grades.tsv"
     reader_grades(features, 2, seed=12).to_csv(readers, sep="\t", index=False)
     site = tmp_path / "site.json"
@@ -137,3 +140,21 @@ def test_grade_without_an_image_says_what_is_missing(tmp_path, capsys):
     assert main(["grade", "--out", str(tmp_path / "g.tsv")]) == 2
     err = capsys.readouterr().err
     assert "--t2w and --labels missing" in err
+
+
+def test_calibrate_names_a_cell_that_is_not_a_number(tmp_path, capsys):
+    from discmri.phantom.readers import feature_cohort, reader_grades
+
+    features = feature_cohort(5, seed=2)
+    readers = tmp_path / "grades.tsv"
+    reader_grades(features, 1, seed=12).to_csv(readers, sep="\t", index=False)
+    features["np_csf_ratio"] = features["np_csf_ratio"].astype(object)
+    features.loc[2, "np_csf_ratio"] = "0,85"  # a decimal comma
+    discs = tmp_path / "discs.tsv"
+    features.to_csv(discs, sep="\t", index=False, na_rep="n/a")
+    site = tmp_path / "site.json"
+    assert main(["grade", "--calibrate", str(readers), "--discs", str(discs),
+                 "--out", str(site)]) == 2
+    err = capsys.readouterr().err
+    assert "line 4, column 'np_csf_ratio': '0,85' is not a number" in err
+    assert err.count("\n") == 1 and not site.exists()
