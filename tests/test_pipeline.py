@@ -480,7 +480,7 @@ def test_reader_grades_in_the_dataset_give_an_agreement_table(cohort_root, tmp_p
     assert record["ReaderGrades"] == 2 * len(truth) and record["Unmatched"] == 0
     assert any("too few reader grades" in f["kept"] for f in record["Fits"])
     # a site's thresholds drive the run's suggestions
-    strict = Thresholds(af_hyperintense=50.0, af_mild=40.0)
+    strict = Thresholds(af_hyperintense=50.0, af_mild=40.0, csf_equal=5.0)
     again = run_dataset(ds, tmp_path / "strict", only=["01"],
                         options=RunOptions(t2=False, adc=False, grade_thresholds=strict))
     assert (again.griffith.astype(str).str.split("/").str[0].astype(int) >= 5).all()

@@ -278,6 +278,12 @@ def supporting_evidence(features) -> list[str]:
     return out
 
 
+def _as_bright_as_csf(features, t: Thresholds) -> bool:
+    """Whether the nucleus reaches CSF's signal (``np_csf_ratio`` ≥ ``csf_equal``)."""
+    value = float(features.get("np_csf_ratio", math.nan))
+    return math.isfinite(value) and value >= t.csf_equal
+
+
 def griffith(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
     """Modified Pfirrmann (Griffith) grade of one disc from its features.
 
@@ -296,8 +302,14 @@ def griffith(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
     if not math.isfinite(float(features.get("np_outer_af_ratio", math.nan))):
         j.evidence.append("np_outer_af_ratio n/a: no grade")
         return Suggestion("", "", math.nan, tuple(j.evidence))
-    bright = j.above("np_outer_af_ratio", t.af_hyperintense, "hyperintense to the outer "
-                     "annulus", "3", "4")
+    if _as_bright_as_csf(features, t):
+        # grade 1 is defined by CSF: a nucleus that bright is hyperintense to any annulus,
+        # whose own signal varies between scanners and sequences (AF/CSF 0.1-0.4)
+        j.evidence.append("np_outer_af_ratio not decisive: the nucleus is as bright as CSF")
+        bright = True
+    else:
+        bright = j.above("np_outer_af_ratio", t.af_hyperintense, "hyperintense to the "
+                         "outer annulus", "3", "4")
     if bright:
         equal_csf = j.above("np_csf_ratio", t.csf_equal, "equal to CSF", "1", "2")
         if equal_csf:
@@ -343,6 +355,16 @@ def pfirrmann(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
     if math.isfinite(loss) and loss >= t.loss_collapsed:
         j.above("height_loss_pct", t.loss_collapsed, "collapsed", "V", "IV")
         return j.result("V")
+    if _as_bright_as_csf(features, t):
+        # I and II are defined by CSF ("hyperintense, isointense with CSF"), whatever the
+        # annulus's own signal
+        j.evidence.append("np_outer_af_ratio not decisive: the nucleus is as bright as CSF")
+        banded = (float(features.get("cleft_depth", 0.0) or 0.0) >= t.cleft
+                  or float(features.get("np_inhomogeneity", 0.0) or 0.0) >= t.inhomogeneous)
+        j.above("np_csf_ratio", t.csf_equal, "equal to CSF", "I", "II")
+        if banded:
+            j.evidence.append("inhomogeneous or banded nucleus")
+        return j.result("II" if banded else "I")
     if not j.above("np_outer_af_ratio", t.af_mild, "above the outer annulus", "III", "IV"):
         return j.result("IV")
     if not j.above("np_outer_af_ratio", t.af_hyperintense, "bright", "II", "III"):

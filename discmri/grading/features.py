@@ -189,26 +189,50 @@ def _floor_image_csf(csf: list, sources: list[str]) -> None:
 
 
 def _reference_dhi(names: list[str], dhi: np.ndarray, normal: np.ndarray,
-                   normative: float = NORMATIVE_DHI):
+                   normative: float = NORMATIVE_DHI, positions=None):
     """Expected DHI per disc from the other discs whose nucleus is not hypointense.
 
-    Discs grow taller caudally, so with two or more such discs the expectation is a straight
-    line through their DHIs against the level (least squares), read at the disc's level; with
-    one, its DHI; with none, ``normative`` (:data:`NORMATIVE_DHI` by default).
+    Discs grow taller caudally from the thoracolumbar junction to L4-L5, and the
+    lumbosacral disc is as tall as L4-L5 or less (on lateral radiographs of 211 healthy
+    adults the mean heights rise from L1-L2 to L4-L5 and stay constant or fall to L5-S1:
+    "The physiological pattern of lumbar intervertebral disk height", RöFo 1997;167(1):11).
+    So the expectation is a straight line through the other discs' DHIs against the level,
+    read at the disc's level, and for the disc above S1 at the level above it (not
+    extrapolated past L4-L5's rise); as a reference, the disc above S1 stands at that level
+    too. With three or more such discs the line is Theil-Sen's (the median of the pairwise
+    slopes, and the median intercept), which a degenerated disc among them, or two among five
+    or more, does not pull; with two, the line through them; with discs of one level only,
+    their mean DHI; with none, ``normative`` (:data:`NORMATIVE_DHI` by default).
+
+    Parameters
+    ----------
+    positions : sequence of float, optional
+        Level of each disc (consecutive levels one apart); by default 0, 1, 2, ...
     """
-    ref = np.full(len(names), math.nan)
-    how = [""] * len(names)
+    n = len(names)
+    ref = np.full(n, math.nan)
+    how = [""] * n
     ok = normal & np.isfinite(dhi)
-    k_all = np.arange(len(names))
-    for k in range(len(names)):
-        use = ok & (k_all != k)
-        if use.sum() >= 2:
-            coef = np.polyfit(k_all[use], dhi[use], 1)
-            ref[k] = float(np.polyval(coef, k))
-            how[k] = "trend of " + ", ".join(n for n, u in zip(names, use, strict=True) if u)
-        elif use.sum() == 1:
-            j = int(np.flatnonzero(use)[0])
-            ref[k], how[k] = dhi[j], names[j]
+    level = np.arange(n, dtype=float) if positions is None else np.asarray(positions, float)
+    # the disc above S1 stands at the level above it, as a reference and as a disc
+    lumbosacral = np.array([name.endswith("-S1") for name in names], bool)
+    at = level - lumbosacral
+    for k in range(n):
+        use = ok & (np.arange(n) != k)
+        x, y = at[use], dhi[use]
+        others = ", ".join(nm for nm, u in zip(names, use, strict=True) if u)
+        i, j = np.triu_indices(len(x), 1)
+        apart = x[j] != x[i]
+        if apart.any():
+            # Theil-Sen: the median of the pairwise slopes and the median intercept (with two
+            # discs, the line through them)
+            slope = float(np.median((y[j] - y[i])[apart] / (x[j] - x[i])[apart]))
+            ref[k] = float(np.median(y - slope * x)) + slope * at[k]
+            how[k] = "trend of " + others + (
+                ", read at the level above (the disc above S1 is no taller than it)"
+                if lumbosacral[k] else "")
+        elif use.any():
+            ref[k], how[k] = float(np.mean(y)), others
         else:
             ref[k] = normative
             how[k] = f"normative DHI {normative:g} (no other disc with a bright nucleus)"
@@ -271,11 +295,12 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
     fat_stats = (_stats(fat.values(data), SIGNAL_QUANTILE) if fat is not None
                  else (math.nan, math.nan, 0))
     table = measurement.table.set_index("level")
-    rows, csf, nuclei, sources = [], [], [], []
-    for level in measurement.levels.discs:
+    rows, csf, nuclei, sources, positions = [], [], [], [], []
+    for position, level in enumerate(measurement.levels.discs):
         disc = measurement.morphometry.discs.get(level.name)
         if disc is None:
             continue
+        positions.append(position)
         values = {}
         for region in ("np", "outer_annulus", "csf"):
             found = regions.regions.get((level.name, region))
@@ -319,7 +344,7 @@ def disc_features(measurement: Measurement, t2w: Volume, *,
     _fat_through_csf(out, csf, fat, fat_stats, t2w.affine, measurement)
     normal = (out.np_outer_af_ratio >= hypointense_ratio).to_numpy()
     ref, how = _reference_dhi(out.level.tolist(), out.dhi.to_numpy(float), normal,
-                              normative_dhi)
+                              normative_dhi, positions)
     out["reference_dhi"] = ref
     out["height_loss_pct"] = 100.0 * (1.0 - out.dhi / out.reference_dhi)
     out["height_reference"] = how

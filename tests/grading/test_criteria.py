@@ -35,6 +35,20 @@ def test_each_grade_follows_its_criteria(row, grade, pf):
     assert g.evidence and all(isinstance(e, str) for e in g.evidence)
 
 
+@pytest.mark.parametrize(("row", "grade", "pf"), [
+    # another contrast model: the outer annulus at 0.39 of CSF, not 0.13 (NP/AF 2.58 < 2.6)
+    (evidence(1.0, 1.25, 2.58), "1", "I"),
+    (evidence(1.0, 1.25, 2.58, cleft=0.5), "1", "II"),  # banded: Pfirrmann II, still = CSF
+    # below CSF the annulus still decides as before
+    (evidence(0.5, 0.8, 2.58), "4", "III"),
+])
+def test_a_nucleus_as_bright_as_csf_is_not_graded_by_the_annulus(row, grade, pf):
+    g, p = griffith(row), pfirrmann(row)
+    assert (g.grade, p.grade) == (grade, pf)
+    if row["np_csf_ratio"] >= THRESHOLDS.csf_equal:
+        assert any("as bright as CSF" in e for e in g.evidence + p.evidence)
+
+
 def test_evidence_names_each_feature_threshold_and_side():
     g = griffith(evidence(0.5, 0.8, 3.5))
     text = "; ".join(g.evidence)
@@ -90,6 +104,34 @@ def test_the_normative_dhi_stands_in_only_without_a_bright_disc():
     # no bright disc: the site's normative DHI, and the reference says so
     ref, how = _reference_dhi(names, dhi, np.zeros(3, bool), normative=0.4)
     assert np.allclose(ref, 0.4) and all("normative DHI 0.4" in h for h in how)
-    # two bright discs: the other discs' trend, whatever the normative value
+    # two bright discs: the other discs' trend, whatever the normative value, read for the
+    # disc above S1 at the level above it (0.33), not extrapolated past L4-L5 (0.36)
     ref, how = _reference_dhi(names, dhi, np.array([True, True, False]), normative=0.4)
-    assert ref[2] == pytest.approx(0.36) and how[2] == "trend of L3-L4, L4-L5"
+    assert ref[2] == pytest.approx(0.33) and how[2].startswith("trend of L3-L4, L4-L5")
+    assert ref[0] == pytest.approx(0.33) and ref[1] == pytest.approx(0.30)
+
+
+def test_the_height_reference_is_not_pulled_by_a_degenerated_neighbour():
+    from discmri.grading.features import _reference_dhi
+
+    names = ["T12-L1", "L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]
+    trend = 0.25 + 0.02 * np.arange(6)
+    dhi = trend.copy()
+    dhi[5] = trend[4]  # a normal L5-S1: as tall as L4-L5
+    dhi[2] *= 0.7  # L2-L3 has lost 30 % of its height, its nucleus still bright
+    ref, _ = _reference_dhi(names, dhi, np.ones(6, bool))
+    # Theil-Sen through the others: the trend itself at every normal disc (least squares
+    # through them would put L3-L4 2 % low and L5-S1 2 % high), and L2-L3's loss is 30 %
+    normal = [0, 1, 3, 4, 5]
+    assert np.allclose(ref[normal], dhi[normal], rtol=0.005), ref / dhi
+    assert 100 * (1 - dhi[2] / ref[2]) == pytest.approx(30.0, abs=1.0)
+
+
+def test_the_height_reference_follows_the_levels_not_the_rows():
+    from discmri.grading.features import _reference_dhi
+
+    # L2-L3 was not measured: L3-L4 is two levels below L1-L2, not one
+    names = ["L1-L2", "L3-L4", "L4-L5"]
+    dhi = np.array([0.27, 0.31, 0.33])
+    ref, _ = _reference_dhi(names, dhi, np.ones(3, bool), positions=[0, 2, 3])
+    assert np.allclose(ref, dhi)
