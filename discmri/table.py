@@ -13,6 +13,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from .errors import DatasetError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -210,7 +212,7 @@ def read_discs(source: str | os.PathLike[str] | bytes) -> pd.DataFrame:
 
     Raises
     ------
-    ValueError
+    DatasetError
         A column of numbers (:func:`disc_columns`) holds something else: the line (counting
         the header as line 1), the column and the value are named.
     """
@@ -236,8 +238,8 @@ def read_discs(source: str | os.PathLike[str] | bytes) -> pd.DataFrame:
             if column not in numbers:
                 continue  # a text column of the user's
             i = int(bad.to_numpy().argmax())
-            raise ValueError(f"line {i + 2}, column {column!r}: {table[column].iloc[i]!r} is "
-                             "not a number (expected a number, n/a or an empty cell)")
+            raise DatasetError(f"line {i + 2}, column {column!r}: {table[column].iloc[i]!r} "
+                               "is not a number (expected a number, n/a or an empty cell)")
         table[column] = value
     for text in TEXT_COLUMNS:
         if text in table:

@@ -23,8 +23,8 @@ reader is equally likely to call either grade, x = c_k / β; β says how sharply
 separates them (1/β is the reader's scatter in feature units). Every reader's grade of a disc
 is one observation. A group whose grades are not all present with :data:`MIN_PER_GRADE`
 observations, or whose fit does not rise with the feature, keeps the thresholds given, and the
-calibration says why. The double notation's ``collapse_with_signal``, ``cleft`` and
-``inhomogeneous`` are not Griffith boundaries and stay as given.
+calibration says why. The double notation's ``collapse_with_signal`` and ``cleft`` are not
+Griffith boundaries and stay as given.
 
 The fit is cross-validated by participant: the thresholds fitted without a participant's
 discs grade them, and the agreement of those grades with the readers' consensus is what a

@@ -34,14 +34,16 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ..errors import ParameterError
 from .features import NORMATIVE_DHI
 
-__all__ = ["ADC_NORMAL_DEGENERATED", "T2_BY_PFIRRMANN", "THRESHOLDS", "Suggestion",
-           "Thresholds", "griffith", "load_thresholds", "pfirrmann", "supporting_evidence"]
+__all__ = ["ADC_INFORMATIVE_RATIO", "ADC_NORMAL_DEGENERATED", "RETIRED_THRESHOLDS",
+           "T2_BY_PFIRRMANN", "THRESHOLDS", "Suggestion", "Thresholds", "adc_likelihood_ratio",
+           "griffith", "load_thresholds", "pfirrmann", "supporting_evidence"]
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,8 @@ class Thresholds:
         double notation (e.g. ``"4/7"``): 30 % plus the spread of the height-loss estimate
         (about ±10 % where the expected height comes from the level trend of other discs).
     cleft : float
-        ``cleft_depth`` from which an intranuclear cleft is reported.
-    inhomogeneous : float
-        ``np_inhomogeneity`` from which a nucleus is inhomogeneous (Pfirrmann II rather than
-        I).
+        ``cleft_depth`` from which an intranuclear cleft is reported (Griffith 2) and a
+        nucleus is banded (Pfirrmann II rather than I).
     normative_dhi : float
         Expected mean-height DHI of a disc when no other disc of the spine has a bright
         nucleus to serve as reference: typical disc height 7-13 mm over vertebral body height
@@ -95,12 +95,15 @@ class Thresholds:
     loss_collapsed: float = 60.0
     collapse_with_signal: float = 40.0
     cleft: float = 0.3
-    inhomogeneous: float = 0.35
     normative_dhi: float = NORMATIVE_DHI
 
 
 #: The default thresholds (see :class:`Thresholds` for where each comes from).
 THRESHOLDS = Thresholds()
+
+#: Names that threshold files of earlier versions may hold, and why they are ignored.
+RETIRED_THRESHOLDS = {
+    "inhomogeneous": "Pfirrmann I and II are told apart by the cleft alone since issue 23"}
 
 
 def load_thresholds(path: str | os.PathLike[str]) -> Thresholds:
@@ -123,6 +126,11 @@ def load_thresholds(path: str | os.PathLike[str]) -> Thresholds:
     if isinstance(raw, dict) and isinstance(raw.get("Thresholds"), dict):
         raw = raw["Thresholds"]  # a calibration's file: the thresholds and their record
     known = {f.name for f in fields(Thresholds)}
+    retired = sorted(set(raw) & set(RETIRED_THRESHOLDS)) if isinstance(raw, dict) else []
+    for name in retired:
+        warnings.warn(f"thresholds file {path}: {name!r} is no longer used "
+                      f"({RETIRED_THRESHOLDS[name]}); ignored", UserWarning, stacklevel=2)
+        raw = {k: v for k, v in raw.items() if k != name}
     bad = sorted(set(raw) - known)
     if bad or not isinstance(raw, dict):
         raise ParameterError(f"thresholds file {path}: unknown names {', '.join(bad)}; "
@@ -270,12 +278,50 @@ def supporting_evidence(features) -> list[str]:
                    f"({m:.0f} ± {s:.0f} ms in a 1.5 T series; protocol-dependent)")
     adc = float(features.get("np_adc_mm2_s", math.nan))
     if math.isfinite(adc) and adc > 0:
-        (mn, _), (md, _) = ADC_NORMAL_DEGENERATED
-        nearer = "normal" if abs(adc - mn) < abs(adc - md) else "degenerated"
-        out.append(f"supporting: np_adc_mm2_s {adc * 1e3:.2f}e-3, nearer the {nearer} discs' "
-                   f"mean ({mn * 1e3:.2f}e-3 normal, {md * 1e3:.2f}e-3 degenerated; the two "
-                   "overlap widely)")
+        ratio = adc_likelihood_ratio(adc)
+        (mn, sn), (md, sd) = ADC_NORMAL_DEGENERATED
+        says = ("favours a normal disc" if ratio >= ADC_INFORMATIVE_RATIO else
+                "favours a degenerated disc" if ratio <= 1 / ADC_INFORMATIVE_RATIO else
+                "does not tell normal from degenerated")
+        out.append(f"supporting: np_adc_mm2_s {adc * 1e3:.2f}e-3, likelihood ratio normal : "
+                   f"degenerated {ratio:.2f}, {says} (normal {mn * 1e3:.2f} ± {sn * 1e3:.2f}, "
+                   f"degenerated {md * 1e3:.2f} ± {sd * 1e3:.2f} e-3 mm2/s; "
+                   "protocol-dependent)")
     return out
+
+
+#: Likelihood ratio from which the nucleus ADC is said to favour one side (3: "substantial"
+#: on Jeffreys' scale); between 1/3 and 3 it is said not to tell them apart.
+ADC_INFORMATIVE_RATIO = 3.0
+
+
+def adc_likelihood_ratio(adc: float) -> float:
+    """Likelihood of a nucleus ADC (mm²/s) among normal over among degenerated discs.
+
+    Normal densities with the means and SDs of :data:`ADC_NORMAL_DEGENERATED`. The two groups
+    are 0.4 SD apart and the normal one is wider, so the ratio stays between 0.67 and 1.9
+    from 0.8e-3 to 2.8e-3 mm²/s and passes 3 only above about 3.05e-3 mm²/s: the ADC alone
+    says little about one disc.
+    """
+    (mn, sn), (md, sd) = ADC_NORMAL_DEGENERATED
+    log_ratio = (-0.5 * ((adc - mn) / sn) ** 2 - math.log(sn)
+                 + 0.5 * ((adc - md) / sd) ** 2 + math.log(sd))
+    return math.exp(log_ratio)
+
+
+def _banded(features, t: Thresholds, j: _Judge) -> bool:
+    """Whether a bright nucleus shows Pfirrmann II's horizontal band (an intranuclear cleft).
+
+    Pfirrmann I and II differ by homogeneity, and the band is what the image shows of it.
+    ``np_inhomogeneity`` is not used: the nucleus region's spread holds its border with the
+    annulus, so that uniform nuclei read 0.23-0.50 when bright and 0.21 when dark (the sample
+    data), and ten of its Griffith 1 discs (uniformly hyperintense) were called Pfirrmann II.
+    """
+    cleft = float(features.get("cleft_depth", math.nan))
+    banded = math.isfinite(cleft) and cleft >= t.cleft
+    if banded:
+        j.evidence.append(f"cleft_depth {cleft:.2f} ≥ {t.cleft:g}: banded nucleus")
+    return banded
 
 
 def _as_bright_as_csf(features, t: Thresholds) -> bool:
@@ -342,7 +388,7 @@ def griffith(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
 def pfirrmann(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
     """Pfirrmann grade (I-V) of one disc from the same features, by its own criteria.
 
-    I: bright (= CSF) and homogeneous; II: bright but inhomogeneous or banded; III: grey
+    I: bright (= CSF) and homogeneous; II: bright but banded (a cleft), or below CSF; III: grey
     (hyperintense to the annulus but not to CSF's level, or mildly so with normal height);
     IV: hypointense or mildly hyperintense with height lost; V: collapsed (> 60 % loss).
     """
@@ -359,11 +405,8 @@ def pfirrmann(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
         # I and II are defined by CSF ("hyperintense, isointense with CSF"), whatever the
         # annulus's own signal
         j.evidence.append("np_outer_af_ratio not decisive: the nucleus is as bright as CSF")
-        banded = (float(features.get("cleft_depth", 0.0) or 0.0) >= t.cleft
-                  or float(features.get("np_inhomogeneity", 0.0) or 0.0) >= t.inhomogeneous)
+        banded = _banded(features, t, j)
         j.above("np_csf_ratio", t.csf_equal, "equal to CSF", "I", "II")
-        if banded:
-            j.evidence.append("inhomogeneous or banded nucleus")
         return j.result("II" if banded else "I")
     if not j.above("np_outer_af_ratio", t.af_mild, "above the outer annulus", "III", "IV"):
         return j.result("IV")
@@ -376,10 +419,7 @@ def pfirrmann(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
     if not j.above("np_csf_ratio", t.csf_fat_equivalent, "hyperintense (near CSF)", "II",
                    "III"):
         return j.result("III")
-    banded = (float(features.get("cleft_depth", 0.0) or 0.0) >= t.cleft
-              or float(features.get("np_inhomogeneity", 0.0) or 0.0) >= t.inhomogeneous)
+    banded = _banded(features, t, j)
     if j.above("np_csf_ratio", t.csf_equal, "equal to CSF", "I", "II") and not banded:
         return j.result("I")
-    if banded:
-        j.evidence.append("inhomogeneous or banded nucleus")
     return j.result("II")

@@ -50,13 +50,14 @@ def test_run_on_sample_data_prints_progress_and_a_summary(tmp_path, capsys):
 
 def test_grade_thresholds_of_a_site_drive_the_runs_suggestions(tmp_path, capsys):
     strict = tmp_path / "site.json"
-    strict.write_text(json.dumps({"Thresholds": {"af_hyperintense": 50.0, "af_mild": 40.0}}),
-                      encoding="utf-8")
+    strict.write_text(json.dumps({"Thresholds": {"af_hyperintense": 50.0, "af_mild": 40.0,
+                                                 "csf_equal": 5.0}}), encoding="utf-8")
     out = tmp_path / "out"
     assert main(["run", str(SAMPLE), str(out), "--only", "sub-04", "--workers", "1",
                  "--no-t2", "--no-adc", "--grade-thresholds", str(strict)]) == 0
     table = pd.read_csv(out / "discs.tsv", sep="\t", na_values=["n/a"], keep_default_na=False)
-    # nothing is above the outer annulus under these thresholds: hypointense grades only
+    # nothing is as bright as CSF or above the outer annulus under these thresholds:
+    # hypointense grades only
     graded = table[table.status == ""]  # not the disc cut by the top of the image
     assert graded.griffith.astype(str).str.split("/").str[0].astype(int).min() >= 5
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))

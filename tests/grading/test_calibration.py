@@ -45,8 +45,8 @@ def test_calibration_recovers_the_readers_thresholds(site):
     # fat's level on the CSF scale: fat_above × fat/CSF (0.6 in the cohort)
     assert t.csf_fat_equivalent == pytest.approx(READER_THRESHOLDS["fat_above"] * 0.6, rel=0.07)
     # not Griffith boundaries: kept
-    assert (t.cleft, t.inhomogeneous, t.collapse_with_signal) == (
-        THRESHOLDS.cleft, THRESHOLDS.inhomogeneous, THRESHOLDS.collapse_with_signal)
+    assert (t.cleft, t.collapse_with_signal) == (THRESHOLDS.cleft,
+                                                 THRESHOLDS.collapse_with_signal)
     assert all(f["converged"] and not f["kept"] for f in result.fits)
     assert all(f["beta"] > 0 for f in result.fits)
 

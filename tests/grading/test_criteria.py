@@ -135,3 +135,40 @@ def test_the_height_reference_follows_the_levels_not_the_rows():
     dhi = np.array([0.27, 0.31, 0.33])
     ref, _ = _reference_dhi(names, dhi, np.ones(3, bool), positions=[0, 2, 3])
     assert np.allclose(ref, dhi)
+
+
+@pytest.mark.parametrize(("adc", "says"), [
+    (2.06e-3, "does not tell normal from degenerated"),  # the degenerated mean: ratio 0.76
+    (2.27e-3, "does not tell normal from degenerated"),  # the normal mean: ratio 0.9
+    (1.7e-3, "does not tell normal from degenerated"),   # our phantom's grade 4: ratio 0.67
+    (3.5e-3, "favours a normal disc"),                   # ratio 9.3
+])
+def test_the_adc_line_states_what_it_can_tell(adc, says):
+    from discmri.grading.criteria import adc_likelihood_ratio, supporting_evidence
+
+    (line,) = supporting_evidence({"np_adc_mm2_s": adc})
+    ratio = adc_likelihood_ratio(adc)
+    assert says in line and f"likelihood ratio normal : degenerated {ratio:.2f}" in line
+    # the ratio of the two normal densities, computed here from their formula
+    (mn, sn), (md, sd) = (2.27e-3, 0.58e-3), (2.06e-3, 0.47e-3)
+    dens = [np.exp(-0.5 * ((adc - m) / s) ** 2) / s for m, s in ((mn, sn), (md, sd))]
+    assert adc_likelihood_ratio(adc) == pytest.approx(dens[0] / dens[1], rel=1e-9)
+
+
+def test_the_scales_agree_where_their_criteria_coincide():
+    # Griffith 1 (uniformly hyperintense, = CSF) without a cleft is Pfirrmann I, however
+    # spread the nucleus region's values (uniform bright nuclei read 0.23-0.50 in the sample)
+    for spread in (0.1, 0.5):
+        row = evidence(1.0, 1.7, 7.0, inhomogeneity=spread)
+        assert (griffith(row).grade, pfirrmann(row).grade) == ("1", "I")
+    # a cleft makes it Pfirrmann II (horizontal bands), and the evidence says so
+    p = pfirrmann(evidence(1.0, 1.7, 7.0, cleft=0.5))
+    assert p.grade == "II" and any("banded" in e for e in p.evidence)
+
+
+def test_a_threshold_file_of_an_earlier_version_still_loads(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"af_mild": 1.6, "inhomogeneous": 0.35}), encoding="utf-8")
+    with pytest.warns(UserWarning, match="'inhomogeneous' is no longer used"):
+        t = load_thresholds(path)
+    assert t.af_mild == 1.6
