@@ -60,6 +60,9 @@ def _grade_image(args: argparse.Namespace) -> int:
     if missing:
         raise ParameterError(f"{' and '.join(missing)} missing; expected a T2w image and its "
                              "label map (or --calibrate READERS.tsv --discs DISCS.tsv)")
+    if args.scale:
+        raise ParameterError("--scale: only with --calibrate (an image is graded on both "
+                             "scales)")
     out = Path(args.out)
     if out.suffix != ".tsv":
         raise ParameterError(f"--out {out}: expected a .tsv file name")
@@ -140,13 +143,14 @@ def _calibrate(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise ParameterError(f"--discs {args.discs}: {exc}; expected discs.tsv of a discmri "
                              "run") from exc
-    result = calibrate(discs, readers, base=base, folds=args.folds)
+    result = calibrate(discs, readers, base=base, folds=args.folds, scale=args.scale)
     from .._version import __version__
 
     record = {**result.to_json(), "Readers": str(args.calibrate), "Discs": str(args.discs),
               "GeneratedBy": [{"Name": "discmri", "Version": __version__}]}
     write_all_or_nothing({out: (json.dumps(record, indent=2) + "\n").encode("utf-8")},
                          overwrite=args.overwrite)
+    print(f"calibrated to {result.n_reader_grades} {result.scale} reader grades")
     for fit in result.fits:
         fitted = ", ".join(f"{k} {v:.3g}" for k, v in fit["thresholds"].items())
         print(f"{fit['group']}: {fitted or 'kept: ' + fit['kept']} (n {fit['n']})")
@@ -182,8 +186,11 @@ def add_parser(sub) -> None:
                                         "discmri.grading.Thresholds, or a --calibrate output) "
                                         "[the documented defaults]")
     p.add_argument("--calibrate", metavar="READERS.tsv",
-                   help="fit the thresholds to these reader grades (Griffith) and write them "
-                        "to --out (.json); needs --discs")
+                   help="fit the thresholds to these reader grades and write them to --out "
+                        "(.json); needs --discs")
+    p.add_argument("--scale", choices=("griffith", "pfirrmann"),
+                   help="with --calibrate: the readers' scale to fit [Griffith when the "
+                        "readers gave Griffith grades, else Pfirrmann]")
     p.add_argument("--discs", help="with --calibrate: discs.tsv of a discmri run of the "
                                    "readers' images (its grading evidence columns)")
     p.add_argument("--folds", type=int, default=5,

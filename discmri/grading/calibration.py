@@ -42,13 +42,13 @@ import numpy as np
 
 from ..errors import ParameterError
 from .agreement import Agreement, _bids, agreement, consensus, grade_value
-from .criteria import THRESHOLDS, Thresholds, griffith
+from .criteria import THRESHOLDS, Thresholds, griffith, pfirrmann
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["GROUPS", "MIN_PER_GRADE", "Calibration", "calibrate", "fit_thresholds",
-           "reader_signal_height"]
+__all__ = ["GROUPS", "MIN_PER_GRADE", "PFIRRMANN_GROUPS", "Calibration", "calibrate",
+           "fit_thresholds", "reader_signal_height"]
 
 #: Fewest observations (reader grades) of every grade of a group for it to be fitted.
 MIN_PER_GRADE = 3
@@ -65,6 +65,23 @@ GROUPS: dict[str, tuple[str, bool, tuple[int, ...], tuple[tuple[int, ...], ...],
     "height": ("height_loss_pct", False, (5,), ((5,), (6,), (7,), (8,)),
                ("loss_some", "loss_moderate", "loss_collapsed")),
 }
+
+#: The groups of Pfirrmann boundaries (same layout as :data:`GROUPS`, grades 1-5 for I-V).
+#: Pfirrmann III holds two kinds of disc (grey with normal height; bright below presacral
+#: fat's level) and IV two (hypointense; grey with height decreased), so each group keeps the
+#: discs whose grade its feature decides: the annulus group splits IV from III-I on the discs
+#: of normal height (``height_loss_pct`` below ``loss_some``), which leaves ``af_hyperintense``
+#: as given; the CSF group orders III, II and I among the discs without a cleft (a banded
+#: nucleus is II whatever its signal); the height group splits V from IV.
+PFIRRMANN_GROUPS: dict[str, tuple[str, bool, tuple[int, ...], tuple[tuple[int, ...], ...],
+                                  tuple[str, ...]]] = {
+    "annulus": ("np_outer_af_ratio", True, (1, 2, 3, 4), ((4,), (1, 2, 3)), ("af_mild",)),
+    "csf": ("np_csf_ratio", True, (1, 2, 3), ((3,), (2,), (1,)),
+            ("csf_fat_equivalent", "csf_equal")),
+    "height": ("height_loss_pct", False, (4, 5), ((4,), (5,)), ("loss_collapsed",)),
+}
+
+_GROUPS = {"griffith": GROUPS, "pfirrmann": PFIRRMANN_GROUPS}
 
 _KEYS = ["participant_id", "session", "level"]
 
@@ -91,11 +108,11 @@ def reader_signal_height(grade) -> tuple[int, int]:
     return (value, 5) if value <= 4 else (5, value)
 
 
-def _fit_group(name: str, rows: pd.DataFrame) -> dict[str, Any]:
+def _fit_group(name: str, rows: pd.DataFrame, groups=None) -> dict[str, Any]:
     """Fit one group's boundaries (see :data:`GROUPS`); ``thresholds`` empty when kept."""
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-    feature, log, signals, categories, names = GROUPS[name]
+    feature, log, signals, categories, names = (groups or GROUPS)[name]
     grade = rows["height"] if name == "height" else rows["signal"]
     use = rows["signal"].isin(signals).to_numpy().copy()
     x = rows[feature].to_numpy(float)
@@ -140,19 +157,30 @@ def _fit_group(name: str, rows: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def _rows(features: pd.DataFrame, readers: pd.DataFrame) -> pd.DataFrame:
-    """Griffith reader grades joined with the features of their discs."""
-    given = readers[readers["scale"] == "griffith"].copy()
+def _rows(features: pd.DataFrame, readers: pd.DataFrame, scale: str = "griffith"
+          ) -> pd.DataFrame:
+    """Reader grades of one scale joined with the features of their discs.
+
+    ``signal`` and ``height`` hold the Griffith signal and height grades
+    (:func:`reader_signal_height`), or both the Pfirrmann grade (1-5).
+    """
+    given = readers[readers["scale"] == scale].copy()
     if given.empty:
-        raise ParameterError("calibration needs Griffith (modified Pfirrmann) reader grades; "
-                             "the readers' table has none (scale column)")
+        raise ParameterError(f"calibration needs {scale} reader grades; the readers' table "
+                             "has none (scale column)")
     for frame in (given, features):
         frame["participant_id"] = frame["participant_id"].map(lambda v: _bids(v, "sub-"))
         frame["session"] = frame["session"].fillna("").map(lambda v: _bids(v, "ses-"))
-    parts = given["grade"].map(reader_signal_height)
-    given["signal"] = [p[0] for p in parts]
-    given["height"] = [p[1] for p in parts]
-    missing = [c for c in (*_KEYS, *(g[0] for g in GROUPS.values())) if c not in features]
+    if scale == "griffith":
+        parts = given["grade"].map(reader_signal_height)
+        given["signal"] = [p[0] for p in parts]
+        given["height"] = [p[1] for p in parts]
+    else:
+        given["signal"] = given["height"] = given["grade"].map(
+            lambda g: grade_value(g, "pfirrmann"))
+    needed = {g[0] for g in _GROUPS[scale].values()} | ({"cleft_depth"}
+                                                          if scale == "pfirrmann" else set())
+    missing = [c for c in (*_KEYS, *sorted(needed)) if c not in features]
     if missing:
         raise ParameterError(f"calibration features: no column {', '.join(missing)}; expected "
                              "discs.tsv of a discmri run or discmri grade's table with "
@@ -160,11 +188,13 @@ def _rows(features: pd.DataFrame, readers: pd.DataFrame) -> pd.DataFrame:
     return given.merge(features, on=_KEYS, how="inner")
 
 
-def fit_thresholds(rows: pd.DataFrame, base: Thresholds = THRESHOLDS
-                   ) -> tuple[Thresholds, list[dict[str, Any]]]:
+def fit_thresholds(rows: pd.DataFrame, base: Thresholds = THRESHOLDS,
+                   scale: str = "griffith") -> tuple[Thresholds, list[dict[str, Any]]]:
     """Thresholds fitted to reader grades joined with features; the rest from ``base``.
 
-    Every group of :data:`GROUPS` is fitted on its own.
+    Every group of :data:`GROUPS` (Griffith) or :data:`PFIRRMANN_GROUPS` is fitted on its
+    own; a Pfirrmann group on the discs whose grade its feature decides (see there, with
+    ``base``'s ``loss_some`` and ``cleft``).
 
     Parameters
     ----------
@@ -181,7 +211,15 @@ def fit_thresholds(rows: pd.DataFrame, base: Thresholds = THRESHOLDS
         Per group: feature, n, counts per grade, β (per feature unit: the reader's
         sharpness), convergence, the fitted thresholds, and why a group was kept.
     """
-    fits = [_fit_group(name, rows) for name in GROUPS]
+    groups = _GROUPS[scale]
+    if scale == "griffith":
+        fits = [_fit_group(name, rows) for name in groups]
+    else:
+        loss = rows["height_loss_pct"].to_numpy(float)
+        cleft = rows["cleft_depth"].to_numpy(float)
+        keep = {"annulus": ~(loss >= base.loss_some), "csf": ~(cleft >= base.cleft),
+                "height": np.ones(len(rows), bool)}
+        fits = [_fit_group(name, rows[keep[name]], groups) for name in groups]
     fitted = {k: v for f in fits for k, v in f["thresholds"].items()}
     t = replace(base, **fitted)
     if not (t.af_mild < t.af_hyperintense and t.loss_some < t.loss_moderate
@@ -203,13 +241,16 @@ class Calibration:
         Per group of boundaries (:func:`fit_thresholds`).
     cross_validated : Agreement
         Grades from thresholds fitted without each participant, against the readers'
-        consensus (Griffith, the height grade for a double notation).
+        consensus (on the scale fitted; Griffith's double notation counts as its height
+        grade).
     default : Agreement
         The thresholds given (the defaults) against the same consensus.
     folds : int
         Participant folds of the cross-validation.
     n_reader_grades, n_unmatched : int
-        Griffith reader grades used, and those without a measured disc (left out).
+        Reader grades used, and those without a measured disc (left out).
+    scale : {"griffith", "pfirrmann"}
+        The readers' scale that was fitted.
     """
 
     thresholds: Thresholds
@@ -219,6 +260,7 @@ class Calibration:
     folds: int
     n_reader_grades: int
     n_unmatched: int
+    scale: str = "griffith"
 
     def to_json(self) -> dict[str, Any]:
         """A thresholds file with the calibration's record.
@@ -236,19 +278,22 @@ class Calibration:
                 "CrossValidated": numbers(self.cross_validated),
                 "Default": numbers(self.default), "Folds": self.folds,
                 "ReaderGrades": self.n_reader_grades, "Unmatched": self.n_unmatched,
+                "Scale": self.scale,
                 "Method": "probit ordinal regression per group of boundaries (statsmodels "
                           "OrderedModel); agreement against the readers' consensus, "
                           "cross-validated by participant"}
 
 
-def _grades(table: pd.DataFrame, thresholds: Thresholds) -> np.ndarray:
-    return np.array([grade_value(g, "griffith") if (g := griffith(r, thresholds).grade) else 0
+def _grades(table: pd.DataFrame, thresholds: Thresholds, scale: str = "griffith"
+            ) -> np.ndarray:
+    judge = griffith if scale == "griffith" else pfirrmann
+    return np.array([grade_value(g, scale) if (g := judge(r, thresholds).grade) else 0
                      for r in table.to_dict("records")])
 
 
 def calibrate(features: pd.DataFrame, readers: pd.DataFrame, *,
               base: Thresholds = THRESHOLDS, folds: int = 5, seed: int = 0,
-              n_boot: int = 1000) -> Calibration:
+              n_boot: int = 1000, scale: str | None = None) -> Calibration:
     """Fit the grade thresholds to a site's reader grades, cross-validated by participant.
 
     Parameters
@@ -257,8 +302,8 @@ def calibrate(features: pd.DataFrame, readers: pd.DataFrame, *,
         One row per disc: ``participant_id``, ``session``, ``level`` and the grading
         features (``discs.tsv`` of ``discmri run`` holds them).
     readers : pandas.DataFrame
-        Reader grades (:func:`~discmri.grading.agreement.read_reader_grades`); the Griffith
-        ones are used.
+        Reader grades (:func:`~discmri.grading.agreement.read_reader_grades`); those of
+        ``scale`` are used.
     base : Thresholds
         Thresholds kept for what cannot be fitted, and compared with.
     folds : int
@@ -267,6 +312,9 @@ def calibrate(features: pd.DataFrame, readers: pd.DataFrame, *,
         Seed of the fold assignment and of the bootstrap intervals.
     n_boot : int
         Bootstrap resamples of the agreement intervals.
+    scale : {"griffith", "pfirrmann"}, optional
+        The readers' scale to fit (Pfirrmann: :data:`PFIRRMANN_GROUPS`); by default Griffith
+        when the readers gave Griffith grades, else Pfirrmann.
 
     Returns
     -------
@@ -275,17 +323,22 @@ def calibrate(features: pd.DataFrame, readers: pd.DataFrame, *,
     Raises
     ------
     ParameterError
-        No Griffith reader grades, features without the needed columns, no reader grade
+        No reader grades of the scale, features without the needed columns, no reader grade
         of a measured disc, fewer than 2 participants or 2 folds.
     """
     if folds < 2:
         raise ParameterError(f"folds={folds}; expected 2 or more participant folds")
-    rows = _rows(features.copy(), readers)
-    n_given = int((readers["scale"] == "griffith").sum())
+    if scale is None:
+        scale = "pfirrmann" if not (readers["scale"] == "griffith").any() and (
+            readers["scale"] == "pfirrmann").any() else "griffith"
+    if scale not in _GROUPS:
+        raise ParameterError(f"scale must be 'griffith' or 'pfirrmann', got {scale!r}")
+    rows = _rows(features.copy(), readers, scale)
+    n_given = int((readers["scale"] == scale).sum())
     if rows.empty:
         raise ParameterError("calibration: no reader grade is of a measured disc; expected "
                              "participant_id, session and level to match the features")
-    thresholds, fits = fit_thresholds(rows, base)
+    thresholds, fits = fit_thresholds(rows, base, scale)
     names = np.unique(rows["participant_id"])
     if len(names) < 2:
         raise ParameterError("calibration needs reader grades of at least 2 participants "
@@ -294,23 +347,23 @@ def calibrate(features: pd.DataFrame, readers: pd.DataFrame, *,
     order = np.random.default_rng(seed).permutation(names)
     fold_of = {n: i % k for i, n in enumerate(order)}
     given = rows.copy()
-    given["value"] = given["grade"].map(lambda g: grade_value(g, "griffith"))
-    truth = consensus(given.assign(scale="griffith")[[*_KEYS, "scale", "value"]])
+    given["value"] = given["grade"].map(lambda g: grade_value(g, scale))
+    truth = consensus(given.assign(scale=scale)[[*_KEYS, "scale", "value"]])
     discs = truth[_KEYS].merge(rows.drop_duplicates(_KEYS), on=_KEYS, how="left")
     predicted = np.zeros(len(discs), int)
     for f in range(k):
         test = discs["participant_id"].map(fold_of).to_numpy() == f
         train = rows["participant_id"].map(fold_of).to_numpy() != f
-        fold_thresholds, _ = fit_thresholds(rows[train], base)
-        predicted[test] = _grades(discs[test], fold_thresholds)
+        fold_thresholds, _ = fit_thresholds(rows[train], base, scale)
+        predicted[test] = _grades(discs[test], fold_thresholds, scale)
     graded = predicted > 0
-    default = _grades(discs, base)
+    default = _grades(discs, base, scale)
     who = discs["participant_id"].to_numpy()
     expected = truth["value"].to_numpy(int)
-    cv = agreement(predicted[graded], expected[graded], who[graded], scale="griffith",
+    cv = agreement(predicted[graded], expected[graded], who[graded], scale=scale,
                    n_boot=n_boot, seed=seed)
     ok = default > 0
-    before = agreement(default[ok], expected[ok], who[ok], scale="griffith", n_boot=n_boot,
+    before = agreement(default[ok], expected[ok], who[ok], scale=scale, n_boot=n_boot,
                        seed=seed)
     n_used = len(rows)
-    return Calibration(thresholds, fits, cv, before, k, n_used, n_given - n_used)
+    return Calibration(thresholds, fits, cv, before, k, n_used, n_given - n_used, scale)

@@ -1,10 +1,11 @@
-"""Simulated readers: Griffith grades of discs from their features, with a reader's scatter.
+"""Simulated readers: Griffith or Pfirrmann grades of discs from their features, with scatter.
 
 A reader looks at a disc and judges its nucleus against CSF, presacral fat and the outer
-annulus, and its height, each with some scatter. Here a reader is the Griffith criteria (stated
-again below, independently of :mod:`discmri.grading`, so that neither can hide a mistake of the
-other) applied to the features multiplied by log-normal scatter (ratios) or shifted by normal
-scatter (height loss, percentage points), with the reader's own thresholds. Used to test that
+annulus, and its height, each with some scatter. Here a reader is the Griffith or the
+Pfirrmann criteria (stated again below, independently of :mod:`discmri.grading`, so that
+neither can hide a mistake of the other) applied to the features multiplied by log-normal
+scatter (ratios) or shifted by normal scatter (height loss, percentage points), with the
+reader's own thresholds. Used to test that
 calibration recovers a site's thresholds, and to draw cohorts of disc features at the table
 level (no images) for benchmarks.
 """
@@ -50,6 +51,24 @@ def _grade(af: float, csf: float, fat: float, loss: float, t: Mapping[str, float
         return 4
     return 5 + int(loss >= t["loss_some"]) + int(loss >= t["loss_moderate"]) + int(
         loss >= t["loss_collapsed"])
+
+
+def _pfirrmann(af: float, csf: float, fat: float, loss: float, t: Mapping[str, float]) -> int:
+    """Pfirrmann grade (1-5 for I-V) by the reader's boundaries.
+
+    Pfirrmann 2001: V collapsed; IV hypointense, or intermediate with the height decreased;
+    III intermediate (grey) with normal height, or bright but below presacral fat's level; II
+    bright, not CSF's; I = CSF, homogeneous (these readers see no cleft).
+    """
+    if loss >= t["loss_collapsed"]:
+        return 5
+    if af < t["af_mild"]:
+        return 4
+    if af < t["af_hyperintense"]:
+        return 4 if loss >= t["loss_some"] else 3
+    if fat < t["fat_above"]:
+        return 3
+    return 1 if csf >= t["csf_equal"] else 2
 
 
 def feature_cohort(participants: int, *, thresholds: Mapping[str, float] = READER_THRESHOLDS,
@@ -121,8 +140,8 @@ def feature_cohort(participants: int, *, thresholds: Mapping[str, float] = READE
 def reader_grades(features: pd.DataFrame, readers: int = 2, *,
                   thresholds: Mapping[str, float] = READER_THRESHOLDS,
                   ratio_scatter: float = 0.1, loss_scatter: float = 5.0,
-                  seed: int = 0) -> pd.DataFrame:
-    """Griffith grades of every disc by each of ``readers`` simulated readers.
+                  seed: int = 0, scale: str = "griffith") -> pd.DataFrame:
+    """Griffith (or Pfirrmann) grades of every disc by each of ``readers`` simulated readers.
 
     Parameters
     ----------
@@ -138,14 +157,20 @@ def reader_grades(features: pd.DataFrame, readers: int = 2, *,
     loss_scatter : float
         SD of a reader's misjudgement of the height loss (percentage points).
     seed : int
+    scale : {"griffith", "pfirrmann"}
+        The scale the readers grade on (Pfirrmann grades written I-V).
 
     Returns
     -------
     pandas.DataFrame
         A reader grades table: ``participant_id``, ``session``, ``level``, ``reader``,
-        ``scale`` (``griffith``), ``grade``.
+        ``scale``, ``grade``.
     """
     import pandas as pd
+
+    if scale not in ("griffith", "pfirrmann"):
+        raise ParameterError(f"scale must be 'griffith' or 'pfirrmann', got {scale!r}")
+    roman = ("I", "II", "III", "IV", "V")
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -154,9 +179,10 @@ def reader_grades(features: pd.DataFrame, readers: int = 2, *,
             seen = {k: float(disc[k]) * float(np.exp(rng.normal(0.0, ratio_scatter)))
                     for k in ("np_outer_af_ratio", "np_csf_ratio", "np_fat_ratio")}
             loss = float(disc["height_loss_pct"]) + float(rng.normal(0.0, loss_scatter))
-            grade = _grade(seen["np_outer_af_ratio"], seen["np_csf_ratio"],
-                           seen["np_fat_ratio"], loss, thresholds)
+            judge = _grade if scale == "griffith" else _pfirrmann
+            grade = judge(seen["np_outer_af_ratio"], seen["np_csf_ratio"],
+                          seen["np_fat_ratio"], loss, thresholds)
             rows.append({"participant_id": disc["participant_id"], "session": disc["session"],
-                         "level": disc["level"], "reader": f"reader{r + 1}",
-                         "scale": "griffith", "grade": str(grade)})
+                         "level": disc["level"], "reader": f"reader{r + 1}", "scale": scale,
+                         "grade": str(grade) if scale == "griffith" else roman[grade - 1]})
     return pd.DataFrame(rows)

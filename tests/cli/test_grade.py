@@ -159,3 +159,31 @@ def test_calibrate_names_a_cell_that_is_not_a_number(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "line 4, column 'np_csf_ratio': '0,85' is not a number" in err
     assert err.count("\n") == 1 and not site.exists()
+
+
+def test_calibrate_fits_pfirrmann_readers_and_says_so(tmp_path, capsys):
+    from discmri.phantom.readers import READER_THRESHOLDS, feature_cohort, reader_grades
+
+    features = feature_cohort(30, seed=2)
+    discs = tmp_path / "discs.tsv"
+    features.to_csv(discs, sep="\t", index=False, na_rep="n/a")
+    readers = tmp_path / "grades.tsv"
+    reader_grades(features, 2, seed=12, scale="pfirrmann").to_csv(readers, sep="\t",
+                                                                  index=False)
+    site = tmp_path / "site.json"
+    assert main(["grade", "--calibrate", str(readers), "--discs", str(discs),
+                 "--out", str(site)]) == 0
+    assert "calibrated to 300 pfirrmann reader grades" in capsys.readouterr().out
+    record = json.loads(site.read_text(encoding="utf-8"))
+    assert record["Scale"] == "pfirrmann"
+    assert record["Thresholds"]["af_mild"] == pytest.approx(READER_THRESHOLDS["af_mild"],
+                                                            rel=0.1)
+    # asked for a scale the readers did not use: one line naming it, nothing written
+    other = tmp_path / "other.json"
+    assert main(["grade", "--calibrate", str(readers), "--discs", str(discs), "--scale",
+                 "griffith", "--out", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert "griffith reader grades" in err and err.count("\n") == 1 and not other.exists()
+    # --scale grades nothing on its own
+    assert main(grade_args(tmp_path / "g.tsv", "--scale", "pfirrmann")) == 2
+    assert "only with --calibrate" in capsys.readouterr().err

@@ -108,8 +108,8 @@ def test_reader_grades_split_into_signal_and_height():
 def test_bad_calibration_input_is_refused_with_what_was_expected():
     features = feature_cohort(5, seed=0)
     readers = reader_grades(features, 1, seed=0)
-    with pytest.raises(ParameterError, match="Griffith"):
-        calibrate(features, readers.assign(scale="pfirrmann", grade="3"))
+    with pytest.raises(ParameterError, match="needs griffith reader grades"):
+        calibrate(features, readers.iloc[:0])  # no reader grades at all
     with pytest.raises(ParameterError, match="np_csf_ratio"):
         calibrate(features.drop(columns="np_csf_ratio"), readers)
     with pytest.raises(ParameterError, match="no reader grade is of a measured disc"):
@@ -130,3 +130,36 @@ def test_ids_with_or_without_bids_prefixes_match():
     b = calibrate(features, bare, n_boot=0)
     assert asdict(a.thresholds) == asdict(b.thresholds)
     assert a.n_reader_grades == b.n_reader_grades == len(readers) and b.n_unmatched == 0
+
+
+def test_pfirrmann_readers_are_calibrated_on_their_own_criteria():
+    """Readers grading Pfirrmann (I-V) with the site's boundaries. Measured: af_mild 1.90
+    (reader 1.9), csf_equal 0.80 (0.78), csf_fat_equivalent 0.69 (fat's level 0.66),
+    loss_collapsed 52.4 (55); af_hyperintense is kept (Pfirrmann III mixes grey discs with
+    bright ones below fat, so no group decides it). The defaults lie outside every tolerance."""
+    features = feature_cohort(40, seed=3)
+    readers = reader_grades(features, 2, seed=103, scale="pfirrmann")
+    assert set(readers.grade) == {"I", "II", "III", "IV", "V"}
+    result = calibrate(features, readers, n_boot=0)  # the scale the readers used
+    assert result.scale == "pfirrmann" and result.to_json()["Scale"] == "pfirrmann"
+    t = result.thresholds
+    for name, tol in (("af_mild", 0.07), ("csf_equal", 0.07)):
+        assert getattr(t, name) == pytest.approx(READER_THRESHOLDS[name], rel=tol), name
+        assert abs(getattr(THRESHOLDS, name) / READER_THRESHOLDS[name] - 1) > tol
+    assert t.csf_fat_equivalent == pytest.approx(READER_THRESHOLDS["fat_above"] * 0.6, rel=0.1)
+    assert t.loss_collapsed == pytest.approx(READER_THRESHOLDS["loss_collapsed"], abs=4.0)
+    assert abs(THRESHOLDS.loss_collapsed - READER_THRESHOLDS["loss_collapsed"]) > 4.0
+    assert t.af_hyperintense == THRESHOLDS.af_hyperintense
+    assert {f["group"] for f in result.fits} == {"annulus", "csf", "height"}
+    # measured: cross-validated exact 0.835 against the defaults' 0.815
+    assert result.cross_validated.exact >= result.default.exact
+    assert result.cross_validated.n_discs == 200
+
+
+def test_a_scale_the_readers_did_not_use_is_refused():
+    features = feature_cohort(5, seed=3)
+    readers = reader_grades(features, 1, seed=1, scale="pfirrmann")
+    with pytest.raises(ParameterError, match="griffith reader grades"):
+        calibrate(features, readers, scale="griffith")
+    with pytest.raises(ParameterError, match="scale must be"):
+        calibrate(features, readers, scale="ordinal")
