@@ -211,6 +211,8 @@ def fit_thresholds(rows: pd.DataFrame, base: Thresholds = THRESHOLDS,
         Per group: feature, n, counts per grade, β (per feature unit: the reader's
         sharpness), convergence, the fitted thresholds, and why a group was kept.
     """
+    if scale not in _GROUPS:
+        raise ParameterError(f"scale must be 'griffith' or 'pfirrmann', got {scale!r}")
     groups = _GROUPS[scale]
     if scale == "griffith":
         fits = [_fit_group(name, rows) for name in groups]

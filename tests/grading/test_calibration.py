@@ -163,3 +163,7 @@ def test_a_scale_the_readers_did_not_use_is_refused():
         calibrate(features, readers, scale="griffith")
     with pytest.raises(ParameterError, match="scale must be"):
         calibrate(features, readers, scale="ordinal")
+    from discmri.grading.calibration import fit_thresholds
+
+    with pytest.raises(ParameterError, match="scale must be"):
+        fit_thresholds(features, scale="Pfirrmann")
