@@ -164,9 +164,9 @@ def _spider_table(n: int | None):
         rows.append(table.assign(case=case))
     ours = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["case",
                                                                                   "level"])
-    joined = grades.merge(ours, on=["case", "level"], how="left", suffixes=("", "_ours"))
-    joined["found"] = [bool(((ours.case == c) & (ours.level == lv)).any())
-                       for c, lv in zip(joined.case, joined.level, strict=True)]
+    joined = grades.merge(ours.assign(found=True), on=["case", "level"], how="left",
+                          suffixes=("", "_ours"))
+    joined["found"] = joined["found"].eq(True)
     joined["ours"] = [grade_value(g, "pfirrmann") if isinstance(g, str) and g else np.nan
                       for g in joined.get("pfirrmann_ours", pd.Series(dtype=object))]
     return joined, failed, seconds, len(cases)

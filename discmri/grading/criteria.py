@@ -405,20 +405,19 @@ def pfirrmann(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
         # I and II are defined by CSF ("hyperintense, isointense with CSF"), whatever the
         # annulus's own signal
         j.evidence.append("np_outer_af_ratio not decisive: the nucleus is as bright as CSF")
-        banded = _banded(features, t, j)
-        j.above("np_csf_ratio", t.csf_equal, "equal to CSF", "I", "II")
-        return j.result("II" if banded else "I")
-    if not j.above("np_outer_af_ratio", t.af_mild, "above the outer annulus", "III", "IV"):
-        return j.result("IV")
-    if not j.above("np_outer_af_ratio", t.af_hyperintense, "bright", "II", "III"):
-        lost = math.isfinite(loss) and loss >= t.loss_some
-        j.evidence.append(f"height_loss_pct {loss:.0f} %: "
-                          + ("height lost" if lost else "height normal"))
-        return j.result("IV" if lost else "III")
-    # bright: as bright as CSF (I or II), or only hyperintense (II if near fat's level, III)
-    if not j.above("np_csf_ratio", t.csf_fat_equivalent, "hyperintense (near CSF)", "II",
-                   "III"):
-        return j.result("III")
+    else:
+        if not j.above("np_outer_af_ratio", t.af_mild, "above the outer annulus", "III",
+                       "IV"):
+            return j.result("IV")
+        if not j.above("np_outer_af_ratio", t.af_hyperintense, "bright", "II", "III"):
+            lost = math.isfinite(loss) and loss >= t.loss_some
+            j.evidence.append(f"height_loss_pct {loss:.0f} %: "
+                              + ("height lost" if lost else "height normal"))
+            return j.result("IV" if lost else "III")
+        # bright: only hyperintense (II if near fat's level, else III)
+        if not j.above("np_csf_ratio", t.csf_fat_equivalent, "hyperintense (near CSF)",
+                       "II", "III"):
+            return j.result("III")
     banded = _banded(features, t, j)
     if j.above("np_csf_ratio", t.csf_equal, "equal to CSF", "I", "II") and not banded:
         return j.result("I")

@@ -171,6 +171,7 @@ def reader_grades(features: pd.DataFrame, readers: int = 2, *,
     if scale not in ("griffith", "pfirrmann"):
         raise ParameterError(f"scale must be 'griffith' or 'pfirrmann', got {scale!r}")
     roman = ("I", "II", "III", "IV", "V")
+    judge = _grade if scale == "griffith" else _pfirrmann
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -179,7 +180,6 @@ def reader_grades(features: pd.DataFrame, readers: int = 2, *,
             seen = {k: float(disc[k]) * float(np.exp(rng.normal(0.0, ratio_scatter)))
                     for k in ("np_outer_af_ratio", "np_csf_ratio", "np_fat_ratio")}
             loss = float(disc["height_loss_pct"]) + float(rng.normal(0.0, loss_scatter))
-            judge = _grade if scale == "griffith" else _pfirrmann
             grade = judge(seen["np_outer_af_ratio"], seen["np_csf_ratio"],
                           seen["np_fat_ratio"], loss, thresholds)
             rows.append({"participant_id": disc["participant_id"], "session": disc["session"],
