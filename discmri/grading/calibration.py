@@ -72,12 +72,15 @@ GROUPS: dict[str, tuple[str, bool, tuple[int, ...], tuple[tuple[int, ...], ...],
 #: discs whose grade its feature decides: the annulus group splits IV from III-I on the discs
 #: of normal height (``height_loss_pct`` below ``loss_some``), which leaves ``af_hyperintense``
 #: as given; the CSF group orders III, II and I among the discs without a cleft (a banded
-#: nucleus is II whatever its signal); the height group splits V from IV.
+#: nucleus is II whatever its signal), and the fat group splits III from II where a fat
+#: region was measured (a nucleus above presacral fat is bright, II or I); the height group
+#: splits V from IV.
 PFIRRMANN_GROUPS: dict[str, tuple[str, bool, tuple[int, ...], tuple[tuple[int, ...], ...],
                                   tuple[str, ...]]] = {
     "annulus": ("np_outer_af_ratio", True, (1, 2, 3, 4), ((4,), (1, 2, 3)), ("af_mild",)),
     "csf": ("np_csf_ratio", True, (1, 2, 3), ((3,), (2,), (1,)),
             ("csf_fat_equivalent", "csf_equal")),
+    "fat": ("np_fat_ratio", True, (2, 3), ((3,), (2,)), ("fat_above",)),
     "height": ("height_loss_pct", False, (4, 5), ((4,), (5,)), ("loss_collapsed",)),
 }
 
@@ -220,7 +223,7 @@ def fit_thresholds(rows: pd.DataFrame, base: Thresholds = THRESHOLDS,
         loss = rows["height_loss_pct"].to_numpy(float)
         cleft = rows["cleft_depth"].to_numpy(float)
         keep = {"annulus": ~(loss >= base.loss_some), "csf": ~(cleft >= base.cleft),
-                "height": np.ones(len(rows), bool)}
+                "fat": ~(cleft >= base.cleft), "height": np.ones(len(rows), bool)}
         fits = [_fit_group(name, rows[keep[name]], groups) for name in groups]
     fitted = {k: v for f in fits for k, v in f["thresholds"].items()}
     t = replace(base, **fitted)

@@ -330,6 +330,35 @@ def _as_bright_as_csf(features, t: Thresholds) -> bool:
     return math.isfinite(value) and value >= t.csf_equal
 
 
+def _above_fat(features, t: Thresholds) -> bool:
+    """Whether the nucleus is above presacral fat (without a fat region, fat's CSF level)."""
+    fat = float(features.get("np_fat_ratio", math.nan))
+    if math.isfinite(fat):
+        return fat >= t.fat_above
+    csf = float(features.get("np_csf_ratio", math.nan))
+    return math.isfinite(csf) and csf >= t.csf_fat_equivalent
+
+
+def _bright_by_reference(features, t: Thresholds, j: _Judge) -> bool:
+    """Whether CSF or presacral fat settle that the nucleus is hyperintense.
+
+    Griffith's grades 1 and 2 are defined by those references ("equal to CSF", "above
+    presacral fat"), and fat is brighter than the outer annulus on every T2w contrast; the
+    annulus's own signal varies between scanners, sequences and contrast models (0.1-0.4 of
+    CSF), so where the references decide, the nucleus-to-annulus ratio does not overrule
+    them (a nucleus above fat with NP/annulus 2.2 is grade 2, not 4).
+    """
+    if _as_bright_as_csf(features, t):
+        j.evidence.append("np_outer_af_ratio not decisive: the nucleus is as bright as CSF")
+        return True
+    if _above_fat(features, t):
+        j.evidence.append("np_outer_af_ratio not decisive: the nucleus is above presacral "
+                          "fat" + ("" if math.isfinite(float(features.get(
+                              "np_fat_ratio", math.nan))) else "'s level (against CSF)"))
+        return True
+    return False
+
+
 def griffith(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
     """Modified Pfirrmann (Griffith) grade of one disc from its features.
 
@@ -348,10 +377,7 @@ def griffith(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
     if not math.isfinite(float(features.get("np_outer_af_ratio", math.nan))):
         j.evidence.append("np_outer_af_ratio n/a: no grade")
         return Suggestion("", "", math.nan, tuple(j.evidence))
-    if _as_bright_as_csf(features, t):
-        # grade 1 is defined by CSF: a nucleus that bright is hyperintense to any annulus,
-        # whose own signal varies between scanners and sequences (AF/CSF 0.1-0.4)
-        j.evidence.append("np_outer_af_ratio not decisive: the nucleus is as bright as CSF")
+    if _bright_by_reference(features, t, j):
         bright = True
     else:
         bright = j.above("np_outer_af_ratio", t.af_hyperintense, "hyperintense to the "
@@ -401,11 +427,9 @@ def pfirrmann(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
     if math.isfinite(loss) and loss >= t.loss_collapsed:
         j.above("height_loss_pct", t.loss_collapsed, "collapsed", "V", "IV")
         return j.result("V")
-    if _as_bright_as_csf(features, t):
-        # I and II are defined by CSF ("hyperintense, isointense with CSF"), whatever the
-        # annulus's own signal
-        j.evidence.append("np_outer_af_ratio not decisive: the nucleus is as bright as CSF")
-    else:
+    if not _bright_by_reference(features, t, j):
+        # I and II are defined by CSF and fat ("hyperintense, isointense with CSF"), whatever
+        # the annulus's own signal
         if not j.above("np_outer_af_ratio", t.af_mild, "above the outer annulus", "III",
                        "IV"):
             return j.result("IV")
@@ -414,10 +438,13 @@ def pfirrmann(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
             j.evidence.append(f"height_loss_pct {loss:.0f} %: "
                               + ("height lost" if lost else "height normal"))
             return j.result("IV" if lost else "III")
-        # bright: only hyperintense (II if near fat's level, else III)
-        if not j.above("np_csf_ratio", t.csf_fat_equivalent, "hyperintense (near CSF)",
-                       "II", "III"):
-            return j.result("III")
+        # hyperintense to the annulus, but below presacral fat (its level): III
+        if math.isfinite(float(features.get("np_fat_ratio", math.nan))):
+            j.above("np_fat_ratio", t.fat_above, "above presacral fat", "II", "III")
+        else:
+            j.above("np_csf_ratio", t.csf_fat_equivalent, "above the level of presacral fat "
+                    "(no fat region: against CSF)", "II", "III")
+        return j.result("III")
     banded = _banded(features, t, j)
     if j.above("np_csf_ratio", t.csf_equal, "equal to CSF", "I", "II") and not banded:
         return j.result("I")

@@ -23,7 +23,15 @@ from .grid import Grid, Pose, rotation_matrix
 from .readers import READER_THRESHOLDS, feature_cohort, reader_grades
 from .render import Mixture, render
 from .session import Protocol, SimulatedSession, diffusion_directions, simulate_session
-from .tissue import Tissue, disc_tissue, griffith_grade, pfirrmann_from_griffith
+from .tissue import (
+    ContrastModel,
+    Tissue,
+    bright_annulus_contrast,
+    disc_tissue,
+    griffith_grade,
+    pfirrmann_from_griffith,
+    t2w_contrast,
+)
 from .trial import TrialEffect, trial_table
 from .truth import truth_table
 
@@ -34,6 +42,7 @@ __all__ = [
     "ArmEffect",
     "BiasField",
     "Cohort",
+    "ContrastModel",
     "DiscShape",
     "DiscState",
     "Grid",
@@ -46,6 +55,7 @@ __all__ = [
     "Tissue",
     "TrialEffect",
     "VertebraShape",
+    "bright_annulus_contrast",
     "default_anatomy",
     "diffusion_directions",
     "disc_tissue",
@@ -63,6 +73,7 @@ __all__ = [
     "segmentation_phantom",
     "sample_protocol",
     "simulate_session",
+    "t2w_contrast",
     "t2w_fse",
     "trial_table",
     "truth_table",

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..spine.levels import disc_name
-from .tissue import BONE_MARROW, Tissue
+from .tissue import BONE_MARROW, DEFAULT_CONTRAST, ContrastModel, Tissue
 
 __all__ = ["DiscShape", "DiscState", "SpineAnatomy", "VertebraShape", "default_anatomy",
            "random_anatomy"]
@@ -130,6 +130,9 @@ class SpineAnatomy:
         it off only to isolate the column (a test of one structure in an empty field).
     subcutaneous_fat_mm : float
         Thickness of the subcutaneous fat when ``surroundings`` is on, mm.
+    contrast : ContrastModel
+        Nucleus by grade, annulus and fat (:func:`~discmri.phantom.tissue.t2w_contrast`
+        states another group's model).
     """
 
     vertebrae: tuple[VertebraShape, ...]
@@ -151,6 +154,7 @@ class SpineAnatomy:
     nucleus_shape: str = "ellipsoid"
     surroundings: bool = True
     subcutaneous_fat_mm: float = 15.0
+    contrast: ContrastModel = DEFAULT_CONTRAST
 
     def __post_init__(self) -> None:
         names = [v.name for v in self.vertebrae]
@@ -248,7 +252,9 @@ def default_anatomy(*, lumbar_vertebrae: int = 5) -> SpineAnatomy:
 
 
 def random_anatomy(
-    rng: np.random.Generator, *, lumbar_vertebrae: int = 5, variability: float = 1.0
+    rng: np.random.Generator, *, lumbar_vertebrae: int = 5, variability: float = 1.0,
+    disc_heights: Mapping[str, float] | None = None, disc_height_sd: float = 0.08,
+    contrast: ContrastModel = DEFAULT_CONTRAST,
 ) -> SpineAnatomy:
     """A plausible individual spine, randomized around :func:`default_anatomy`.
 
@@ -259,13 +265,28 @@ def random_anatomy(
     lumbar_vertebrae : {5, 6}
     variability : float
         Scale of all random deviations (0 gives the default anatomy).
+    disc_heights : mapping of str to float, optional
+        Healthy disc heights by level, mm, in place of the default trend (7 mm at T12-L1
+        rising 1 mm a level to 11 mm at L4-L5, 10.5 mm at L5-S1); levels not given keep it.
+    disc_height_sd : float
+        Relative SD of each disc's height about its level's value (before ``variability``).
+    contrast : ContrastModel
+        The tissues' T2w contrast (:func:`~discmri.phantom.tissue.t2w_contrast`).
 
     Notes
     -----
     Overall size varies by a common factor (SD 5 %); each body height by SD 0.6 mm; each disc
-    height by SD 8 %; wedge angles by SD 1.5°; sacral slope by SD 5°; canal size by SD 8 %.
+    height by ``disc_height_sd`` (8 %); wedge angles by SD 1.5°; sacral slope by SD 5°; canal
+    size by SD 8 %.
     """
     base = default_anatomy(lumbar_vertebrae=lumbar_vertebrae)
+    heights = dict(disc_heights or {})
+    unknown = set(heights) - set(base.disc_names)
+    if unknown:
+        raise ParameterError(f"disc_heights for unknown levels {sorted(unknown)}; expected "
+                             f"some of {', '.join(base.disc_names)}")
+    if any(not h > 0 for h in heights.values()) or not disc_height_sd >= 0:
+        raise ParameterError("disc_heights must be > 0 mm and disc_height_sd >= 0")
     v = float(variability)
     size = 1.0 + v * 0.05 * rng.standard_normal()
     vertebrae = tuple(
@@ -281,7 +302,8 @@ def random_anatomy(
     discs = tuple(
         replace(
             d,
-            height_mm=d.height_mm * size * (1.0 + v * 0.08 * rng.standard_normal()),
+            height_mm=heights.get(d.name, d.height_mm) * size
+            * (1.0 + v * disc_height_sd * rng.standard_normal()),
             wedge_deg=d.wedge_deg + v * 1.5 * rng.standard_normal(),
         )
         for d in base.discs
@@ -294,4 +316,5 @@ def random_anatomy(
         sacral_slope_deg=base.sacral_slope_deg + v * 5.0 * rng.standard_normal(),
         canal_ap_mm=base.canal_ap_mm * canal,
         canal_lr_mm=base.canal_lr_mm * canal,
+        contrast=contrast,
     )

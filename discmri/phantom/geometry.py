@@ -47,7 +47,6 @@ from ..spine.levels import (
 from .anatomy import SpineAnatomy
 from .tissue import (
     AIR,
-    ANNULUS,
     BACKGROUND,
     BONE_MARROW,
     CARTILAGE,
@@ -57,7 +56,6 @@ from .tissue import (
     FAT,
     DiscTissue,
     Tissue,
-    disc_tissue,
 )
 
 __all__ = ["HEIGHT_POSITIONS", "Segment", "SpineGeometry"]
@@ -279,7 +277,8 @@ class SpineGeometry:
         self.anatomy = anatomy
         n_vb = len(anatomy.vertebrae)
         self.disc_tissue: dict[str, DiscTissue] = {
-            d.name: disc_tissue(anatomy.state(d.name).severity) for d in anatomy.discs
+            d.name: anatomy.contrast.disc_tissue(anatomy.state(d.name).severity)
+            for d in anatomy.discs
         }
         vbs: list[Segment | None] = [None] * n_vb
         discs: list[Segment | None] = [None] * (n_vb - 1)
@@ -318,8 +317,9 @@ class SpineGeometry:
         self.nuclei = tuple(self._nucleus(d) for d in self.discs)
         tissues: list[Tissue] = list(_FIXED_TISSUES)
         tissues[TISSUE_BONE] = anatomy.marrow
+        tissues[TISSUE_FAT] = anatomy.contrast.fat
         for d in self.discs:
-            tissues += [self.disc_tissue[d.name].nucleus, ANNULUS, CLEFT]
+            tissues += [self.disc_tissue[d.name].nucleus, anatomy.contrast.annulus, CLEFT]
         # the cartilaginous endplates, where drawn, after every disc's tissues
         self.cartilage_id = len(tissues) if anatomy.cartilage_mm > 0 else -1
         if anatomy.cartilage_mm > 0:

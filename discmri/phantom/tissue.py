@@ -24,7 +24,7 @@ intrinsic T2. These are phantom values for testing, not normative data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,14 +39,18 @@ __all__ = [
     "CLEFT",
     "CORTEX",
     "CSF",
+    "DEFAULT_CONTRAST",
     "FAT",
     "FATTY_MARROW",
     "GRIFFITH_ANCHORS",
     "MARROWS",
     "RED_MARROW",
+    "ContrastModel",
     "DiscTissue",
     "Tissue",
     "disc_tissue",
+    "bright_annulus_contrast",
+    "t2w_contrast",
     "griffith_grade",
     "pfirrmann_from_griffith",
 ]
@@ -157,11 +161,136 @@ def pfirrmann_from_griffith(grade: int) -> int:
     return table[grade]
 
 
-def disc_tissue(severity: float) -> DiscTissue:
-    """Nucleus properties, height loss, transition width and cleft at a continuous severity."""
+def disc_tissue(severity: float, anchors: np.ndarray | None = None) -> DiscTissue:
+    """Nucleus properties, height loss, transition width and cleft at a continuous severity.
+
+    ``anchors`` is an (8, 7) table laid out as :data:`GRIFFITH_ANCHORS` (the default).
+    """
     s = _check_severity(severity)
+    table = GRIFFITH_ANCHORS if anchors is None else np.asarray(anchors, dtype=np.float64)
     grades = np.arange(1, 9, dtype=np.float64)
     pd, t1, t2, adc, loss, blur, cleft = (
-        float(np.interp(s, grades, GRIFFITH_ANCHORS[:, k])) for k in range(7)
+        float(np.interp(s, grades, table[:, k])) for k in range(7)
     )
     return DiscTissue(Tissue("nucleus", pd, t1, t2, adc), loss, blur, cleft)
+
+
+@dataclass(frozen=True)
+class ContrastModel:
+    """The tissues that set a disc's grade on T2w: nucleus by grade, annulus, presacral fat.
+
+    Groups model the T2w contrast of the disc differently (the outer annulus at 0.1–0.4 of
+    CSF, presacral fat at 0.6–0.9, the nucleus of each grade between them), and so do
+    scanners and sequences. A grading method that holds only on one model is tuned to it;
+    :func:`t2w_contrast` builds others from the signal ratios they state.
+
+    Parameters
+    ----------
+    griffith_anchors : tuple of 8 tuples of 7 floats
+        Per Griffith grade 1–8, as :data:`GRIFFITH_ANCHORS`: nucleus PD, T1 (ms), T2 (ms),
+        ADC (mm²/s), height loss (fraction), nucleus/annulus transition (mm), cleft (mm).
+    annulus, fat : Tissue
+        The annulus and the presacral (and epidural, subcutaneous) fat.
+    """
+
+    griffith_anchors: tuple[tuple[float, ...], ...] = tuple(
+        tuple(float(v) for v in row) for row in GRIFFITH_ANCHORS)
+    annulus: Tissue = ANNULUS
+    fat: Tissue = FAT
+
+    def __post_init__(self) -> None:
+        table = np.asarray(self.griffith_anchors, dtype=np.float64)
+        if table.shape != (8, 7) or not np.all(np.isfinite(table)):
+            raise ParameterError(f"griffith_anchors must be 8 rows (grades 1-8) of 7 finite "
+                                 f"values (pd, t1, t2, adc, loss, transition, cleft), got "
+                                 f"shape {table.shape}")
+        if np.any(table[:, :3] <= 0) or np.any((table[:, 4] < 0) | (table[:, 4] >= 1)):
+            raise ParameterError("griffith_anchors: pd, t1 and t2 must be > 0 and the height "
+                                 "loss in [0, 1)")
+
+    def disc_tissue(self, severity: float) -> DiscTissue:
+        """Nucleus properties and shape modifiers of one disc at a continuous severity."""
+        return disc_tissue(severity, np.asarray(self.griffith_anchors))
+
+
+#: The phantom's own model (the tissues above): on T2 FSE (TR 4000 ms, TE 100 ms) the nucleus
+#: is 0.99, 0.72, 0.51, 0.26, 0.15 of CSF for grades 1-5, the annulus 0.125, fat 0.60.
+DEFAULT_CONTRAST = ContrastModel()
+
+
+def _fse(pd: float, t1: float, t2: float, tr: float, te: float) -> float:
+    return pd * (1.0 - np.exp(-tr / t1)) * np.exp(-te / t2)
+
+
+def _t2_for(tissue_pd: float, t1: float, ratio: float, what: str, tr: float, te: float
+            ) -> float:
+    """T2 (ms) that gives a tissue ``ratio`` × CSF's T2 FSE signal, its PD and T1 kept."""
+    target = ratio * _fse(CSF.pd, CSF.t1_ms, CSF.t2_ms, tr, te)
+    top = tissue_pd * (1.0 - np.exp(-tr / t1))
+    if not 0 < target < top:
+        raise ParameterError(f"{what}: a signal {ratio:g} of CSF's is out of reach with "
+                             f"proton density {tissue_pd:g} (at most "
+                             f"{top / _fse(CSF.pd, CSF.t1_ms, CSF.t2_ms, tr, te):.3g})")
+    return float(-te / np.log(target / top))
+
+
+def t2w_contrast(np_csf, *, af_csf: float, fat_csf: float, loss=None,
+                 tr_ms: float = 4000.0, te_ms: float = 100.0) -> ContrastModel:
+    """A contrast model stated as T2w signal ratios to CSF, as another group would state it.
+
+    Each tissue keeps the proton density and T1 of :data:`DEFAULT_CONTRAST`; its T2 is set so
+    that its T2 fast-spin-echo signal (``PD·(1 − e^(−TR/T1))·e^(−TE/T2)``) is the given
+    fraction of CSF's.
+
+    Parameters
+    ----------
+    np_csf : sequence of 8 floats
+        Nucleus over CSF for Griffith grades 1–8.
+    af_csf, fat_csf : float
+        Annulus and presacral fat over CSF.
+    loss : sequence of 8 floats, optional
+        Height loss (fraction) per grade; the default model's when not given.
+    tr_ms, te_ms : float
+        The T2w sequence the ratios hold for, ms.
+
+    Returns
+    -------
+    ContrastModel
+
+    Examples
+    --------
+    >>> model = t2w_contrast([1.0, 0.9, 0.66, 0.45, 0.34, 0.34, 0.34, 0.34],
+    ...                      af_csf=0.33, fat_csf=0.8)
+    >>> round(model.annulus.t2_ms)
+    80
+    """
+    ratios = np.asarray(np_csf, dtype=np.float64)
+    if ratios.shape != (8,):
+        raise ParameterError(f"np_csf must give 8 values (Griffith grades 1-8), got "
+                             f"{ratios.shape}")
+    table = GRIFFITH_ANCHORS.copy()
+    if loss is not None:
+        losses = np.asarray(loss, dtype=np.float64)
+        if losses.shape != (8,):
+            raise ParameterError(f"loss must give 8 values (Griffith grades 1-8), got "
+                                 f"{losses.shape}")
+        table[:, 4] = losses
+    for g in range(8):
+        table[g, 2] = _t2_for(table[g, 0], table[g, 1], float(ratios[g]),
+                              f"nucleus of grade {g + 1}", tr_ms, te_ms)
+    annulus = replace(ANNULUS, t2_ms=_t2_for(ANNULUS.pd, ANNULUS.t1_ms, af_csf, "annulus",
+                                             tr_ms, te_ms))
+    fat = replace(FAT, t2_ms=_t2_for(FAT.pd, FAT.t1_ms, fat_csf, "fat", tr_ms, te_ms))
+    return ContrastModel(tuple(tuple(float(v) for v in row) for row in table), annulus, fat)
+
+
+def bright_annulus_contrast() -> ContrastModel:
+    """Another group's contrast model: a brighter annulus and fat, grades closer together.
+
+    Nucleus 1.0, 0.9, 0.66, 0.45, 0.34 of CSF for Griffith grades 1-5 (and 6-8), outer annulus
+    0.33, presacral fat 0.8; height loss 18, 45 and 72 % at grades 6, 7 and 8 (the model of
+    issue 23, against the phantom's 0.125 and 0.60). A nucleus of grade 4 is 1.36 times the
+    annulus here, against 2.1 in :data:`DEFAULT_CONTRAST`.
+    """
+    return t2w_contrast([1.0, 0.9, 0.66, 0.45, 0.34, 0.34, 0.34, 0.34], af_csf=0.33,
+                        fat_csf=0.8, loss=[0, 0, 0, 0, 0, 0.18, 0.45, 0.72])

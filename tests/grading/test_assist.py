@@ -13,35 +13,13 @@ import pytest
 from discmri.geometry import voxel_to_world
 from discmri.grading import GRADE_UNITS, suggest_grades
 from discmri.measure import measure
-from discmri.phantom import (
-    DiscState,
-    Pose,
-    Protocol,
-    random_anatomy,
-    rotation_matrix,
-    simulate_session,
-)
 
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
 
 
 @pytest.fixture(scope="module")
-def graded():
-    out = []
-    for seed, snr in enumerate((20.0, 30.0, 50.0)):
-        rng = np.random.default_rng(1000 + seed)
-        anatomy = random_anatomy(rng)
-        grades = rng.choice(np.arange(1, 9), 7, replace=False)
-        anatomy = anatomy.with_states({
-            name: DiscState(float(np.clip(g + rng.uniform(-0.3, 0.3), 1, 8)))
-            for name, g in zip(anatomy.disc_names, grades, strict=True)})
-        pose = (Pose(rotation_matrix((0, 0, 1), 8.0) @ rotation_matrix((1, 0, 0), 5.0),
-                     np.zeros(3)) if seed % 2 else Pose.identity())
-        sim = simulate_session(anatomy, rng=rng, pose=pose, protocol=Protocol(
-            t2w_snr=snr, mese_voxel_mm=None, dwi_voxel_mm=None, bias=0.2, slab_mm=48.0))
-        result = measure(sim.t2w, sim.labels)
-        out.append((sim, result, suggest_grades(result, sim.t2w)))
-    return out
+def graded(graded_spines):
+    return graded_spines(1000)
 
 
 @pytest.mark.slow

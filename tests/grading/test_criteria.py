@@ -107,15 +107,18 @@ def test_the_normative_dhi_stands_in_only_without_a_bright_disc():
     # two bright discs: the other discs' trend, whatever the normative value, read for the
     # disc above S1 at the level above it (0.33), not extrapolated past L4-L5 (0.36)
     ref, how = _reference_dhi(names, dhi, np.array([True, True, False]), normative=0.4)
-    assert ref[2] == pytest.approx(0.33) and how[2].startswith("trend of L3-L4, L4-L5")
-    assert ref[0] == pytest.approx(0.33) and ref[1] == pytest.approx(0.30)
+    assert ref[2] == pytest.approx(0.33, rel=0.005) and how[2].startswith("trend of L3-L4, "
+                                                                          "L4-L5")
+    # one other bright disc: along the normal rise of about 10 % a level, not its flat value
+    assert ref[0] == pytest.approx(0.33 / 1.105, rel=0.005)
+    assert ref[1] == pytest.approx(0.30 * 1.105, rel=0.005)
 
 
 def test_the_height_reference_is_not_pulled_by_a_degenerated_neighbour():
-    from discmri.grading.features import _reference_dhi
+    from discmri.grading.features import LEVEL_SLOPE, _reference_dhi
 
     names = ["T12-L1", "L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]
-    trend = 0.25 + 0.02 * np.arange(6)
+    trend = 0.25 * np.exp(LEVEL_SLOPE * np.arange(6))
     dhi = trend.copy()
     dhi[5] = trend[4]  # a normal L5-S1: as tall as L4-L5
     dhi[2] *= 0.7  # L2-L3 has lost 30 % of its height, its nucleus still bright
@@ -127,14 +130,40 @@ def test_the_height_reference_is_not_pulled_by_a_degenerated_neighbour():
     assert 100 * (1 - dhi[2] / ref[2]) == pytest.approx(30.0, abs=1.0)
 
 
+def test_the_height_reference_weighs_the_persons_own_rise_against_the_normal_one():
+    from discmri.grading.features import LEVEL_SLOPE, _reference_dhi
+
+    names = ["T12-L1", "L1-L2", "L2-L3", "L3-L4", "L4-L5"]
+    flat = 0.30 * np.exp(0.03 * np.arange(5))  # a person whose discs rise 3 % a level
+    ref, how = _reference_dhi(names, flat, np.ones(5, bool))
+    # the line lies between the person's own (exact here) and the normal rise's: four
+    # references over three or four levels set about half of the slope (measured: 3 % off
+    # next to the middle, 7.5-8 % at the ends, where the normal rise alone is 16-19 % off)
+    normal_only, _ = _reference_dhi(names, flat, np.ones(5, bool), slope_sd=0.0)
+    own, _ = _reference_dhi(names, flat, np.ones(5, bool), slope_sd=np.inf)
+    assert np.allclose(own, flat, rtol=1e-9)
+    assert np.all(np.abs(ref / flat - 1) <= 0.5 * np.abs(normal_only / flat - 1) + 1e-12), (
+        ref / flat)
+    assert np.allclose(ref[1:4], flat[1:4], rtol=0.035) and "% own slope" in how[0]
+    # two noisy references next to each other, far from the disc: the normal rise carries
+    # the line, not the slope between them (here +30 % a level, which would put T12-L1 at
+    # half its height)
+    few = np.array([0.0, 0.0, 0.0, 0.30, 0.39])
+    ref, _ = _reference_dhi(names, np.where(few > 0, few, 0.3), few > 0)
+    expected = np.sqrt(0.30 * 0.39 * np.exp(-LEVEL_SLOPE)) * np.exp(-LEVEL_SLOPE * 3.5)
+    assert ref[0] == pytest.approx(expected, rel=0.05)
+
+
 def test_the_height_reference_follows_the_levels_not_the_rows():
-    from discmri.grading.features import _reference_dhi
+    from discmri.grading.features import LEVEL_SLOPE, _reference_dhi
 
     # L2-L3 was not measured: L3-L4 is two levels below L1-L2, not one
     names = ["L1-L2", "L3-L4", "L4-L5"]
-    dhi = np.array([0.27, 0.31, 0.33])
+    dhi = 0.27 * np.exp(LEVEL_SLOPE * np.array([0, 2, 3]))
     ref, _ = _reference_dhi(names, dhi, np.ones(3, bool), positions=[0, 2, 3])
-    assert np.allclose(ref, dhi)
+    assert np.allclose(ref, dhi, rtol=1e-9)
+    ref, _ = _reference_dhi(names, dhi, np.ones(3, bool))  # read as rows: L1-L2 is 9 % high
+    assert ref[0] / dhi[0] > 1.05
 
 
 @pytest.mark.parametrize(("adc", "says"), [

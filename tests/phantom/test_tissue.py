@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from discmri.errors import DiscMRIError
+from discmri.errors import DiscMRIError, ParameterError
 from discmri.phantom.tissue import (
     ANNULUS,
     CSF,
@@ -68,3 +68,45 @@ def test_marrow_spans_the_range_of_real_images():
     assert fse(ANNULUS) * 1.5 < red < mixed < fatty
     assert red > fse(disc_tissue(5).nucleus) and red < fse(disc_tissue(3).nucleus)
     assert fatty > fse(disc_tissue(2).nucleus)
+
+
+def _fse_over_csf(t):
+    return fse(t) / fse(CSF)
+
+
+def test_a_contrast_model_stated_by_ratios_gives_those_ratios():
+    from discmri.phantom import SpineGeometry, bright_annulus_contrast, random_anatomy
+    from discmri.phantom.tissue import ANNULUS, FAT, t2w_contrast
+
+    model = bright_annulus_contrast()
+    stated = [1.0, 0.9, 0.66, 0.45, 0.34]
+    for grade, ratio in enumerate(stated, start=1):
+        assert _fse_over_csf(model.disc_tissue(grade).nucleus) == pytest.approx(ratio, rel=1e-9)
+    assert _fse_over_csf(model.annulus) == pytest.approx(0.33, rel=1e-9)
+    assert _fse_over_csf(model.fat) == pytest.approx(0.8, rel=1e-9)
+    assert [model.disc_tissue(g).height_loss for g in (6, 7, 8)] == [0.18, 0.45, 0.72]
+    # PD and T1 are the default's: only T2 changed
+    assert (model.annulus.pd, model.annulus.t1_ms) == (ANNULUS.pd, ANNULUS.t1_ms)
+    assert (model.fat.pd, model.fat.t1_ms) == (FAT.pd, FAT.t1_ms)
+    # the default model is the phantom's own tissues (annulus 0.125 of CSF)
+    assert _fse_over_csf(random_anatomy(np.random.default_rng(0)).contrast.annulus) == (
+        pytest.approx(0.125, abs=0.005))
+    # the geometry draws the model's annulus and fat
+    geometry = SpineGeometry(random_anatomy(np.random.default_rng(0), contrast=model))
+    assert model.annulus in geometry.tissues and model.fat in geometry.tissues
+    assert ANNULUS not in geometry.tissues and FAT not in geometry.tissues
+    with pytest.raises(ParameterError, match="out of reach"):
+        t2w_contrast([1.0] * 8, af_csf=1.5, fat_csf=0.8)  # the annulus reaches 1.15 at most
+    with pytest.raises(ParameterError, match="8 values"):
+        t2w_contrast([1.0, 0.9], af_csf=0.3, fat_csf=0.8)
+
+
+def test_random_anatomy_takes_another_height_trend():
+    from discmri.phantom import random_anatomy
+
+    heights = {"T12-L1": 7.0, "L4-L5": 11.5}
+    a = random_anatomy(np.random.default_rng(4), disc_heights=heights, variability=0.0)
+    got = {d.name: d.height_mm for d in a.discs}
+    assert got["T12-L1"] == 7.0 and got["L4-L5"] == 11.5 and got["L2-L3"] == 9.0
+    with pytest.raises(ParameterError, match="unknown levels"):
+        random_anatomy(np.random.default_rng(4), disc_heights={"L6-S1": 10.0})
