@@ -342,6 +342,14 @@ def test_refusals_before_any_work(cohort_root, tmp_path):
         RunOptions(parasagittal_mm=float("nan"))
     with pytest.raises(ParameterError, match="grade thresholds"):
         RunOptions(grade_thresholds={"af_mild": 2.0})
+    for sigma in (-1.0, 0.0, float("nan"), float("inf")):
+        with pytest.raises(ParameterError, match="noise_sigma"):
+            RunOptions(noise_sigma=sigma)
+    for b_range in ((800.0, 0.0), (-50.0, 800.0), (0.0, float("nan"))):
+        with pytest.raises(ParameterError, match="b_range"):
+            RunOptions(b_range=b_range)
+    with pytest.raises(ParameterError, match="resume and overwrite"):
+        run_dataset(cohort_root, tmp_path / "o", resume=True, overwrite=True)
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
     assert not list(cohort_root.rglob(".discmri*"))
 
@@ -480,7 +488,8 @@ def test_reader_grades_in_the_dataset_give_an_agreement_table(cohort_root, tmp_p
     assert record["ReaderGrades"] == 2 * len(truth) and record["Unmatched"] == 0
     assert any("too few reader grades" in f["kept"] for f in record["Fits"])
     # a site's thresholds drive the run's suggestions
-    strict = Thresholds(af_hyperintense=50.0, af_mild=40.0, csf_equal=5.0)
+    strict = Thresholds(af_hyperintense=50.0, af_mild=40.0, csf_equal=5.0, fat_above=50.0,
+                        csf_fat_equivalent=4.0)
     again = run_dataset(ds, tmp_path / "strict", only=["01"],
                         options=RunOptions(t2=False, adc=False, grade_thresholds=strict))
     assert (again.griffith.astype(str).str.split("/").str[0].astype(int) >= 5).all()

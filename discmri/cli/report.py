@@ -23,13 +23,19 @@ def _read(path: Path, what: str):
         raise ParameterError(f"{path}: {exc}; expected the {what} of a discmri run") from exc
 
 
-def _pdf(html: Path, pdf: Path) -> None:
-    """Print the page to PDF with headless Chromium (Debian package ``chromium``)."""
+def _browser() -> str:
+    """Headless Chromium for ``--format pdf`` (Debian package ``chromium``), or an error."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
-        raise DiscMRIError("--format pdf prints the page with Chromium, which is not "
-                           "installed; install it (e.g. apt-get install chromium) or print "
-                           "report.html from a browser")
+        raise ParameterError("--format pdf prints the page with Chromium, which is not "
+                             "installed; install it (e.g. apt-get install chromium) or print "
+                             "report.html from a browser")
+    return browser
+
+
+def _pdf(html: Path, pdf: Path) -> None:
+    """Print the page to PDF with headless Chromium."""
+    browser = _browser()
     subprocess.run([browser, "--headless", "--disable-gpu", "--no-sandbox",
                     f"--print-to-pdf={pdf}", "--no-pdf-header-footer", html.resolve().as_uri()],
                    check=True, capture_output=True, timeout=120)
@@ -55,6 +61,8 @@ def make_report(out: Path, *, endpoints=None, levels: str = "treated",
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise ParameterError(f"--format {', '.join(bad)}: expected html and/or pdf")
+    if "pdf" in formats:
+        _browser()  # before anything is built or written
     discs_path = out / "discs.tsv"
     if not discs_path.is_file():
         raise ParameterError(f"{discs_path}: not found; expected the output folder of "

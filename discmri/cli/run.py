@@ -99,6 +99,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from ..grading import load_thresholds
 
         thresholds = load_thresholds(args.grade_thresholds)
+    if args.resume and args.overwrite:
+        raise ParameterError("--resume and --overwrite together: expected one (--resume keeps "
+                             "an earlier run's finished sessions, --overwrite redoes them)")
     options = RunOptions(t2=not args.no_t2, adc=not args.no_adc, t2_method=args.t2_method,
                          noise_sigma=args.noise_sigma, coils=args.coils,
                          adc_method=args.adc_method,
@@ -106,6 +109,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          parasagittal_mm=args.parasagittal_mm, edges=args.edges, qc=args.qc,
                          grade_thresholds=thresholds, segment=not args.no_segment,
                          threads=args.threads)
+    if not args.no_report:
+        _check_report_options(args)
     start = time.perf_counter()
     with _sigterm_as_interrupt(), _executor(args) as executor:
         try:
@@ -135,6 +140,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.no_report:
         _report(out, args)
     return 1 if failed else 0
+
+
+def _check_report_options(args: argparse.Namespace) -> None:
+    """The report's options against the dataset, before any session is processed."""
+    from ..io import find_sessions
+    from ..report import check_report_options
+    from ..table import ID_COLUMNS, TEXT_COLUMNS, disc_columns
+
+    sessions = find_sessions(args.dataset, participants=args.participants_file)
+    columns = [c for c in disc_columns(args.dhi) if c not in ID_COLUMNS
+               and c not in TEXT_COLUMNS]
+    check_report_options(columns=columns, arms=[s.arm for s in sessions],
+                         sessions=[s.session for s in sessions], endpoints=args.endpoints,
+                         control=args.control, baseline=args.baseline)
 
 
 def _report(out: Path, args: argparse.Namespace) -> None:

@@ -14,7 +14,7 @@ from . import stats
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_ENDPOINTS", "SMALL_STUDY", "Report", "build_report"]
+__all__ = ["DEFAULT_ENDPOINTS", "SMALL_STUDY", "Report", "build_report", "check_report_options"]
 
 #: Endpoints reported by default (those the trials used), when the table has values for them.
 DEFAULT_ENDPOINTS = ("dhi_mean_height", "height_mean_mm", "np_t2_ms", "np_adc_mm2_s")
@@ -90,6 +90,41 @@ def _select_levels(discs: pd.DataFrame, levels: str) -> pd.DataFrame:
     if levels == "all":
         return discs
     raise ParameterError(f"levels {levels!r}: expected 'treated' or 'all'")
+
+
+def check_report_options(*, columns: Sequence[str], arms: Sequence[str | None],
+                         sessions: Sequence[str | None], endpoints: Sequence[str] | None = None,
+                         control: str | None = None, baseline: str | None = None) -> None:
+    """Refuse, before a run, report options that cannot work with the dataset.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        Numeric columns the run's ``discs.tsv`` will have (endpoints may be any of them).
+    arms, sessions : sequence of str or None
+        The dataset's arms (``group`` of participants.tsv) and session labels, one per session.
+    endpoints, control, baseline
+        As :func:`build_report` takes them.
+
+    Raises
+    ------
+    ParameterError
+        An endpoint that is not a numeric column, a control arm the dataset does not have, a
+        baseline session it does not have; the option's name and the choices are given.
+    """
+    unknown = [e for e in endpoints or () if e not in columns]
+    if unknown:
+        raise ParameterError(f"--endpoints {', '.join(unknown)}: not numeric columns of "
+                             f"discs.tsv; expected some of {', '.join(columns)}")
+    named = sorted({str(a) for a in arms if a})
+    if control is not None and control not in named:
+        raise ParameterError(f"--control {control}: not an arm of the dataset; expected one of "
+                             f"{', '.join(named) or '(none: participants.tsv has no group)'}")
+    labels = sorted({str(v) for v in sessions if v})
+    if baseline is not None and baseline.removeprefix("ses-") not in labels:
+        raise ParameterError(f"--baseline {baseline}: not a session of the dataset; expected "
+                             "one of " + (', '.join(f"ses-{v}" for v in labels)
+                                          or "(none: the dataset has no session folders)"))
 
 
 def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
@@ -201,11 +236,13 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
                      + ".")
     notes += absent
     tables: dict[str, list[pd.DataFrame]] = {k: [] for k in (
-        "summary", "within", "between", "mixed", "treated_vs_untreated", "trajectories")}
+        "summary", "completers", "within", "between", "mixed", "treated_vs_untreated",
+        "trajectories")}
     models = {}
     for e in chosen:
         selected_e = selected.assign(**{e: pd.to_numeric(selected[e], errors="coerce")})
         tables["summary"].append(stats.summary(selected_e, e))
+        tables["completers"].append(stats.completer_means(selected_e, e))
         changes = stats.participant_changes(selected_e, e, base)
         tables["within"].append(stats.within_arm(changes, e, exact=small))
         if not small:
@@ -214,9 +251,9 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
         tables["mixed"].append(terms)
         models[e] = info
         if not info.get("converged", False):
-            notes.append(f"{e}: the mixed model did not converge "
+            notes.append(f"{e}: the mixed model did not converge to a trustworthy optimum "
                          f"({'; '.join(info.get('warnings', [])) or 'no message'}); its "
-                         "estimates are shown but should not be relied on.")
+                         "estimates are shown, marked, and should not be relied on.")
         both = data.assign(**{e: pd.to_numeric(data[e], errors="coerce")})
         tables["treated_vs_untreated"].append(stats.treated_vs_untreated(both, e, base,
                                                                           exact=small))
@@ -231,7 +268,9 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
         for idx in out[primary].groupby("months").groups.values():
             out[primary].loc[idx, "p_holm"] = stats.holm(out[primary].loc[idx, "p_value"])
     if "griffith" in data:
-        counts, tests = stats.grade_shifts(selected, "griffith", base, act, ctrl)
+        # the small-study layout has no between-arm test anywhere, grades included
+        counts, tests = stats.grade_shifts(selected, "griffith", base,
+                                           None if small else act, None if small else ctrl)
         out["grade_counts"], out["grade_tests"] = counts, tests
         out["grade_distribution"] = stats.grade_distribution(selected, "griffith")
     out["cohort"] = _cohort(data, sessions)

@@ -42,30 +42,39 @@ def _figure(width: float, height: float):
 def _spaghetti(report: Report, discs: pd.DataFrame, endpoint: str) -> bytes:
     """Each participant's mean over the analysed discs against time, and the arms' means.
 
-    The arms' means are drawn with their 95 % t intervals.
+    Every participant's visits are drawn as points (a participant seen once is a point), their
+    visits joined by a thin line. The arms' means are the completers' (the report's
+    ``completers`` table: participants with a value at every visit), with 95 % t intervals
+    from 3 of them: a mean over whoever came to each visit moves when a participant drops
+    out, though nobody changed.
     """
-    from scipy import stats
-
     per = (discs.groupby(["arm", "participant_id", "months"])[endpoint].mean()
            .reset_index().dropna())
+    means = report.tables["completers"]
+    means = means[means.endpoint == endpoint]
     fig = _figure(6.4, 3.8)
     ax = fig.add_subplot(1, 1, 1)
     for k, arm in enumerate(report.arms):
         colour = _COLOURS[k % len(_COLOURS)]
-        part = per[per.arm == arm]
-        for _, one in part.groupby("participant_id"):
-            ax.plot(one.months, one[endpoint], color=colour, alpha=0.3, lw=0.8)
-        agg = part.groupby("months")[endpoint].agg(["mean", "std", "count"])
-        # an interval from one or two participants says nothing: the mean alone then
-        half = np.where(agg["count"] >= 3, stats.t.ppf(0.975, np.maximum(agg["count"] - 1, 1))
-                        * agg["std"] / np.sqrt(agg["count"]), np.nan)
-        shown = "mean ± 95 % CI" if np.isfinite(half).any() else "mean"
-        ax.errorbar(agg.index + 0.08 * k, agg["mean"], yerr=np.nan_to_num(half), color=colour,
-                    lw=2, capsize=4 if np.isfinite(half).any() else 0, marker="o",
-                    label=f"{arm} ({shown})")
+        for _, one in per[per.arm == arm].groupby("participant_id"):
+            ax.plot(one.months, one[endpoint], color=colour, alpha=0.35, lw=0.8, marker="o",
+                    ms=3)
+        rows = means[means.arm == arm]
+        if not len(rows):
+            ax.plot([], [], color=colour, lw=0.8, marker="o", ms=3,
+                    label=f"{arm}: each participant (no completer for a mean)")
+            continue
+        half = (rows.ci_high - rows["mean"]).to_numpy(float)
+        drawn = bool(np.isfinite(half).any())
+        n = int(rows.n_completers.iat[0])
+        ax.errorbar(rows.months + 0.08 * k, rows["mean"], yerr=np.nan_to_num(half),
+                    color=colour, lw=2, capsize=4 if drawn else 0, marker="o",
+                    label=f"{arm}: {'mean ± 95 % CI' if drawn else 'mean'} of {n} "
+                          f"completer{'s' if n != 1 else ''}")
     ax.set_xlabel("months since injection")
     ax.set_ylabel(_label(endpoint))
-    ax.set_title(f"{endpoint}: each participant (thin) and each arm's mean", fontsize=10)
+    ax.set_title(f"{endpoint}: each participant (thin) and each arm's completers' mean",
+                 fontsize=10)
     ax.legend(fontsize=8)
     return _png(fig)
 
@@ -81,8 +90,11 @@ def _change(report: Report, endpoint: str) -> bytes:
         few = (rows.n_participants < 3).to_numpy()
         err = np.nan_to_num(np.vstack([np.where(few, np.nan, rows.mean_change - rows.ci_low),
                                        np.where(few, np.nan, rows.ci_high - rows.mean_change)]))
-        ax.errorbar(rows.months + 0.1 * k, rows.mean_change, yerr=err, marker="o", capsize=4,
-                    color=_COLOURS[k % len(_COLOURS)], label=f"{arm} (mean ± 95 % CI)")
+        drawn = bool(np.any(~few & np.isfinite(rows.ci_low.to_numpy(float))))
+        shown = "mean ± 95 % CI" if drawn else "mean; no interval below 3 participants"
+        ax.errorbar(rows.months + 0.1 * k, rows.mean_change, yerr=err, marker="o",
+                    capsize=4 if drawn else 0, color=_COLOURS[k % len(_COLOURS)],
+                    label=f"{arm} ({shown})")
     ax.axhline(0.0, color="grey", lw=0.8)
     ax.set_xlabel("months since injection")
     ax.set_ylabel(f"change in {_label(endpoint)}")

@@ -8,16 +8,19 @@ per disc within the participant. Statistics come from SciPy and statsmodels.
 
 * Summary per arm × visit: n discs / n participants, mean ± SD, median [IQR] (disc level).
 * Change from baseline per arm × visit: mean change (absolute, and % of the participant's
-  baseline) with its 95 % t interval; within-arm test: one-sample t test of the participants'
-  changes (two-arm layout) or the exact Wilcoxon signed-rank test (small studies).
+  baseline) with its 95 % t interval (from :data:`MIN_INTERVAL` participants); within-arm
+  test: one-sample t test of the participants' changes (two-arm layout) or the exact Wilcoxon
+  signed-rank test (small studies), the latter only where it can reach p < :data:`ALPHA`
+  (n ≥ 6; a ``note`` says why not).
 * Between arms at each visit: Welch's t test of the participants' changes (difference and its
   95 % interval), with the Mann-Whitney U test beside it.
-* Mixed model: ``value ~ C(arm) * C(visit)`` (``value ~ C(visit)`` with one arm), random
-  intercept per participant, disc variance component; REML; the arm × visit terms are the
-  between-arm differences in change from baseline.
+* Mixed model: ``value ~ C(arm) * C(visit)`` in the two-arm layout, whose arm × visit terms
+  are the between-arm differences in change from baseline; otherwise the pooled time model
+  ``value ~ C(visit)``, whose visit terms are everyone's mean change (not a comparison of
+  arms); random intercept per participant, disc variance component; REML.
 * Grade shifts per arm and visit: discs improved / unchanged / worsened by at least one grade;
-  the participants' mean shift is compared between arms (Mann-Whitney U) and against no shift
-  within an arm (exact Wilcoxon signed-rank).
+  the participants' mean shift against no shift within an arm (exact Wilcoxon signed-rank)
+  and, in the two-arm layout only, between arms (Mann-Whitney U).
 * Treated against untreated levels within each arm: the participants' change at treated levels
   minus that at their untreated levels (paired; t test or exact Wilcoxon).
 """
@@ -35,14 +38,27 @@ from ..errors import ParameterError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CONTROL_NAMES", "between_arms", "change_from_baseline", "control_arm",
-           "grade_distribution", "grade_shifts", "holm", "mixed_model", "participant_changes",
-           "summary", "treated_levels", "treated_vs_untreated", "within_arm"]
+__all__ = ["ALPHA", "CONTROL_NAMES", "MIN_INTERVAL", "between_arms", "change_from_baseline",
+           "completer_means", "control_arm", "grade_distribution", "grade_shifts", "holm",
+           "mixed_model", "participant_changes", "signed_rank_floor", "summary",
+           "treated_levels", "treated_vs_untreated", "within_arm"]
 
 #: Arm names taken as the control arm when none is named (case-insensitive).
 CONTROL_NAMES = ("sham", "placebo", "control", "saline", "vehicle", "standard of care")
 
 _KEYS = ["participant_id", "level"]
+
+#: Significance level below which a test must be able to reach a p-value to be reported.
+ALPHA = 0.05
+
+#: Fewest participants for a 95 % t interval of a mean: with two (one degree of freedom) the
+#: interval is ±12.7 standard errors and says nothing; none is reported or drawn below this.
+MIN_INTERVAL = 3
+
+#: Signals of statsmodels' MixedLM that the fit did not reach a trustworthy optimum. "The MLE
+#: may be on the boundary" is not one: a variance component estimated at 0 is a valid REML
+#: answer (the data show no spread there); it is shown beside the estimates as a warning.
+_NOT_CONVERGED = ("converge", "hessian", "singular")
 
 
 def control_arm(arms, named: str | None = None) -> str:
@@ -66,7 +82,7 @@ def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
     if v.size == 0:
         return math.nan, math.nan, math.nan
     m = float(v.mean())
-    if v.size < 2:
+    if v.size < MIN_INTERVAL:
         return m, math.nan, math.nan
     half = float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
     return m, m - half, m + half
@@ -89,6 +105,37 @@ def summary(discs: pd.DataFrame, endpoint: str) -> pd.DataFrame:
                      "sd": float(v.std(ddof=1)) if v.size > 1 else math.nan,
                      "median": float(med), "q1": float(q1), "q3": float(q3)})
     return pd.DataFrame(rows)
+
+
+def completer_means(discs: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    """Per arm × visit: the mean of the completers, with its 95 % t interval.
+
+    A completer has a value of ``endpoint`` (the mean over their analysed discs) at every
+    visit of the table. The raw per-visit mean is over whoever came, so it moves when a
+    participant drops out though nobody changed; the completers' mean does not.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``endpoint``, ``arm``, ``months``, ``n_completers``, ``mean``, ``ci_low``,
+        ``ci_high`` (no interval below :data:`MIN_INTERVAL` completers).
+    """
+    import pandas as pd
+
+    per = (discs.groupby(["arm", "participant_id", "months"])[endpoint].mean()
+           .reset_index().dropna())
+    visits = per.months.nunique()
+    rows = []
+    for arm, part in per.groupby("arm", sort=True):
+        seen = part.groupby("participant_id").months.nunique()
+        completers = part[part.participant_id.isin(seen.index[seen == visits])]
+        for months, visit in completers.groupby("months", sort=True):
+            m, lo, hi = _t_interval(visit[endpoint].to_numpy(float))
+            rows.append({"endpoint": endpoint, "arm": arm, "months": months,
+                         "n_completers": int(len(visit)), "mean": m, "ci_low": lo,
+                         "ci_high": hi})
+    return pd.DataFrame(rows, columns=["endpoint", "arm", "months", "n_completers", "mean",
+                                       "ci_low", "ci_high"])
 
 
 def participant_changes(discs: pd.DataFrame, endpoint: str, baseline: float = 0.0
@@ -124,11 +171,37 @@ def participant_changes(discs: pd.DataFrame, endpoint: str, baseline: float = 0.
     return pd.DataFrame(rows, columns=columns)
 
 
+def signed_rank_floor(n: int) -> float:
+    """Smallest two-sided p-value the exact Wilcoxon signed-rank test can give with ``n``.
+
+    All ``n`` differences of one sign is the most extreme of the 2ⁿ equally likely sign
+    patterns, on either side: p = 2 / 2ⁿ (1 for n = 1, 0.5 for n = 2, 0.0625 for n = 5,
+    0.03125 for n = 6).
+    """
+    return min(1.0, 2.0 / 2.0 ** n) if n > 0 else 1.0
+
+
+def _signed_rank(values: np.ndarray) -> tuple[float, str]:
+    """Exact Wilcoxon signed-rank p-value against 0, or n/a with the reason."""
+    from scipy import stats
+
+    n = int(values.size)
+    floor = signed_rank_floor(n)
+    if floor >= ALPHA:
+        return math.nan, (f"no test: with n = {n} the exact signed-rank test cannot reach "
+                          f"p < {ALPHA:g} (its smallest p is {floor:.3g}; n >= 6 needed)")
+    if not np.any(values != 0):
+        return 1.0, ""
+    return float(stats.wilcoxon(values, method="exact" if n <= 50 else "auto").pvalue), ""
+
+
 def within_arm(changes: pd.DataFrame, endpoint: str, *, exact: bool) -> pd.DataFrame:
     """Mean change per arm and visit with its interval and the within-arm test.
 
-    ``exact``: the exact Wilcoxon signed-rank test (small studies); else the one-sample t
-    test, with the Wilcoxon test beside it.
+    ``exact``: the exact Wilcoxon signed-rank test (small studies), reported only where it
+    can reach p < :data:`ALPHA` (n ≥ 6; ``note`` says why not); else the one-sample t test
+    (n ≥ 2), with the signed-rank test beside it (``p_wilcoxon``). ``n_discs``: the discs
+    measured at baseline and at the visit, over the arm's participants.
     """
     import pandas as pd
     from scipy import stats
@@ -142,14 +215,16 @@ def within_arm(changes: pd.DataFrame, endpoint: str, *, exact: bool) -> pd.DataF
                "n_participants": int(c.size), "n_discs": int(part.n_discs.sum()),
                "mean_change": m, "ci_low": lo, "ci_high": hi, "mean_change_pct": mp,
                "ci_low_pct": lop, "ci_high_pct": hip, "median_change": float(np.median(c))}
-        p_t = p_w = math.nan
-        if c.size >= 2 and np.std(c) > 0:
-            p_t = float(stats.ttest_1samp(c, 0.0).pvalue)
-        if c.size >= 1 and np.any(c != 0):
-            p_w = float(stats.wilcoxon(c, method="exact" if c.size <= 50 else "auto").pvalue)
-        row["test"] = "Wilcoxon signed-rank (exact)" if exact else "one-sample t"
-        row["p_value"] = p_w if exact else p_t
-        row["p_wilcoxon"] = p_w
+        p_w, why = _signed_rank(c)
+        if exact:
+            row.update(test="Wilcoxon signed-rank (exact)", p_value=p_w, note=why)
+        else:
+            p_t, note = math.nan, ""
+            if c.size < 2:
+                note = f"no test: one participant (n = {c.size})"
+            elif np.std(c) > 0:
+                p_t = float(stats.ttest_1samp(c, 0.0).pvalue)
+            row.update(test="one-sample t", p_value=p_t, note=note, p_wilcoxon=p_w)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -188,13 +263,19 @@ def mixed_model(discs: pd.DataFrame, endpoint: str, control: str | None,
     arms in the change from baseline at each visit; with one arm, the visit terms estimate the
     change.
 
+    Without a control arm (one arm, or a small study) the arms are pooled: a time model whose
+    visit terms are the mean change of everyone, said so in ``model``.
+
     Returns
     -------
     terms : pandas.DataFrame
         ``endpoint``, ``term``, ``estimate``, ``ci_low``, ``ci_high``, ``p_value``.
     info : dict
-        ``formula``, ``converged``, ``warnings``, ``n_discs``, ``n_participants``,
-        ``groups_variance``, ``residual_variance``, ``method``.
+        ``formula``, ``model`` (what the terms mean), ``pooled``, ``converged`` (False too when
+        statsmodels warns that the optimization failed or the Hessian is not positive
+        definite),
+        ``warnings``, ``n_observations`` (disc × visit values), ``n_discs`` (distinct discs),
+        ``n_participants``, ``groups_variance``, ``residual_variance``, ``method``.
     """
     import pandas as pd
     import statsmodels.formula.api as smf
@@ -204,13 +285,21 @@ def mixed_model(discs: pd.DataFrame, endpoint: str, control: str | None,
     data["visit"] = data.months.map(lambda m: f"{m:g}")
     visit = f"C(visit, Treatment({f'{baseline:g}'!r}))"
     arms = sorted(data.arm.unique(), key=str)
-    if control is not None and len(arms) > 1:
+    pooled = not (control is not None and len(arms) > 1)
+    if not pooled:
         formula = f"value ~ C(arm, Treatment({str(control)!r})) * {visit}"
+        what = (f"arm × visit model: the interaction terms are the differences between "
+                f"arms ({', '.join(a for a in arms if a != control)} minus {control}) in "
+                "the change from baseline at each visit")
     else:
         formula = f"value ~ {visit}"
-    info: dict[str, Any] = {"formula": formula, "groups": "participant_id",
+        what = ("pooled time model: the arms are pooled, and each visit term is the mean "
+                "change from baseline over all participants — not a comparison of arms")
+    info: dict[str, Any] = {"formula": formula, "model": what, "pooled": pooled,
+                            "groups": "participant_id",
                             "variance_components": "disc (level) within participant",
-                            "method": "REML", "n_discs": len(data),
+                            "method": "REML", "n_observations": len(data),
+                            "n_discs": int(data[_KEYS].drop_duplicates().shape[0]),
                             "n_participants": int(data.participant_id.nunique())}
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as seen:
@@ -228,7 +317,10 @@ def mixed_model(discs: pd.DataFrame, endpoint: str, control: str | None,
     rows = [{"endpoint": endpoint, "term": name, "estimate": float(fit.fe_params[name]),
              "ci_low": float(ci.loc[name, 0]), "ci_high": float(ci.loc[name, 1]),
              "p_value": float(fit.pvalues[name])} for name in fit.fe_params.index]
-    info.update(converged=bool(fit.converged), warnings=caught,
+    # statsmodels may say converged while warning that the optimization failed or that the
+    # Hessian is not positive definite: such estimates are not to be relied on either
+    doubtful = [w for w in caught if any(k in w.lower() for k in _NOT_CONVERGED)]
+    info.update(converged=bool(fit.converged) and not doubtful, warnings=caught,
                 groups_variance=float(fit.cov_re.iloc[0, 0]),
                 residual_variance=float(fit.scale))
     return pd.DataFrame(rows), info
@@ -284,11 +376,10 @@ def grade_shifts(discs: pd.DataFrame, column: str = "griffith", baseline: float 
     tests = []
     for (arm, months), part in shifts.groupby(["arm", "months"], sort=True):
         s = part["shift"].to_numpy(float)
-        p = (float(stats.wilcoxon(s, method="exact" if s.size <= 50 else "auto").pvalue)
-             if np.any(s != 0) else 1.0)
+        p, why = _signed_rank(s)
         tests.append({"comparison": f"{arm}: shift against none", "months": months,
                       "n": int(s.size), "statistic": float(np.mean(s)),
-                      "test": "Wilcoxon signed-rank", "p_value": p})
+                      "test": "Wilcoxon signed-rank (exact)", "p_value": p, "note": why})
     if active is not None and control is not None:
         for months, part in shifts.groupby("months", sort=True):
             a = part.loc[part.arm == active, "shift"].to_numpy(float)
@@ -298,9 +389,9 @@ def grade_shifts(discs: pd.DataFrame, column: str = "griffith", baseline: float 
                               "n": int(a.size + c.size),
                               "statistic": float(a.mean() - c.mean()),
                               "test": "Mann-Whitney U",
-                              "p_value": float(stats.mannwhitneyu(a, c).pvalue)})
+                              "p_value": float(stats.mannwhitneyu(a, c).pvalue), "note": ""})
     return counts, pd.DataFrame(tests, columns=["comparison", "months", "n", "statistic",
-                                                "test", "p_value"])
+                                                "test", "p_value", "note"])
 
 
 def grade_distribution(discs: pd.DataFrame, column: str = "griffith") -> pd.DataFrame:
@@ -345,14 +436,17 @@ def treated_vs_untreated(discs: pd.DataFrame, endpoint: str, baseline: float = 0
     for (arm, months), part in both.groupby(["arm", "months"], sort=True):
         d = (part.change_treated - part.change_untreated).to_numpy(float)
         m, lo, hi = _t_interval(d)
-        p = math.nan
-        if d.size >= 2 and np.any(d != 0):
-            p = (float(stats.wilcoxon(d, method="exact").pvalue) if exact
-                 else float(stats.ttest_1samp(d, 0.0).pvalue))
+        p, note = math.nan, ""
+        if exact:
+            p, note = _signed_rank(d)
+        elif d.size < 2:
+            note = f"no test: one participant (n = {d.size})"
+        elif np.any(d != 0):
+            p = float(stats.ttest_1samp(d, 0.0).pvalue)
         rows.append({"endpoint": endpoint, "arm": arm, "months": months,
                      "n_participants": int(d.size), "difference": m, "ci_low": lo,
                      "ci_high": hi, "test": "Wilcoxon signed-rank (exact)" if exact
-                     else "paired t", "p_value": p})
+                     else "paired t", "p_value": p, "note": note})
     return pd.DataFrame(rows)
 
 

@@ -13,13 +13,15 @@ import numpy as np
 from .._version import __version__
 from ..errors import DiscMRIError
 from ..io.tables import json_value
+from . import stats
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .build import Report
 
-__all__ = ["qc_figures", "render_html", "report_files", "stats_table", "write_report"]
+__all__ = ["methods", "qc_figures", "render_html", "report_files", "stats_table",
+           "write_report"]
 
 #: Columns of ``stats.tsv``: every test and estimate of the report, one per row.
 STATS_COLUMNS = ("section", "endpoint", "arm", "months", "comparison", "n_participants",
@@ -49,7 +51,7 @@ Every number on this page is in <code>report.json</code> and <code>stats.tsv</co
 <figcaption>{{ fig.caption }}</figcaption></figure>{% endfor %}
 {% endfor %}
 <h2>Methods</h2>
-<p>{{ methods }}</p>
+{% for paragraph in methods %}<p>{{ paragraph }}</p>{% endfor %}
 <p>Software: {% for k, v in software.items() %}{{ k }} {{ v }}
 {%- if not loop.last %}, {% endif %}{% endfor %}.</p>
 </body></html>
@@ -88,7 +90,9 @@ def stats_table(report: Report) -> pd.DataFrame:
                      "n_participants": info.get("n_participants"),
                      "n_discs": info.get("n_discs"), "estimate": r["estimate"],
                      "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                     "test": "MixedLM (REML)", "p_value": r["p_value"], "p_holm": None})
+                     "test": "MixedLM (REML" + (", arms pooled" if info.get("pooled") else "")
+                     + (")" if info.get("converged") else "; not converged)"),
+                     "p_value": r["p_value"], "p_holm": None})
     for r in _records(t.get("treated_vs_untreated", pd.DataFrame())):
         rows.append({"section": "treated vs untreated", "endpoint": r["endpoint"],
                      "arm": r["arm"], "months": r["months"],
@@ -120,28 +124,56 @@ def report_json(report: Report, source: str = "") -> dict[str, Any]:
     return {"Source": source, "Layout": report.layout, "Arms": report.arms,
             "Control": report.control, "Active": report.active,
             "Endpoints": report.endpoints, "Settings": report.settings,
-            "Notes": report.notes,
+            "Notes": report.notes, "Methods": methods(report),
             "Tables": {k: _records(v) for k, v in report.tables.items()},
             "Models": {k: {kk: json_value(vv) for kk, vv in v.items()}
                        for k, v in report.models.items()},
             "Software": _software()}
 
 
-_METHODS = (
-    "Per arm and visit the discs' values are summarised (n, mean ± SD, median [IQR]). Change "
-    "from baseline is computed per participant as the mean over their discs measured at both "
-    "visits, since discs of one participant are not independent; its mean has a 95 % t "
-    "interval. Within an arm the change is tested with a one-sample t test (two-arm layout) "
-    "or the exact Wilcoxon signed-rank test (small studies); between arms with Welch's t test "
-    "(Mann-Whitney U beside it). The linear mixed model (statsmodels MixedLM, REML) of each "
-    "endpoint has arm, visit and their interaction as fixed effects, a random intercept per "
-    "participant and a variance component per disc within the participant; the interaction "
-    "terms are the between-arm differences in change from baseline. Grade shifts count discs "
-    "one grade or more better or worse than at baseline; participants' mean shifts are tested "
-    "with the Wilcoxon signed-rank test within an arm and the Mann-Whitney U test between arms. "
-    "Assumptions: t tests and the mixed model assume roughly normal participant-level changes "
-    "and residuals; the rank tests do not. Several endpoints make the tests exploratory unless "
-    "one was named primary beforehand.")
+def methods(report: Report) -> list[str]:
+    """The Methods paragraph, from the layout, tests and models this report ran."""
+    small = report.layout == "small"
+    out = [
+        "Per arm and visit the discs' values are summarised (n discs and participants, mean ± "
+        "SD, median [IQR]). Change from baseline is computed per participant as the mean over "
+        "their discs measured at both visits, since discs of one participant are not "
+        "independent; its mean has a 95 % t interval (from 3 participants: none is drawn or "
+        "reported for fewer)."]
+    if small:
+        out.append(
+            "Small-study layout: within each arm the change is tested with the exact Wilcoxon "
+            f"signed-rank test, reported only where it can reach p < {stats.ALPHA:g} (6 "
+            "participants or more; below that the table says why there is no test). There is "
+            "no between-arm test.")
+    else:
+        out.append(
+            "Within each arm the change is tested with a one-sample t test (the signed-rank "
+            "test beside it); between the arms "
+            f"({report.active} minus {report.control}) with Welch's t test (Mann-Whitney U "
+            "beside it).")
+    for endpoint, info in report.models.items():
+        converged = ("converged" + (f" (warning: {'; '.join(info['warnings'])})"
+                                    if info.get("warnings") else "")
+                     if info.get("converged") else
+                     "did not converge to a trustworthy optimum (" + "; ".join(
+                         info.get("warnings", []) or ["no message"]) + ")")
+        out.append(
+            f"{endpoint}: linear mixed model (statsmodels MixedLM, {info.get('method', 'REML')})"
+            f" {info.get('formula', '')} with a random intercept per participant and a "
+            f"variance component per disc within the participant, on "
+            f"{info.get('n_observations', 'n/a')} disc × visit values of "
+            f"{info.get('n_discs', 'n/a')} discs in {info.get('n_participants', 'n/a')} "
+            f"participants — a {info.get('model', '')}; {converged}.")
+    grades = ("Grade shifts count discs one grade or more better or worse than at baseline; "
+              "each arm's participants' mean shifts are tested against none with the exact "
+              "signed-rank test (with the same minimum n)")
+    out.append(grades + ("." if small else ", and between the arms with the Mann-Whitney U "
+                         "test."))
+    out.append("Assumptions: t tests and the mixed model assume roughly normal participant-"
+               "level changes and residuals; the rank tests do not. Several endpoints make the "
+               "tests exploratory unless one was named primary beforehand.")
+    return out
 
 
 def _html_table(table: pd.DataFrame, columns: list[str] | None = None,
@@ -216,7 +248,11 @@ def render_html(report: Report, source: str = "",
          "text": "Participants and discs per arm and visit; sessions that failed or were "
                  "skipped are listed with the reason.", "figures": []},
         {"id": "summary", "title": "Endpoints per arm and visit",
-         "tables": [_html_table(t.get("summary"))], "text": "", "figures": figs("spaghetti")},
+         "tables": [_html_table(t.get("summary")),
+                    "<p>Means of the completers (participants measured at every visit), which "
+                    "a dropout does not move:</p>", _html_table(t.get("completers"))],
+         "text": "Every disc measured at each visit, whoever came (n says how many).",
+         "figures": figs("spaghetti")},
         {"id": "change", "title": "Change from baseline",
          "tables": [_html_table(t.get("within"))], "text": "", "figures": figs("change")},
     ]
@@ -232,8 +268,13 @@ def render_html(report: Report, source: str = "",
                          "figures": []})
     sections += [
         {"id": "mixed", "title": "Mixed models", "tables": [_html_table(t.get("mixed"))],
-         "text": "; ".join(f"{e}: {m['formula']}, converged {m.get('converged')}"
-                           for e, m in report.models.items()), "figures": []},
+         "text": " ".join(
+             f"{e}: {m['formula']} — {m.get('model', '')}; "
+             + ("converged" + (f" (warning: {'; '.join(m['warnings'])})"
+                                   if m.get("warnings") else "") + "." if m.get("converged")
+                else "NOT CONVERGED, do not rely on these estimates: "
+                + "; ".join(m.get("warnings", []) or ["no message"]) + ".")
+             for e, m in report.models.items()), "figures": []},
         {"id": "grades", "title": "Grade shifts (Griffith)",
          "tables": [_html_table(t.get("grade_distribution")),
                     _html_table(t.get("grade_counts")), _html_table(t.get("grade_tests"))],
@@ -259,7 +300,7 @@ def render_html(report: Report, source: str = "",
     template = jinja2.Environment(autoescape=True).from_string(_TEMPLATE)
     return template.render(title="Trial report: imaging endpoints", version=__version__,
                            source=source, layout=report.layout, notes=report.notes,
-                           sections=sections, methods=_METHODS, software=_software())
+                           sections=sections, methods=methods(report), software=_software())
 
 
 def report_files(report: Report, out: str | os.PathLike[str], *, source: str = "",

@@ -39,12 +39,13 @@ def test_grade_writes_suggestions_with_evidence_and_units(tmp_path, capsys):
 
 def test_grade_uses_a_thresholds_file_and_refuses_a_bad_one(tmp_path, capsys):
     strict = tmp_path / "site.json"
-    strict.write_text(json.dumps({"af_hyperintense": 50.0, "csf_equal": 5.0}),
-                      encoding="utf-8")
+    strict.write_text(json.dumps({"af_hyperintense": 50.0, "csf_equal": 5.0, "fat_above": 50.0,
+                                  "csf_fat_equivalent": 4.0}), encoding="utf-8")
     out = tmp_path / "grades.tsv"
     assert main(grade_args(out, "--thresholds", str(strict))) == 0
     table = pd.read_csv(out, sep="\t", keep_default_na=False, na_values="n/a")
-    # nothing is "as bright as CSF" or "hyperintense to the annulus" any more: grades 4 and up
+    # nothing is "as bright as CSF", "above fat" or "hyperintense to the annulus" any more:
+    # grades 4 and up
     assert table.griffith.astype(str).str.split("/").str[0].astype(int).min() >= 4
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"af_mild": "high"}), encoding="utf-8")

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from markupsafe import escape
 
 from discmri.cli import main
 
@@ -29,6 +30,25 @@ def test_run_on_the_sample_data_ends_with_the_small_study_report(tmp_path, capsy
     cohort = pd.DataFrame(record["Tables"]["cohort"]).set_index(["arm", "months"])
     assert cohort.loc[("sham", 0.0), "participants"] == 2
     assert cohort.loc[("sham", 6.0), "missing"] == 1
+    # issue 24: the page says what was done. The time model of a small study pools the arms
+    # and says so, with its formula; no between-arm test anywhere, grades included; counts
+    # say what they count; no test where n cannot reach p < 0.05, and why
+    page = (out / "report.html").read_text(encoding="utf-8")
+    methods = " ".join(record["Methods"])
+    for endpoint, model in record["Models"].items():
+        assert model["pooled"] and model["formula"] == "value ~ C(visit, Treatment('0'))"
+        assert f"{endpoint}: linear mixed model" in methods and model["formula"] in methods
+        assert "pooled time model" in methods and "not a comparison of arms" in methods
+        # disc × visit values and distinct discs (the sample's treated levels)
+        assert model["n_observations"] > model["n_discs"] == 8
+    assert "interaction" not in methods and "arm, visit and" not in methods
+    assert "Mann-Whitney" not in page and "between the arms with" not in page
+    assert all("against none" in r["comparison"] for r in record["Tables"]["grade_tests"])
+    for row in record["Tables"]["within"] + record["Tables"]["grade_tests"]:
+        n = row.get("n_participants", row.get("n"))
+        assert n < 6 and row["p_value"] is None and f"n = {n}" in row["note"]
+    for paragraph in record["Methods"]:
+        assert str(escape(paragraph)) in page
     # redone with options: all levels, Holm, the baseline named
     assert main(["report", str(out), "--levels", "all", "--holm", "--baseline",
                  "baseline"]) == 0

@@ -51,12 +51,13 @@ def test_run_on_sample_data_prints_progress_and_a_summary(tmp_path, capsys):
 def test_grade_thresholds_of_a_site_drive_the_runs_suggestions(tmp_path, capsys):
     strict = tmp_path / "site.json"
     strict.write_text(json.dumps({"Thresholds": {"af_hyperintense": 50.0, "af_mild": 40.0,
-                                                 "csf_equal": 5.0}}), encoding="utf-8")
+                                                 "csf_equal": 5.0, "fat_above": 50.0,
+                                                 "csf_fat_equivalent": 4.0}}), encoding="utf-8")
     out = tmp_path / "out"
     assert main(["run", str(SAMPLE), str(out), "--only", "sub-04", "--workers", "1",
                  "--no-t2", "--no-adc", "--grade-thresholds", str(strict)]) == 0
     table = pd.read_csv(out / "discs.tsv", sep="\t", na_values=["n/a"], keep_default_na=False)
-    # nothing is as bright as CSF or above the outer annulus under these thresholds:
+    # nothing is as bright as CSF, above fat or above the outer annulus under these thresholds:
     # hypointense grades only
     graded = table[table.status == ""]  # not the disc cut by the top of the image
     assert graded.griffith.astype(str).str.split("/").str[0].astype(int).min() >= 5
@@ -191,3 +192,21 @@ def test_workers_times_threads_may_not_exceed_the_cpus(tmp_path, capsys):
                  too_many]) == 2
     one_line_error(capsys, "--threads")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("options", "needles"), [
+    (["--noise-sigma", "-1"], ["--noise-sigma", "-1", "positive"]),
+    (["--noise-sigma", "nan"], ["--noise-sigma", "nan"]),
+    (["--b-range", "800,0"], ["--b-range", "800,0", "LOW < HIGH"]),
+    (["--resume", "--overwrite"], ["--resume and --overwrite"]),
+    (["--endpoints", "foo_mm"], ["--endpoints foo_mm", "np_t2_ms"]),
+    (["--control", "placebo"], ["--control placebo", "MSC", "sham"]),
+    (["--baseline", "ses-nope"], ["--baseline ses-nope", "ses-baseline"]),
+])
+def test_run_options_that_cannot_work_stop_it_before_any_work(tmp_path, capsys, options,
+                                                              needles):
+    """Issue 24 / 25: found before the first session, exit 2, nothing written."""
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLE), str(out), "--workers", "1", *options]) == 2
+    one_line_error(capsys, *needles)
+    assert not out.exists()

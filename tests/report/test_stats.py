@@ -119,17 +119,25 @@ def test_tests_reject_at_their_nominal_rate_under_no_effect():
 
 
 def test_a_small_single_arm_study_gets_the_per_patient_layout():
-    table = trial_table({"MSC": ACTIVE}, 5, seed=2, visits=(0.0, 6.0))
+    table = trial_table({"MSC": ACTIVE}, 6, seed=2, visits=(0.0, 6.0))
     report = build_report(table, endpoints=["dhi_mean_height"], figures=False)
     assert report.layout == "small" and report.control is None
     assert report.tables["between"].empty
     assert "one arm" in report.notes[0] and "no between-arm test" in report.notes[0]
     trajectories = report.tables["trajectories"]
-    assert trajectories.participant_id.nunique() == 5
+    assert trajectories.participant_id.nunique() == 6
     within = report.tables["within"]
     assert (within.test == "Wilcoxon signed-rank (exact)").all()
-    # five participants all improving: the exact two-sided p-value is 2 / 2**5
-    assert within.p_value.iat[0] == pytest.approx(2 / 32)
+    # six participants all improving: the exact two-sided p-value is 2 / 2**6
+    assert within.p_value.iat[0] == pytest.approx(2 / 64) and within.note.iat[0] == ""
+    # five cannot reach p < 0.05 (their smallest p is 2 / 2**5): no test, and why
+    five = build_report(table[table.participant_id != table.participant_id.iat[0]],
+                        endpoints=["dhi_mean_height"], figures=False).tables["within"]
+    assert np.isnan(five.p_value.iat[0]) and "n = 5" in five.note.iat[0]
+    assert "0.0625" in five.note.iat[0]
+    # the pooled time model says what it is
+    info = report.models["dhi_mean_height"]
+    assert info["pooled"] and "not a comparison of arms" in info["model"]
 
 
 def test_two_small_arms_are_a_small_study_without_between_arm_tests():
@@ -167,3 +175,24 @@ def test_bad_tables_are_refused_with_what_was_expected():
         build_report(table, endpoints=["bogus"], figures=False)
     with pytest.raises(ParameterError, match="levels"):
         build_report(table, levels="some", figures=False)
+
+
+def test_the_completers_mean_does_not_move_when_a_participant_drops_out():
+    """Issue 24: the sham arm's raw per-visit mean rose only because a participant left."""
+    table = trial_table({"sham": TrialEffect()}, 4, seed=5, visits=(0.0, 6.0), dropout=0.0)
+    # the participant with the lowest baseline value (treated levels, as analysed) leaves
+    # after baseline
+    treated = table[table.treated.astype(bool) & (table.months == 0)]
+    base = treated.groupby("participant_id").dhi_mean_height.mean()
+    gone = base.idxmin()
+    dropped = table[~((table.participant_id == gone) & (table.months > 0))]
+    report = build_report(dropped, endpoints=["dhi_mean_height"], figures=False)
+    raw = report.tables["summary"].set_index("months")["mean"]
+    completers = report.tables["completers"].set_index("months")
+    assert (completers.n_completers == 3).all()
+    # the completers' mean moves by the completers' own change only (none here beyond
+    # measurement noise); the raw mean rises by the dropout's share
+    change = completers.loc[6.0, "mean"] - completers.loc[0.0, "mean"]
+    assert abs(change) < 0.5 * abs(raw.loc[6.0] - raw.loc[0.0])
+    kept = base.drop(gone)
+    assert completers.loc[0.0, "mean"] == pytest.approx(kept.mean())

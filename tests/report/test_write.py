@@ -125,6 +125,19 @@ def test_report_errors_are_one_line_and_write_nothing(tmp_path, capsys):
     assert "html and/or pdf" in capsys.readouterr().err
 
 
+def test_a_pdf_without_chromium_is_refused_before_anything_is_written(tmp_path, capsys,
+                                                                      monkeypatch):
+    import discmri.cli.report as cli_report
+
+    trial_table({"A": TrialEffect()}, 3, seed=0).to_csv(tmp_path / "discs.tsv", sep="\t",
+                                                         index=False)
+    monkeypatch.setattr(cli_report.shutil, "which", lambda name: None)
+    assert main(["report", str(tmp_path), "--format", "html,pdf"]) == 2
+    err = capsys.readouterr().err
+    assert "Chromium" in err and "--format pdf" in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["discs.tsv"]
+
+
 def test_numbers_in_report_json_are_finite_or_null(written):
     out, _ = written
     text = (out / "report.json").read_text(encoding="utf-8")
