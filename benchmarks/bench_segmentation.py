@@ -151,7 +151,7 @@ def spineps() -> None:
         return
     seconds = time.perf_counter() - tick
     dice_ = spineps_dice(seg.labels.data.astype(int), vert, sub)
-    print(f"SPINEPS sample (--levels C5-C6..C6-C7, {seconds:.1f} s): "
+    print(f"SPINEPS sample (--level-range C5-C6..C6-C7, {seconds:.1f} s): "
           + ", ".join(f"{k} {v:.3f}" for k, v in dice_.items()))
 
 

@@ -159,18 +159,18 @@ class RunOptions:
         if self.coils < 1:
             raise ParameterError(f"coils {self.coils}: expected 1 or more receive channels")
         if isinstance(self.noise_sigma, str) and self.noise_sigma != "auto":
-            raise ParameterError(f"noise_sigma (--noise-sigma) {self.noise_sigma!r}: expected "
-                                 "a number or 'auto'")
+            raise ParameterError(f"noise_sigma {self.noise_sigma!r}: expected a number or "
+                                 "'auto'")
         if self.noise_sigma is not None and not isinstance(self.noise_sigma, str) and not (
                 math.isfinite(self.noise_sigma) and self.noise_sigma > 0):
-            raise ParameterError(f"noise_sigma (--noise-sigma) {self.noise_sigma:g}: expected "
-                                 "the noise SD of the MESE images, a positive number in their "
-                                 "units, or 'auto'")
+            raise ParameterError(f"noise_sigma {self.noise_sigma:g}: expected the noise SD of "
+                                 "the MESE images, a positive number in their units, or "
+                                 "'auto'")
         if self.b_range is not None and not (
                 len(self.b_range) == 2 and all(math.isfinite(b) for b in self.b_range)
                 and 0 <= self.b_range[0] < self.b_range[1]):
-            raise ParameterError(f"b_range (--b-range) {','.join(f'{b:g}' for b in self.b_range)}"
-                                 ": expected LOW,HIGH in s/mm² with 0 <= LOW < HIGH")
+            raise ParameterError(f"b_range {','.join(f'{b:g}' for b in self.b_range)}: "
+                                 "expected LOW,HIGH in s/mm² with 0 <= LOW < HIGH")
 
     def parameters(self) -> dict[str, Any]:
         """The settings as JSON-ready values."""

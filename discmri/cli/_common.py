@@ -7,8 +7,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["add_image_arguments", "check_outputs", "floats", "load_mask", "noise",
-           "scheme_inputs", "value_range", "words"]
+__all__ = ["add_command", "add_image_arguments", "check_outputs", "floats", "load_mask",
+           "noise", "scheme_inputs", "value_range", "words"]
 
 
 #: ``--edges`` choices: :data:`discmri.morphometry.EDGE_MODES`, written out so that building
@@ -22,6 +22,18 @@ def add_edges_argument(p: argparse.ArgumentParser) -> None:
                    help="where endplate edges are placed: the marrow boundary [marrow], the "
                         "bony endplate (the marrow boundary moved to the centre of the dark "
                         "endplate line), or the label boundaries")
+
+
+def add_command(sub, name: str, *, help: str, description: str,
+                examples: Iterable[str]) -> argparse.ArgumentParser:
+    """A sub-command whose ``--help`` says what it does and shows how it is run.
+
+    ``examples``: command lines (without the leading ``discmri``), printed under the options.
+    """
+    lines = "\n".join(f"  discmri {e}" for e in examples)
+    return sub.add_parser(name, help=help, description=description,
+                          epilog=f"examples:\n{lines}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def floats(text: str) -> tuple[float, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import check_outputs, load_mask, value_range
+from ._common import add_command, check_outputs, load_mask, value_range
 
 
 def _cmd_adcmap(args: argparse.Namespace) -> int:
@@ -31,7 +31,14 @@ def _cmd_adcmap(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     """Register ``adcmap``."""
-    p = sub.add_parser("adcmap", help="fit an ADC map to a diffusion-weighted series")
+    p = add_command(
+        sub, "adcmap", help="fit an ADC map to a diffusion-weighted series",
+        description="Fit the apparent diffusion coefficient (mm²/s) voxel by voxel to a 4-D "
+                    "diffusion-weighted series and its FSL .bval/.bvec tables; write "
+                    "PREFIX_ADC.nii.gz, PREFIX_S0.nii.gz and a JSON sidecar.",
+        examples=["adcmap sub-01_dwi.nii.gz --out sub-01",
+                  "adcmap dwi.nii.gz --bval dwi.bval --bvec dwi.bvec --b-range 200,1000 "
+                  "--method nlls --out fit"])
     p.add_argument("dwi", help="4-D diffusion-weighted NIfTI file")
     p.add_argument("--bval", help="FSL .bval file (default: beside the image)")
     p.add_argument("--bvec", help="FSL .bvec file (default: beside the image)")

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import ParameterError
-from ._common import add_image_arguments, check_outputs
+from ._common import add_command, add_image_arguments, check_outputs
 
 
 def _image_readers(readers, t2w: Path):
@@ -169,9 +169,18 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     """Register ``grade``."""
-    p = sub.add_parser("grade", help="Pfirrmann and modified Pfirrmann (Griffith) grade "
-                                     "suggestions with their evidence, or calibration of the "
-                                     "thresholds to a site's readers")
+    p = add_command(
+        sub, "grade", help="Pfirrmann and modified Pfirrmann (Griffith) grade suggestions with "
+                           "their evidence, or calibration of the thresholds to a site's "
+                           "readers",
+        description="Suggest each disc's Griffith and Pfirrmann grade from a T2w image and its "
+                    "label map, with the evidence and a confidence, to assist a reader; or, "
+                    "with --calibrate, fit the grade thresholds to a site's reader grades "
+                    "(cross-validated by participant) and write them for --thresholds.",
+        examples=["grade --t2w sub-01_T2w.nii.gz --labels sub-01_dseg.nii.gz --qc "
+                  "--out grades.tsv",
+                  "grade --calibrate readers.tsv --discs results/discs.tsv --out site.json",
+                  "run sample_data results --thresholds site.json"])
     add_image_arguments(p, required=False)
     p.add_argument("--t2map", help="T2 map (ms), any grid: nucleus T2 as supporting evidence")
     p.add_argument("--adcmap", help="ADC map (mm²/s), any grid: nucleus ADC as supporting "
@@ -179,9 +188,9 @@ def add_parser(sub) -> None:
     p.add_argument("--readers", help="reader grades of this image (TSV: participant_id, "
                                      "session, level, reader, scale, grade): writes "
                                      "OUT_agreement.tsv")
-    p.add_argument("--qc", action="store_true", help="also write OUT_qc.png: each disc with "
-                                                      "the regions compared and its suggestion "
-                                                      "(needs matplotlib)")
+    p.add_argument("--qc", action="store_true",
+                   help="also write a QC figure beside the output, OUT_qc.png: each disc with "
+                        "the regions compared and its suggestion (needs matplotlib)")
     p.add_argument("--thresholds", help="JSON file of grade thresholds (names of "
                                         "discmri.grading.Thresholds, or a --calibrate output) "
                                         "[the documented defaults]")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._common import add_command
+
 
 def _describe_volume(path: Path) -> list[str]:
     from ..io import load_volume
@@ -72,6 +74,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     """Register ``info``."""
-    p = sub.add_parser("info", help="describe a volume (NIfTI or DICOM folder) or a BIDS dataset")
+    p = add_command(
+        sub, "info", help="describe a volume (NIfTI or DICOM folder) or a BIDS dataset",
+        description="Print a volume's grid, orientation and value range, or a dataset's "
+                    "participants, sessions and what each holds, with the problems found.",
+        examples=["info sub-01_T2w.nii.gz", "info sample_data"])
     p.add_argument("path", help="NIfTI file, DICOM series folder or BIDS dataset folder")
     p.set_defaults(func=_cmd_info)

@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 
 from ..errors import ParameterError
-from ._common import add_edges_argument, add_image_arguments, floats, words
+from ._common import (
+    add_command,
+    add_edges_argument,
+    add_image_arguments,
+    floats,
+    words,
+)
 
 
 def _cmd_measure(args: argparse.Namespace) -> int:
@@ -22,11 +28,12 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     inputs = [Path(p) for p in (args.t2w, args.labels, args.t2map, args.adcmap) if p]
     inputs += scheme_inputs(args.scheme)
     check_outputs([out, out.with_suffix(".json")], inputs, args.overwrite)
-    if args.qc is not None:
+    qc = out.with_name(out.stem + "_qc") if args.qc else None
+    if qc is not None:
         from ..morphometry.qc import _matplotlib
 
         _matplotlib()  # fail before the work when matplotlib is missing
-        ensure_folder(args.qc, what="--qc")
+        ensure_folder(qc, what="--qc folder")
     t2w = load_volume(args.t2w)
     labels = load_volume(args.labels)
     t2map = load_volume(args.t2map, allow_nonfinite=True) if args.t2map else None
@@ -35,8 +42,8 @@ def _cmd_measure(args: argparse.Namespace) -> int:
                      dhi=args.dhi, positions=args.positions,
                      parasagittal_mm=args.parasagittal_mm, edges=args.edges)
     figures: dict[Path, bytes] = {}
-    if args.qc is not None:
-        figures = {Path(args.qc) / f"{out.stem}_{level}.png": png
+    if qc is not None:
+        figures = {qc / f"{out.stem}_{level}.png": png
                    for level, png in disc_qc_figures(result, t2w).items()}
     write_table(result.table, out, result.sidecar(), inputs=inputs, extra=figures,
                 overwrite=args.overwrite)
@@ -49,13 +56,21 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     for problem in result.levels.problems:
         print(f"  label map: {problem}")
     print(f"wrote {out}, {out.with_suffix('.json').name}"
-          + (f" and {len(figures)} QC figures in {args.qc}" if figures else ""))
+          + (f" and {len(figures)} QC figures in {qc}" if figures else ""))
     return 0
 
 
 def add_parser(sub) -> None:
     """Register ``measure``."""
-    p = sub.add_parser("measure", help="disc heights, DHI and regional T2/ADC per disc level")
+    p = add_command(
+        sub, "measure", help="disc heights, DHI and regional T2/ADC per disc level",
+        description="Measure every disc of a T2w image and its label map: heights (mm, "
+                    "sub-voxel), DHI by named formulas, and with maps the nucleus and annulus "
+                    "T2 and ADC; one row per disc level in a TSV with a JSON sidecar of units.",
+        examples=["measure --t2w sub-01_T2w.nii.gz --labels sub-01_dseg.nii.gz --out "
+                  "discs.tsv",
+                  "measure --t2w t2w.nii.gz --labels dseg.nii.gz --t2map fit_T2map.nii.gz "
+                  "--edges endplate --qc --out discs.tsv"])
     add_image_arguments(p)
     p.add_argument("--t2map", help="T2 map (ms), any grid (e.g. from 'discmri t2map')")
     p.add_argument("--adcmap", help="ADC map (mm²/s), any grid (e.g. from 'discmri adcmap')")
@@ -71,7 +86,9 @@ def add_parser(sub) -> None:
                         "either side (e.g. one slice thickness; for noisy images) [0: "
                         "mid-sagittal only]")
     add_edges_argument(p)
-    p.add_argument("--qc", help="folder for one QC figure per disc (PNG; needs matplotlib)")
+    p.add_argument("--qc", action="store_true",
+                   help="also write QC figures beside the output: one PNG per disc in the "
+                        "folder OUT_qc/ (OUT without .tsv; needs matplotlib)")
     p.add_argument("--out", required=True, help="output table, .tsv (+ .json sidecar)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.set_defaults(func=_cmd_measure)

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from ..errors import DiscMRIError, ParameterError
-from ._common import words
+from ._common import add_command, words
 
 FORMATS = ("html", "pdf")
 
@@ -106,9 +106,14 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_parser(sub) -> None:
     """Register ``report``."""
-    p = sub.add_parser("report", help="trial report of a discmri run: tables, tests, figures",
-                       description="Write report.html (self-contained), stats.tsv and "
-                                   "report.json next to discs.tsv in OUT.")
+    p = add_command(
+        sub, "report", help="trial report of a discmri run: tables, tests, figures",
+        description="Write report.html (self-contained), stats.tsv and report.json next to "
+                    "discs.tsv in OUT: endpoints per arm and visit, change from baseline, "
+                    "between-arm comparisons (two-arm layout) or each patient's trajectory "
+                    "(small studies), mixed models, grade shifts.",
+        examples=["report results", "report results --levels all --endpoints "
+                  "dhi_mean_height,np_t2_ms --holm", "report results --format html,pdf"])
     p.add_argument("out", help="output folder of discmri run (holds discs.tsv)")
     add_report_arguments(p)
     p.add_argument("--format", type=words, default=("html",),

@@ -13,7 +13,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from ..errors import DiscMRIError, ParameterError
-from ._common import add_edges_argument, noise, value_range, words
+from ._common import add_command, add_edges_argument, noise, value_range, words
 from .report import add_report_arguments
 
 
@@ -95,10 +95,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
                              f"more threads busy than the {cores} CPUs here; expected "
                              "workers × threads at most the CPU count")
     thresholds = None
-    if args.grade_thresholds:
+    if args.thresholds:
         from ..grading import load_thresholds
 
-        thresholds = load_thresholds(args.grade_thresholds)
+        thresholds = load_thresholds(args.thresholds)
     if args.resume and args.overwrite:
         raise ParameterError("--resume and --overwrite together: expected one (--resume keeps "
                              "an earlier run's finished sessions, --overwrite redoes them)")
@@ -176,12 +176,16 @@ def _report(out: Path, args: argparse.Namespace) -> None:
 
 def add_parser(sub) -> None:
     """Register ``run``."""
-    p = sub.add_parser(
-        "run", help="process a BIDS dataset: T2 and ADC maps, disc measurements, discs.tsv",
+    p = add_command(
+        sub, "run", help="process a BIDS dataset: T2 and ADC maps, disc measurements, discs.tsv",
         description="Process every session of a BIDS dataset and write one row per "
-                    "participant × session × disc level to OUT/discs.tsv. Exit status: 0 when "
-                    "every session was done or skipped, 1 when one failed (see "
-                    "OUT/sessions.tsv), 2 for bad input, 130 when interrupted.")
+                    "participant × session × disc level to OUT/discs.tsv, then the trial "
+                    "report. Every option is checked before the first session. Exit status: "
+                    "0 when every session was done or skipped, 1 when one failed (see "
+                    "OUT/sessions.tsv), 2 for bad input, 130 when interrupted.",
+        examples=["run sample_data results", "run trial results --resume",
+                  "run trial results --only sub-01,sub-02 --no-adc --qc",
+                  "run trial results --scheduler tcp://127.0.0.1:8786"])
     p.add_argument("dataset", metavar="DATASET", help="BIDS dataset folder")
     p.add_argument("out", metavar="OUT",
                    help="output folder (BIDS derivatives; not inside the raw dataset)")
@@ -202,7 +206,8 @@ def add_parser(sub) -> None:
     p.add_argument("--no-t2", action="store_true", help="do not fit T2 maps")
     p.add_argument("--no-adc", action="store_true", help="do not fit ADC maps")
     p.add_argument("--qc", action="store_true",
-                   help="write a QC figure per disc (needs discmri[qc])")
+                   help="also write QC figures beside the outputs: one per disc and each "
+                        "session's grading figure, in sub-*/[ses-*/]qc/ (needs matplotlib)")
     p.add_argument("--t2-method", default="auto",
                    choices=["auto", "loglinear", "nlls", "offset", "epg"], help="T2 model [auto]")
     p.add_argument("--noise-sigma", type=noise, default=None,
@@ -221,9 +226,9 @@ def add_parser(sub) -> None:
                    help="heights from the mean of the mid-sagittal plane and the planes MM to "
                         "either side [0: mid-sagittal only]")
     add_edges_argument(p)
-    p.add_argument("--grade-thresholds", metavar="F",
+    p.add_argument("--thresholds", metavar="F",
                    help="JSON file of grade thresholds, e.g. from 'discmri grade --calibrate' "
-                        "[the documented defaults]")
+                        "(as 'discmri grade --thresholds') [the documented defaults]")
     p.add_argument("--no-segment", action="store_true",
                    help="skip sessions without a label map instead of segmenting their T2w "
                         "image ('discmri segment')")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import floats
+from ._common import add_command, floats
 
 
 def _cmd_sample_data(args: argparse.Namespace) -> int:
@@ -26,10 +26,13 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     """Register ``sample-data``."""
-    p = sub.add_parser(
-        "sample-data",
+    p = add_command(
+        sub, "sample-data",
         help="write a synthetic trial dataset (the shipped sample_data/ with the defaults)",
-    )
+        description="Write a BIDS dataset of phantom spines: two arms (MSC, sham), visits at "
+                    "0, 3 and 6 months, T2w, multi-echo and diffusion series, label maps "
+                    "(the last sessions without, so that a run segments them).",
+        examples=["sample-data my_sample", "sample-data trial --participants 40 --seed 3"])
     p.add_argument("out", type=Path, help="new dataset folder (must not exist)")
     p.add_argument("--participants", type=int, default=4, help="number of participants [4]")
     p.add_argument("--seed", type=int, default=0, help="random seed [0]")

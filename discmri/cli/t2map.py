@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import check_outputs, floats, load_mask, noise
+from ._common import add_command, check_outputs, floats, load_mask, noise
 
 
 def _cmd_t2map(args: argparse.Namespace) -> int:
@@ -35,7 +35,14 @@ def _cmd_t2map(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     """Register ``t2map``."""
-    p = sub.add_parser("t2map", help="fit a T2 map to a multi-echo spin-echo series")
+    p = add_command(
+        sub, "t2map", help="fit a T2 map to a multi-echo spin-echo series",
+        description="Fit T2 (ms) voxel by voxel to a multi-echo spin-echo series (one 4-D "
+                    "file, a DICOM folder or one file per echo); write PREFIX_T2map.nii.gz, "
+                    "PREFIX_M0.nii.gz and a JSON sidecar with the model and the fit quality.",
+        examples=["t2map sub-01_MESE.nii.gz --out sub-01",
+                  "t2map echo1.nii.gz echo2.nii.gz echo3.nii.gz --echo-times 10,20,30 "
+                  "--noise-sigma auto --out fit"])
     p.add_argument("inputs", nargs="+", help="one 4-D file / DICOM folder, or one file per echo")
     p.add_argument("--out", required=True, help="output prefix (PREFIX_T2map.nii.gz, …)")
     p.add_argument("--echo-times", type=floats, default=None,

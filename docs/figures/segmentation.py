@@ -2,7 +2,7 @@
 
 Left: a phantom with the tissues around the column (degenerated discs, lordosis; SNR 25,
 bias field) — outlines from ``discmri segment``, levels counted from the sacrum. Right: the
-real SPINEPS sample of TPTBox (cervical, 1.5 mm), levels from ``--levels C5-C6..C6-C7``.
+real SPINEPS sample of TPTBox (cervical, 1.5 mm), levels from ``--level-range C5-C6..C6-C7``.
 Run from the repository root (needs the test extra for the sample):
 
     python docs/figures/segmentation.py
@@ -30,7 +30,7 @@ def main() -> None:
     image = load_volume(folder / "tests" / "sample_mri" / "sub-mri_label-6_T2w.nii.gz")
     real = segment_spine(image, levels="C5-C6..C6-C7")
     panels.append(segmentation_figure(image, real.labels,
-                                      title="real SPINEPS sample, --levels C5-C6..C6-C7"))
+                                      title="real SPINEPS sample, --level-range C5-C6..C6-C7"))
     join_panels(panels, Path(__file__).resolve().parents[1] / "_static" / "segmentation.png",
                 across=True)
 

@@ -229,7 +229,7 @@ def test_measure_on_the_sample_data_agrees_with_its_truth(tmp_path, capsys):
     assert main(["adcmap", str(dwi), "--out", str(tmp_path / "adc")]) == 0
     out = tmp_path / "discs.tsv"
     args = measure_args(out, t2map=tmp_path / "t2_T2map.nii.gz",
-                        adcmap=tmp_path / "adc_ADC.nii.gz", qc=tmp_path / "qc")
+                        adcmap=tmp_path / "adc_ADC.nii.gz") + ["--qc"]
     capsys.readouterr()
     assert main(args) == 0
     printed = capsys.readouterr().out
@@ -251,7 +251,7 @@ def test_measure_on_the_sample_data_agrees_with_its_truth(tmp_path, capsys):
     assert len(sidecar["Sources"]) == 4 and all(len(s["sha256"]) == 64
                                                 for s in sidecar["Sources"])
     assert sidecar["Parameters"]["scheme"] == "native"
-    pngs = sorted((tmp_path / "qc").glob("*.png"))
+    pngs = sorted((tmp_path / "discs_qc").glob("*.png"))  # --qc: OUT_qc/ beside the table
     assert len(pngs) == 7 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
 
 
@@ -319,3 +319,44 @@ def test_edges_choices_are_the_library_modes(capsys):
     assert main(["measure", "--t2w", "x.nii.gz", "--labels", "y.nii.gz", "--out", "o.tsv",
                  "--edges", "halfway"]) == 2
     assert "invalid choice: 'halfway'" in capsys.readouterr().err
+
+
+def _commands():
+    import argparse
+
+    from discmri.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices
+
+
+def test_every_command_has_a_description_and_an_example(capsys):
+    """Issue 24: help that teaches."""
+    commands = _commands()
+    assert set(commands) == {"run", "report", "info", "sample-data", "t2map", "adcmap",
+                             "measure", "grade", "segment"}
+    for name in commands:
+        assert main([name, "--help"]) == 0
+        text = capsys.readouterr().out
+        description = commands[name].description or ""
+        assert len(description) > 60, name
+        assert "examples:" in text and f"  discmri {name} " in text, (name, text[-300:])
+
+
+def test_an_option_name_means_one_thing_across_commands():
+    """Issue 24: --qc is always the flag 'also write QC figures beside the outputs',
+    --thresholds always a grade thresholds file, --levels always which discs a report
+    analyses (treated or all); a segmentation's disc range is --level-range."""
+    seen: dict[str, list[tuple[str, object]]] = {}
+    for name, parser in _commands().items():
+        for action in parser._actions:
+            for option in action.option_strings:
+                seen.setdefault(option, []).append((name, action))
+    assert {n for n, _ in seen["--qc"]} == {"run", "measure", "grade", "segment"}
+    assert all(a.nargs == 0 and a.const is True for _, a in seen["--qc"])
+    assert all("QC figure" in a.help for _, a in seen["--qc"])
+    assert {n for n, _ in seen["--thresholds"]} == {"run", "grade"}
+    assert all("grade thresholds" in a.help for _, a in seen["--thresholds"])
+    assert "--grade-thresholds" not in seen
+    assert all(tuple(a.choices) == ("treated", "all") for _, a in seen["--levels"])
+    assert {n for n, _ in seen["--level-range"]} == {"segment"}

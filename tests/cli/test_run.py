@@ -55,7 +55,7 @@ def test_grade_thresholds_of_a_site_drive_the_runs_suggestions(tmp_path, capsys)
                                                  "csf_fat_equivalent": 4.0}}), encoding="utf-8")
     out = tmp_path / "out"
     assert main(["run", str(SAMPLE), str(out), "--only", "sub-04", "--workers", "1",
-                 "--no-t2", "--no-adc", "--grade-thresholds", str(strict)]) == 0
+                 "--no-t2", "--no-adc", "--thresholds", str(strict)]) == 0
     table = pd.read_csv(out / "discs.tsv", sep="\t", na_values=["n/a"], keep_default_na=False)
     # nothing is as bright as CSF, above fat or above the outer annulus under these thresholds:
     # hypointense grades only
@@ -66,7 +66,7 @@ def test_grade_thresholds_of_a_site_drive_the_runs_suggestions(tmp_path, capsys)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"af_mild": 90.0}), encoding="utf-8")
     capsys.readouterr()
-    assert main(["run", str(SAMPLE), str(tmp_path / "o2"), "--grade-thresholds", str(bad)]) == 2
+    assert main(["run", str(SAMPLE), str(tmp_path / "o2"), "--thresholds", str(bad)]) == 2
     one_line_error(capsys, "out of order")
     assert not (tmp_path / "o2").exists()
 
@@ -119,9 +119,11 @@ def test_write_side_errors_of_the_single_image_commands(tmp_path, capsys):
     one_line_error(capsys, "cannot write there")
     t2w = str(sub / "anat" / f"{stem}_T2w.nii.gz")
     labels = str(SAMPLE / "derivatives/labels/sub-01/ses-baseline/anat" / f"{stem}_dseg.nii.gz")
-    assert main(["measure", "--t2w", t2w, "--labels", labels, "--qc", str(blocker),
+    # --qc writes its figures into OUT_qc/ beside the table: a file there blocks it
+    (tmp_path / "m_qc").write_text("a file", encoding="utf-8")
+    assert main(["measure", "--t2w", t2w, "--labels", labels, "--qc",
                  "--out", str(tmp_path / "m.tsv")]) == 2
-    one_line_error(capsys, "--qc", "is a file")
+    one_line_error(capsys, "--qc folder", "m_qc", "is a file")
     assert not (tmp_path / "m.tsv").exists()
     existing = tmp_path / "t2_T2map.nii.gz"
     existing.write_bytes(b"keep")

@@ -231,9 +231,9 @@ def test_discmri_segment_completes_a_partial_map_and_draws_its_qc(lumbar, tmp_pa
     save_volume(sim.t2w, tmp_path / "t2w.nii.gz")
     discs = sim.labels.with_data(np.where((truth >= 100) & (truth < 300), truth, 0))
     save_volume(discs, tmp_path / "discs.nii.gz")
-    out, png = tmp_path / "full.nii.gz", tmp_path / "full.png"
+    out, png = tmp_path / "full.nii.gz", tmp_path / "full_qc.png"  # --qc: OUT_qc.png
     assert main(["segment", "--t2w", str(tmp_path / "t2w.nii.gz"), "--labels",
-                 str(tmp_path / "discs.nii.gz"), "--out", str(out), "--qc", str(png)]) == 0
+                 str(tmp_path / "discs.nii.gz"), "--out", str(out), "--qc"]) == 0
     full = np.rint(load_volume(out).data).astype(int)
     given = (truth >= 100) & (truth < 300)
     assert np.array_equal(full[given], truth[given])
@@ -242,6 +242,6 @@ def test_discmri_segment_completes_a_partial_map_and_draws_its_qc(lumbar, tmp_pa
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # --labels names the levels itself: a hint as well is refused, nothing written
     assert main(["segment", "--t2w", str(tmp_path / "t2w.nii.gz"), "--labels",
-                 str(tmp_path / "discs.nii.gz"), "--levels", "L4-L5..L5-S1", "--out",
+                 str(tmp_path / "discs.nii.gz"), "--level-range", "L4-L5..L5-S1", "--out",
                  str(tmp_path / "y.nii.gz")]) == 2
     assert not (tmp_path / "y.nii.gz").exists()

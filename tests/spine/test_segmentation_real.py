@@ -165,7 +165,7 @@ def test_a_count_that_the_sacrum_contradicts_is_flagged():
 @pytest.mark.slow
 def test_a_scan_without_the_sacrum_asks_for_a_hint_or_a_range():
     image, _ = _case("sct-t2-lumbar")
-    with pytest.raises(ParameterError, match=r"--hint-l5s1 X,Y,Z.*--levels FIRST\.\.LAST"):
+    with pytest.raises(ParameterError, match=r"--hint-l5s1 X,Y,Z.*--level-range FIRST\.\.LAST"):
         segment_spine(image)
     # with a point given, the disc nearest it is L5-S1 and the others are counted from it
     centre = image.affine @ np.append((np.array(image.spatial_shape) - 1) / 2.0, 1.0)

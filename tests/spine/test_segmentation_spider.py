@@ -41,7 +41,7 @@ def test_spider_slices_are_segmented_or_refused_with_a_reason():
         try:
             got = set(segment_spine(image).levels)
         except ParameterError as exc:
-            assert "--hint-l5s1" in str(exc) and "--levels" in str(exc), (case, str(exc))
+            assert "--hint-l5s1" in str(exc) and "--level-range" in str(exc), (case, str(exc))
             got = set()
         hit += len(set(rows.level) & got)
         total += len(rows)

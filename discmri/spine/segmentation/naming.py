@@ -43,7 +43,7 @@ _COUNTED = tuple(v for v in _VERTEBRA_ORDER if v not in ("T13", "L6"))
 SAC_GAP_MM = (15.0, 50.0)
 #: What to give when the levels cannot be counted (library keywords, then the CLI's options).
 GIVE_LEVELS = ("give a point in the L5-S1 disc (hint_l5s1=; --hint-l5s1 X,Y,Z in scanner "
-               "mm) or the range of discs in view (levels=; --levels FIRST..LAST, e.g. "
+               "mm) or the range of discs in view (levels=; --level-range FIRST..LAST, e.g. "
                "T12-L1..L3-L4)")
 #: Least mean departure of a disc's profile from marrow (:attr:`ColumnSegment.contrast`) for
 #: it to count as a disc when levels are named.
