@@ -198,8 +198,10 @@ class SessionResult:
     participant, session : str, str or None
         Labels without ``sub-`` / ``ses-``.
     status : str
-        ``"done"``, ``"resumed"`` (unchanged since a finished run; read back), ``"skipped"``
-        (nothing to measure), ``"failed"`` or ``"interrupted"``.
+        ``"done"``, ``"partial"`` (measured, but a T2 or ADC series could not be used: its
+        columns are n/a and ``error`` says why), ``"resumed"`` (unchanged since a finished
+        run; read back; ``error`` keeps a partial session's reasons), ``"skipped"`` (nothing
+        to measure), ``"failed"`` or ``"interrupted"``.
     table : pandas.DataFrame or None
         One row per disc level: identifier and measurement columns (:mod:`discmri.table`).
     stats : pandas.DataFrame or None
@@ -304,7 +306,10 @@ def process_session(
     -------
     SessionResult
         ``"skipped"`` (with the reason) when the session has no T2-weighted image or no label
-        map; else ``"done"``, with what was left out (no MESE, no DWI) in ``skipped``.
+        map; else ``"done"``, with what was left out (no MESE, no DWI) in ``skipped``, or
+        ``"partial"`` when a MESE or DWI series could not be used (a bad file, sidecar or
+        gradient table): the T2w measurements and grades are kept, that map's columns are
+        n/a, and ``error`` says why.
 
     Raises
     ------
@@ -335,6 +340,7 @@ def process_session(
     labels = None if segmenting else load_volume(session.labels)
     timings["load"] = time.perf_counter() - tick
     skipped: list[str] = []
+    unusable: list[str] = []  # series that could not be used, and why
     files: dict[Path, bytes] = {}
     folder = None if out is None else Path(out) / _relative(session)
     prefix = None if folder is None else folder / session.key
@@ -352,7 +358,10 @@ def process_session(
     elif not session.mese:
         skipped.append("T2: no MESE series")
     else:
-        t2map = _fit_t2(session, options, prefix, inputs, files)
+        try:  # a bad series costs its own map, not the session's T2w measurements
+            t2map = _fit_t2(session, options, prefix, inputs, files)
+        except DiscMRIError as exc:
+            unusable.append(f"T2 not fitted: {' '.join(str(exc).split())}")
     timings["t2"] = time.perf_counter() - tick
 
     adcmap, tick = None, time.perf_counter()
@@ -363,7 +372,10 @@ def process_session(
     elif session.bval is None or session.bvec is None:
         skipped.append("ADC: no .bval/.bvec beside the DWI series")
     else:
-        adcmap = _fit_adc(session, options, prefix, inputs, files)
+        try:
+            adcmap = _fit_adc(session, options, prefix, inputs, files)
+        except DiscMRIError as exc:
+            unusable.append(f"ADC not fitted: {' '.join(str(exc).split())}")
     timings["adc"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -415,7 +427,7 @@ def process_session(
                                  inputs=list(inputs), hashes=inputs))
         record = {**result.sidecar(), **column_sidecar(list(table.columns)),
                   "Parameters": {**result.parameters, **options.parameters()},
-                  "Skipped": skipped,
+                  "Skipped": skipped, "Unusable": unusable,
                   "Run": {"digest": options.digest, "inputs": inputs}}
         files.update(table_files(table, Path(f"{prefix}_discs.tsv"), record,
                                  inputs=list(inputs), hashes=inputs))
@@ -423,9 +435,10 @@ def process_session(
     timings["write"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - start
     measured = int((table["status"] == "").sum())
-    return SessionResult(status="done", table=table, stats=stats.reset_index(drop=True),
-                         skipped=tuple(skipped), timings=timings, files=written, inputs=inputs,
-                         levels=(measured, len(table)), **base)
+    return SessionResult(status="partial" if unusable else "done", table=table,
+                         stats=stats.reset_index(drop=True), skipped=tuple(skipped),
+                         error="; ".join(unusable), timings=timings, files=written,
+                         inputs=inputs, levels=(measured, len(table)), **base)
 
 
 def _segment(t2w, prefix: Path | None, files: dict[Path, bytes]):
@@ -555,6 +568,7 @@ def _resumable(session: Session, out: Path, options: RunOptions,
                   if p.is_file())
     return SessionResult(participant=session.participant, session=session.session,
                          status="resumed", table=table, skipped=tuple(record.get("Skipped", [])),
+                         error="; ".join(record.get("Unusable", [])),
                          problems=tuple(session.problems), files=files, inputs=hashes,
                          levels=(measured, len(table)), arm=session.arm, months=session.months)
 
@@ -672,7 +686,7 @@ class _Progress:
             name = f"sub-{result.participant}" + (f" ses-{result.session}" if result.session
                                                   else "")
             what = result.status
-            if result.status in ("done", "resumed") and result.levels[1]:
+            if result.status in ("done", "partial", "resumed") and result.levels[1]:
                 what += f", {result.levels[0]}/{result.levels[1]} levels"
             if "total" in result.timings and result.status != "resumed":
                 what += f", {result.timings['total']:.1f} s"

@@ -299,6 +299,37 @@ def test_a_corrupt_file_fails_its_session_alone(cohort_root, tmp_path):
     assert bad.stat().st_size == 500  # the input is untouched
 
 
+def test_a_bad_series_costs_its_map_not_the_session(cohort_root, tmp_path):
+    """Issue 24: a bad DWI table or a broken MESE echo leaves the T2w measurements and
+    grades; the session is "partial", the map's columns n/a, the reason in sessions.tsv."""
+    ds = private_copy(cohort_root, tmp_path)
+    dwi = ds / "sub-01/ses-baseline/dwi/sub-01_ses-baseline_dwi.bval"
+    dwi.write_text("0 1000\n", encoding="utf-8")  # 2 b-values for more volumes
+    echo = ds / "sub-01/ses-month6/anat/sub-01_ses-month6_echo-3_MESE.nii.gz"
+    echo.write_bytes(b"not nifti")
+    discs = run_dataset(ds, tmp_path / "out", only=["sub-01"])
+    sessions = discs.attrs["sessions"].set_index("session")
+    assert sessions.loc["ses-baseline", "status"] == "partial"
+    assert sessions.loc["ses-baseline", "error"].startswith("ADC not fitted: ")
+    assert "b-value" in sessions.loc["ses-baseline", "error"]
+    assert sessions.loc["ses-month6", "status"] == "partial"
+    assert sessions.loc["ses-month6", "error"].startswith("T2 not fitted: ")
+    by = discs.set_index("session")
+    base, later = by.loc["ses-baseline"], by.loc["ses-month6"]
+    # the T2w measurements and grades are kept; only the failed map's columns are n/a
+    for rows in (base, later):
+        assert rows.height_middle_mm.notna().all() and (rows.griffith != "").all()
+    assert base.np_adc_mm2_s.isna().all() and base.np_t2_ms.notna().all()
+    assert later.np_t2_ms.isna().all() and later.np_adc_mm2_s.notna().all()
+    written = pd.read_csv(tmp_path / "out/sessions.tsv", sep="\t", keep_default_na=False)
+    assert sorted(written.status) == ["partial", "partial"]
+    # resumed, the session keeps its reason
+    again = run_dataset(ds, tmp_path / "out", only=["sub-01"], resume=True)
+    rows = again.attrs["sessions"].set_index("session")
+    assert (rows.status == "resumed").all()
+    assert rows.loc["ses-baseline", "error"].startswith("ADC not fitted: ")
+
+
 def test_a_bug_fails_its_session_with_the_traceback(cohort_root, tmp_path, monkeypatch):
     import discmri.measure as measure_module
 

@@ -125,13 +125,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     counts = sessions["status"].value_counts()
     done = int(counts.get("done", 0)) + int(counts.get("resumed", 0))
     failed = int(counts.get("failed", 0))
+    partial = int(counts.get("partial", 0))
     print(f"{len(sessions)} sessions in {time.perf_counter() - start:.1f} s: {done} done"
-          f" ({int(counts.get('resumed', 0))} resumed), {int(counts.get('skipped', 0))} "
-          f"skipped, {failed} failed")
+          f" ({int(counts.get('resumed', 0))} resumed), {partial} partial, "
+          f"{int(counts.get('skipped', 0))} skipped, {failed} failed")
     for row in sessions.itertuples():
         name = f"{row.participant_id} {row.session or ''}".strip()
-        if row.status == "failed":
-            print(f"  {name}: failed: {row.error}")
+        if row.status in ("failed", "partial"):
+            print(f"  {name}: {row.status}: {row.error}")
         elif row.status == "skipped":
             print(f"  {name}: skipped: {row.skipped}")
     out = Path(args.out)
@@ -139,7 +140,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
           f"{out / 'sessions.tsv'})")
     if not args.no_report:
         _report(out, args)
-    return 1 if failed else 0
+    return 1 if failed or partial else 0
 
 
 def _check_report_options(args: argparse.Namespace) -> None:
@@ -181,7 +182,8 @@ def add_parser(sub) -> None:
         description="Process every session of a BIDS dataset and write one row per "
                     "participant × session × disc level to OUT/discs.tsv, then the trial "
                     "report. Every option is checked before the first session. Exit status: "
-                    "0 when every session was done or skipped, 1 when one failed (see "
+                    "0 when every session was done or skipped, 1 when one failed or was "
+                    "partial (a MESE or DWI series that could not be used; see "
                     "OUT/sessions.tsv), 2 for bad input, 130 when interrupted.",
         examples=["run sample_data results", "run trial results --resume",
                   "run trial results --only sub-01,sub-02 --no-adc --qc",

@@ -75,11 +75,14 @@ def _cohort(discs: pd.DataFrame, sessions: pd.DataFrame | None) -> pd.DataFrame:
                      "discs": len(part), "treated_discs": int(part.treated.astype(bool).sum())})
     table = pd.DataFrame(rows)
     if sessions is not None and len(sessions):
-        for col, status in (("failed", "failed"), ("skipped", "skipped")):
+        for col, status in (("partial", "partial"), ("failed", "failed"),
+                            ("skipped", "skipped")):
             counts = sessions[sessions.status == status].groupby(["arm", "months"]).size()
             table[col] = [int(counts.get((r.arm, r.months), 0)) for r in table.itertuples()]
+        # missing: participants of the arm with no session at that visit at all (a failed or
+        # skipped session is counted there, not here again; a partial one was measured)
         expected = sessions.groupby("arm").participant_id.nunique()
-        table["missing"] = [int(expected.get(r.arm, 0)) - r.participants
+        table["missing"] = [int(expected.get(r.arm, 0)) - r.participants - r.failed - r.skipped
                             for r in table.itertuples()]
     return table
 
@@ -276,8 +279,10 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
     out["cohort"] = _cohort(data, sessions)
     out["treated_levels"] = stats.treated_levels(data)
     if sessions is not None:
-        out["sessions"] = sessions[~sessions.status.isin(["done", "resumed"])].reset_index(
-            drop=True)
+        error = (sessions["error"].map(lambda v: v if isinstance(v, str) else "")
+                 if "error" in sessions else "")
+        out["sessions"] = sessions[~sessions.status.isin(["done", "resumed"])
+                                   | (error != "")].reset_index(drop=True)
     report = Report(layout=layout, arms=arms, control=ctrl, active=act, endpoints=chosen,
                     tables=out, models=models, notes=notes,
                     settings={"levels": levels, "baseline_months": base, "holm": holm,

@@ -36,8 +36,8 @@ def test_run_on_sample_data_prints_progress_and_a_summary(tmp_path, capsys):
     # sub-04 has no label map: segmented, seven levels and the part of a disc at the top
     # of the image, which is listed but cannot be measured
     assert "[1/1] sub-04 ses-baseline: done, 7/8 levels" in captured.err
-    assert "1 sessions in" in captured.out and "1 done (0 resumed), 0 skipped, 0 failed" \
-        in captured.out
+    assert "1 sessions in" in captured.out
+    assert "1 done (0 resumed), 0 partial, 0 skipped, 0 failed" in captured.out
     assert f"wrote 8 disc rows to {out / 'discs.tsv'}" in captured.out
     table = pd.read_csv(out / "discs.tsv", sep="\t", na_values=["n/a"], keep_default_na=False)
     assert len(table) == 8 and table.treated.sum() == 3  # sub-04 was treated at three levels
@@ -79,7 +79,7 @@ def test_a_failed_session_sets_the_exit_code(cohort_root, tmp_path, capsys):
                  "--no-t2", "--no-adc"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "1 done (0 resumed), 0 skipped, 1 failed" in out
+    assert "1 done (0 resumed), 0 partial, 0 skipped, 1 failed" in out
     assert "sub-01 ses-month6: failed: " in out and "not a readable NIfTI" in out
 
 
