@@ -38,6 +38,7 @@ from ._version import __version__
 from .errors import DatasetError, DiscMRIError, OutputError, OutputExistsError, ParameterError
 from .morphometry.dhi import DHI_FORMULAS
 from .morphometry.structure import edge_mode
+from .provenance import software_versions
 from .table import (
     GRADE_EVIDENCE_COLUMNS,
     SESSION_COLUMNS,
@@ -850,7 +851,12 @@ def _run_sessions(sessions, out, executor, options, resume, progress, on_result)
                                      traceback.format_exc(), time.perf_counter())
                 arrived(i, result)
     except KeyboardInterrupt:
-        for future in futures:
+        for future, (i, _) in futures.items():
+            # a session a worker finished (its files are written) is done, whether or not its
+            # result was collected before the interrupt
+            if i not in results and future.done() and not future.cancelled() and (
+                    future.exception() is None):
+                results[i] = future.result()
             future.cancel()
         for i, session, _ in pending:
             if i not in results:
@@ -860,6 +866,19 @@ def _run_sessions(sessions, out, executor, options, resume, progress, on_result)
     finally:
         bar.close()
     return [results[i] for i in range(len(sessions))], False
+
+
+def _table_hashes(root: Path, participants) -> dict[str, str]:
+    """SHA-256 of the dataset's tables by path.
+
+    participants.tsv (or the file given instead), each participant's sessions.tsv and the
+    readers' grades.
+    """
+    from .io.atomic import file_sha256
+
+    paths = [Path(participants) if participants is not None else root / "participants.tsv",
+             *sorted(root.glob("sub-*/sub-*_sessions.tsv")), root / READER_GRADES]
+    return {str(p): file_sha256(p) for p in paths if p.is_file()}
 
 
 def _write_run(root, out, sessions, results, options, started, t0, participants, readers=None):
@@ -889,15 +908,19 @@ def _write_run(root, out, sessions, results, options, started, t0, participants,
     counts = session_rows["status"].value_counts().to_dict()
     run = {
         "GeneratedBy": {"Name": "discmri", "Version": __version__},
+        "Software": software_versions(),
         "Dataset": str(root.resolve()),
         "ParticipantsFile": None if participants is None else str(participants),
+        # the tables that define discs.tsv beside the images: arms, treated levels, visit
+        # times, reader grades
+        "Tables": _table_hashes(root, participants),
         "Parameters": parameters, "ParametersDigest": options.digest,
         "Started": started.isoformat(timespec="seconds"),
         "Finished": finished.isoformat(timespec="seconds"),
         "Seconds": round(time.perf_counter() - t0, 3),
         "Sessions": {k: int(v) for k, v in counts.items()},
-        "Inputs": {r.participant + (f"/{r.session}" if r.session else ""): r.inputs
-                   for r in results if r.inputs},
+        "Inputs": {f"sub-{r.participant}" + (f"/ses-{r.session}" if r.session else ""):
+                   r.inputs for r in results if r.inputs},
     }
     description = {
         "Name": "discmri disc measurements", "BIDSVersion": "1.9.0",

@@ -125,9 +125,18 @@ def test_sessions_run_and_provenance_files(sample_run):
     assert (sessions.seconds > 0).all()
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run["GeneratedBy"]["Name"] == "discmri" and run["Sessions"] == {"done": 4}
-    inputs = run["Inputs"]["01/baseline"]
+    inputs = run["Inputs"]["sub-01/ses-baseline"]  # BIDS ids, as every other file
     assert len(inputs) == 2 + 8 + 3  # T2w, labels, 8 echoes, dwi + bval + bvec
     assert all(len(h) == 64 for h in inputs.values())
+    # issue 24: the tables that define discs.tsv are hashed too, and the stack's versions kept
+    tables = {Path(p).name: h for p, h in run["Tables"].items()}
+    assert "participants.tsv" in tables and "sub-01_sessions.tsv" in tables
+    from discmri.io.atomic import file_sha256
+
+    assert tables["participants.tsv"] == file_sha256(SAMPLE / "participants.tsv")
+    assert set(run["Software"]) >= {"discmri", "numpy", "scipy", "nibabel", "SimpleITK",
+                                    "scikit-image", "pandas", "statsmodels"}
+    assert "not installed" not in run["Software"].values()
     desc = json.loads((out / "dataset_description.json").read_text(encoding="utf-8"))
     assert desc["DatasetType"] == "derivative" and desc["GeneratedBy"][0]["Name"] == "discmri"
     folder = out / "sub-01" / "ses-baseline"
@@ -544,3 +553,26 @@ def test_a_grading_failure_keeps_the_measurements(monkeypatch):
     assert any("grade suggestions: ValueError: no evidence" in s for s in result.skipped)
     assert result.table.height_middle_mm.notna().all()
     assert (result.table.griffith == "").all()
+
+
+def test_sessions_finished_before_an_interrupt_are_listed_as_done(cohort_root, tmp_path,
+                                                                  monkeypatch):
+    """Issue 24: after Ctrl-C, sessions.tsv listed sessions a worker had finished (their files
+    written) as interrupted, because their results had not been collected yet."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    import discmri.pipeline as pipeline
+
+    def interrupted_after_all_finish(futures):
+        wait(list(futures))  # every worker has finished and written its session
+        raise KeyboardInterrupt
+        yield  # pragma: no cover - a generator, as as_completed is
+
+    monkeypatch.setattr(pipeline, "as_completed", interrupted_after_all_finish)
+    out = tmp_path / "out"
+    with ThreadPoolExecutor(2) as pool, pytest.raises(KeyboardInterrupt):
+        run_dataset(cohort_root, out, executor=pool, only=["sub-01"],
+                    options=RunOptions(t2=False, adc=False))
+    sessions = pd.read_csv(out / "sessions.tsv", sep="\t", keep_default_na=False)
+    assert len(sessions) == 2 and (sessions.status == "done").all(), sessions.status.tolist()
+    assert len(pd.read_csv(out / "discs.tsv", sep="\t")) > 0

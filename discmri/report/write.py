@@ -8,11 +8,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .._version import __version__
 from ..errors import DiscMRIError
 from ..io.tables import json_value
+from ..provenance import software_versions
 from . import stats
 
 if TYPE_CHECKING:
@@ -111,12 +110,7 @@ def stats_table(report: Report) -> pd.DataFrame:
 
 
 def _software() -> dict[str, str]:
-    import pandas as pd
-    import scipy
-    import statsmodels
-
-    return {"discmri": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
-            "statsmodels": statsmodels.__version__, "pandas": pd.__version__}
+    return software_versions()
 
 
 def report_json(report: Report, source: str = "") -> dict[str, Any]:
