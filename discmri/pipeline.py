@@ -266,7 +266,7 @@ def _relative(session: Session) -> Path:
 def session_files(session: Session) -> list[Path]:
     """Every input file of a session (what its record hashes)."""
     found = [session.t2w, session.labels, *session.mese, session.dwi, session.bval,
-             session.bvec]
+             session.bvec, session.hints]
     return [Path(p) for p in found if p is not None]
 
 
@@ -348,7 +348,7 @@ def process_session(
     scheme = _scheme(session)
     if labels is None:
         tick = time.perf_counter()
-        labels, note = _segment(t2w, prefix, files)
+        labels, note = _segment(t2w, prefix, files, session)
         scheme = "native"
         skipped.append(note)
         timings["segment"] = time.perf_counter() - tick
@@ -442,18 +442,31 @@ def process_session(
                          inputs=inputs, levels=(measured, len(table)), **base)
 
 
-def _segment(t2w, prefix: Path | None, files: dict[Path, bytes]):
+def _segment(t2w, prefix: Path | None, files: dict[Path, bytes], session: Session):
     """Labels of a session without a label map, from its T2w image; the note for the record.
 
-    The labels and their sidecar are written beside the session's tables
-    (``<key>_desc-discmri_dseg.nii.gz``) so that a reader can check and correct them.
+    The session's hints (``derivatives/labels/hints.tsv``: an L5-S1 point, a level range)
+    guide the segmentation. The labels and their sidecar are written beside the session's
+    tables (``<key>_desc-discmri_dseg.nii.gz``) so that a reader can check and correct them.
     """
+    import numpy as np
+
+    from .io.bids import HINTS
     from .spine.segmentation import segment_spine
 
+    hint = None if session.hint_l5s1 is None else np.asarray(session.hint_l5s1, float)
     try:
-        seg = segment_spine(t2w)
+        seg = segment_spine(t2w, hint_l5s1=hint, levels=session.level_range)
     except DiscMRIError as exc:
-        raise type(exc)(f"no label map, and segmenting the T2w image failed: {exc}") from exc
+        given = [f"hint_l5s1 {','.join(f'{v:g}' for v in session.hint_l5s1)}"
+                 if session.hint_l5s1 else "", f"level_range {session.level_range}"
+                 if session.level_range else ""]
+        given = [g for g in given if g]
+        with_hints = f" (with {' and '.join(given)} from {HINTS})" if given else ""
+        where = "" if given else (f" In a run, give the point or the range in {HINTS} "
+                                  "(columns participant_id, session, hint_l5s1, level_range).")
+        raise type(exc)(f"no label map, and segmenting the T2w image failed{with_hints}: "
+                        f"{exc}{where}") from exc
     lv = seg.sidecar["levels"]
     note = (f"labels: no label map; segmented from the T2w image ({len(seg.levels)} discs, "
             f"levels by {lv['method']}, confidence {lv['confidence']:.2f})")

@@ -576,3 +576,30 @@ def test_sessions_finished_before_an_interrupt_are_listed_as_done(cohort_root, t
     sessions = pd.read_csv(out / "sessions.tsv", sep="\t", keep_default_na=False)
     assert len(sessions) == 2 and (sessions.status == "done").all(), sessions.status.tolist()
     assert len(pd.read_csv(out / "discs.tsv", sep="\t")) > 0
+
+
+def test_segmentation_hints_of_the_dataset_reach_a_runs_segmentation(tmp_path):
+    """Issue 24: a session without a label map takes its hint point or level range from
+    derivatives/labels/hints.tsv; a bad hints file stops the run before any work."""
+    ds = tmp_path / "ds"
+    shutil.copytree(SAMPLE, ds)
+    hints = ds / "derivatives/labels/hints.tsv"
+    head = "participant_id\tsession\thint_l5s1\tlevel_range\n"
+    # sub-04's image shows nine discs beside a body: a range of four cannot name them, and
+    # the failure says the range came from the hints file
+    hints.write_text(head + "sub-04\tses-baseline\tn/a\tL2-L3..L5-S1\n", encoding="utf-8")
+    discs = run_dataset(ds, tmp_path / "out", only=["sub-04"],
+                        options=RunOptions(t2=False, adc=False))
+    row = discs.attrs["sessions"].iloc[0]
+    assert row.status == "failed"
+    assert "level_range L2-L3..L5-S1 from derivatives/labels/hints.tsv" in row.error
+    assert "the range names 4 discs" in row.error
+    for bad, needle in (("sub-09\tses-baseline\tn/a\tL1-L2..L5-S1\n", "not a session"),
+                        ("sub-04\tses-baseline\t1,2\tn/a\n", "hint_l5s1 '1,2'"),
+                        ("sub-04\tses-baseline\tn/a\tL1-L2\n", "level_range 'L1-L2'"),
+                        ("sub-04\tses-baseline\tn/a\tn/a\n", "neither")):
+        hints.write_text(head + bad, encoding="utf-8")
+        with pytest.raises(DatasetError, match=needle) as info:
+            run_dataset(ds, tmp_path / "refused", only=["sub-04"])
+        assert "hints.tsv, line 2" in str(info.value)
+        assert not (tmp_path / "refused").exists()

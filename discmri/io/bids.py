@@ -13,8 +13,9 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nibabel as nib
@@ -24,7 +25,7 @@ from ..errors import DatasetError, DiscMRIError, InputNotFoundError
 from .acquisition import echo_times_from_sidecar, sibling, validate_echo_times
 from .bidsname import parse_bids_name, read_json, read_sidecar
 
-__all__ = ["Session", "find_sessions", "read_tsv"]
+__all__ = ["HINTS", "Session", "find_sessions", "read_tsv"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,13 @@ class Session:
         Parts the session lacks (``"T2w"``, ``"MESE"``, ``"DWI"``, ``"labels"``).
     problems : tuple of str
         What is wrong with parts that are present (one sentence each).
+    hint_l5s1 : tuple of 3 float or None
+        For segmenting a session without a label map: a scanner point (RAS mm) in the L5-S1
+        disc, from :data:`HINTS` (``hint_l5s1`` column).
+    level_range : str or None
+        The same: the discs in view, ``FIRST..LAST`` (``level_range`` column).
+    hints : Path or None
+        The hints file, when it has a row for this session (an input of the session).
     """
 
     participant: str
@@ -79,11 +87,60 @@ class Session:
     label_scheme: str | None = None
     missing: tuple[str, ...] = field(default=())
     problems: tuple[str, ...] = field(default=())
+    hint_l5s1: tuple[float, float, float] | None = None
+    level_range: str | None = None
+    hints: Path | None = None
 
     @property
     def key(self) -> str:
         """``sub-<p>_ses-<s>`` (or ``sub-<p>``), the prefix of this session's file names."""
         return f"sub-{self.participant}" + (f"_ses-{self.session}" if self.session else "")
+
+
+#: Where a dataset gives segmentation hints for sessions without a label map: columns
+#: ``participant_id``, ``session`` (empty without session folders), ``hint_l5s1`` (``X,Y,Z``,
+#: scanner mm) and ``level_range`` (``FIRST..LAST``, e.g. ``T12-L1..L4-L5``); ``n/a`` or empty
+#: where not given.
+HINTS = Path("derivatives") / "labels" / "hints.tsv"
+
+
+def _read_hints(root: Path, known: set[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """Segmentation hints by (participant, session) label, checked line by line."""
+    path = root / HINTS
+    if not path.is_file():
+        return {}
+    table = read_tsv(path)
+    if table and "participant_id" not in table[0]:
+        raise DatasetError(f"{path}: no participant_id column; expected participant_id, "
+                           "session, hint_l5s1, level_range")
+    out: dict[tuple[str, str], dict] = {}
+    for line, row in enumerate(table, start=2):
+        key = (row.get("participant_id", "").strip().removeprefix("sub-"),
+               (row.get("session") or "").strip().removeprefix("ses-"))
+        where = f"{path}, line {line}"
+        if key not in known:
+            raise DatasetError(f"{where}: sub-{key[0]}" + (f" ses-{key[1]}" if key[1] else "")
+                               + " is not a session of the dataset")
+        hint = (row.get("hint_l5s1") or "").strip()
+        levels = (row.get("level_range") or "").strip()
+        entry: dict = {}
+        if hint and hint != "n/a":
+            try:
+                values = tuple(float(v) for v in hint.split(","))
+            except ValueError:
+                values = ()
+            if len(values) != 3 or not all(math.isfinite(v) for v in values):
+                raise DatasetError(f"{where}: hint_l5s1 {hint!r}; expected X,Y,Z in scanner mm")
+            entry["hint_l5s1"] = values
+        if levels and levels != "n/a":
+            if levels.count("..") != 1:
+                raise DatasetError(f"{where}: level_range {levels!r}; expected FIRST..LAST, "
+                                   "e.g. T12-L1..L4-L5")
+            entry["level_range"] = levels
+        if not entry:
+            raise DatasetError(f"{where}: neither hint_l5s1 nor level_range given")
+        out[key] = entry
+    return out
 
 
 def read_tsv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
@@ -210,7 +267,9 @@ def find_sessions(
     InputNotFoundError
         If ``root`` does not exist.
     DatasetError
-        If ``root`` holds no ``sub-*`` folder.
+        If ``root`` holds no ``sub-*`` folder, or its segmentation hints (:data:`HINTS`) name a
+        session it does not have or a value that is not a point or a level range (the line is
+        named).
     """
     root = Path(root)
     if not root.exists():
@@ -302,4 +361,9 @@ def find_sessions(
                     problems=tuple(problems),
                 )
             )
+    hints = _read_hints(root, {(s.participant, s.session or "") for s in sessions})
+    for i, s in enumerate(sessions):
+        given = hints.get((s.participant, s.session or ""))
+        if given:
+            sessions[i] = replace(s, hints=root / HINTS, **given)
     return sessions
