@@ -10,8 +10,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "discmri"
 
 #: Rank of each top-level part of the package, lowest first (DESIGN.md, data flow).
-RANK = {"_version": 0, "errors": 0, "geometry": 1, "acquisition": 1, "io": 2, "fitting": 3,
-        "relaxometry": 4, "diffusion": 4, "spine": 4, "morphometry": 5, "regions": 6,
+RANK = {"_version": 0, "errors": 0, "provenance": 0, "geometry": 1, "acquisition": 1, "io": 2,
+        "fitting": 3, "relaxometry": 4, "diffusion": 4, "spine": 4, "morphometry": 5, "regions": 6,
         "table": 6, "measure": 7, "grading": 7, "report": 7, "pipeline": 8, "cli": 9}
 #: The phantom makes data for every layer; what it may import is checked in its own tests.
 FREE = {"phantom", "__init__"}
