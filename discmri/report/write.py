@@ -12,6 +12,7 @@ from .._version import __version__
 from ..errors import DiscMRIError
 from ..io.tables import json_value
 from ..provenance import software_versions
+from ..table import disc_columns
 from . import stats
 
 if TYPE_CHECKING:
@@ -170,11 +171,33 @@ def methods(report: Report) -> list[str]:
     return out
 
 
+#: Page headers of the report's columns (the JSON and TSV keep the column names).
+HEADERS = {"n_discs": "n discs", "n_participants": "n participants", "n_completers":
+           "n completers", "n_active": "n active", "n_control": "n control",
+           "n_observations": "n disc × visit values", "months": "months", "mean": "mean",
+           "sd": "SD", "q1": "Q1", "q3": "Q3", "ci_low": "95 % CI low",
+           "ci_high": "95 % CI high", "mean_change": "mean change",
+           "mean_change_pct": "mean change (%)", "ci_low_pct": "95 % CI low (%)",
+           "ci_high_pct": "95 % CI high (%)", "median_change": "median change",
+           "p_value": "p", "p_wilcoxon": "p (signed-rank)", "p_mannwhitney": "p (Mann-Whitney)",
+           "p_holm": "p (Holm)", "participant_id": "participant", "change_pct": "change (%)"}
+
+
 def _html_table(table: pd.DataFrame, columns: list[str] | None = None,
                 empty: str = "none") -> str:
+    """A table of the page, with readable headers.
+
+    A unit column stands beside an endpoint column: the endpoints of one table have
+    different units (mm, ms, mm²/s, a ratio).
+    """
     if table is None or not len(table):
         return f"<p><i>{empty}</i></p>"
-    shown = table[columns] if columns else table
+    shown = (table[columns] if columns else table).copy()
+    if "endpoint" in shown and "unit" not in shown:
+        units = {c: u for c, (u, _) in disc_columns().items() if u not in ("", "1")}
+        shown.insert(list(shown.columns).index("endpoint") + 1, "unit",
+                     shown["endpoint"].map(lambda e: units.get(str(e), "")))
+    shown = shown.rename(columns=lambda c: HEADERS.get(c, str(c).replace("_", " ")))
     return shown.to_html(index=False, na_rep="n/a", float_format=lambda v: f"{v:.4g}",
                          border=0)
 

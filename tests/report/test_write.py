@@ -64,6 +64,22 @@ def test_the_page_is_self_contained(written):
     assert "Between arms (MSC minus sham)" in page
 
 
+def test_the_pages_tables_have_readable_headers_with_units(written):
+    """Issue 24: headers were raw column names without units."""
+    out, _ = written
+    page = (out / "report.html").read_text(encoding="utf-8")
+    for header in ("<th>unit</th>", "<th>n participants</th>", "<th>95 % CI low</th>",
+                   "<th>mean change (%)</th>", "<th>p</th>"):
+        assert header in page, header
+    assert "<th>p_value</th>" not in page and "<th>ci_low</th>" not in page
+    # the unit stands beside its endpoint: T2 in ms, DHI a ratio (no unit)
+    assert "<td>np_t2_ms</td>\n      <td>ms</td>" in page
+    assert "<td>dhi_mean_height</td>\n      <td></td>" in page
+    # the two-arm layout keeps the t test with the signed-rank test beside it
+    record = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert all("p_wilcoxon" in r for r in record["Tables"]["within"])
+
+
 def _chromium():
     import os
 
