@@ -386,10 +386,10 @@ def process_session(
                      edges=options.edges, parasagittal_mm=options.parasagittal_mm)
     table = result.table.copy()
     grades = None
-    try:  # the suggestions assist; a problem with them does not cost the measurements
+    try:  # the suggestions assist; an input problem with them does not cost the measurements
         grades = suggest_grades(result, t2w, thresholds=options.grade_thresholds
                                 or THRESHOLDS).set_index("level")
-    except (DiscMRIError, ValueError, KeyError) as exc:
+    except DiscMRIError as exc:  # a bug (any other exception) fails the session, as bugs do
         skipped.append(f"grade suggestions: {type(exc).__name__}: {exc}")
         for column in (*DISCS_COLUMNS, *GRADE_EVIDENCE_COLUMNS):
             table[column] = "" if column in TEXT_COLUMNS else math.nan

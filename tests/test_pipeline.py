@@ -542,17 +542,29 @@ def test_reader_grades_in_the_dataset_give_an_agreement_table(cohort_root, tmp_p
 
 def test_a_grading_failure_keeps_the_measurements(monkeypatch):
     import discmri.grading.assist as assist
+    from discmri.errors import ParameterError
+    from discmri.pipeline import _run_one
 
-    def broken(*args, **kwargs):
-        raise ValueError("no evidence")
+    def refused(*args, **kwargs):
+        raise ParameterError("no evidence")
 
-    monkeypatch.setattr(assist, "suggest_grades", broken)
+    monkeypatch.setattr(assist, "suggest_grades", refused)
     session = find_sessions(SAMPLE)[0]
     result = process_session(session, options=RunOptions(t2=False, adc=False))
     assert result.status == "done"
-    assert any("grade suggestions: ValueError: no evidence" in s for s in result.skipped)
+    assert any("grade suggestions: ParameterError: no evidence" in s for s in result.skipped)
     assert result.table.height_middle_mm.notna().all()
     assert (result.table.griffith == "").all()
+
+    # issue 25: a bug in grading is not an input problem: it fails the session with its
+    # traceback, as every bug does, instead of becoming a "skipped" note
+    def bug(*args, **kwargs):
+        raise KeyError("level")
+
+    monkeypatch.setattr(assist, "suggest_grades", bug)
+    failed = _run_one(session, RunOptions(t2=False, adc=False), None, None)
+    assert failed.status == "failed" and "internal error: KeyError" in failed.error
+    assert "suggest_grades" in failed.traceback or "bug" in failed.traceback
 
 
 def test_sessions_finished_before_an_interrupt_are_listed_as_done(cohort_root, tmp_path,

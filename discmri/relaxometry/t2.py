@@ -48,6 +48,9 @@ class T2Fit:
     echo_times_ms : tuple of float
     noise_sigma : float or None
         σ used for the noise-floor correction, if any.
+    coils : int
+        Receive channels of the root-sum-of-squares magnitude the correction assumed (1:
+        Rician); the noise floor of the expected squared magnitude is ``2·coils·σ²``.
     parameters : dict
         Everything else that determined the fit (bounds, refocusing angle, T1 …).
     """
@@ -63,12 +66,14 @@ class T2Fit:
     b1: np.ndarray | None = None
     noise_sigma: float | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    coils: int = 1
 
     def predict(self, echo_times_ms: np.ndarray | None = None) -> np.ndarray:
         """Model magnitude at the given echo times (the fitted ones by default).
 
-        For noise-floor-corrected fits this is ``sqrt(A² + 2σ²)``, the root of the expected
-        squared magnitude, which is what the power-domain fit matches.
+        For noise-floor-corrected fits this is ``sqrt(A² + 2·N·σ²)`` with N the receive
+        channels (:attr:`coils`), the root of the expected squared magnitude, which is what
+        the power-domain fit matches.
 
         Returns
         -------
@@ -91,7 +96,7 @@ class T2Fit:
             if self.offset is not None:
                 amp = amp + self.offset[..., None]
         if self.noise_sigma is not None:
-            amp = np.sqrt(amp**2 + 2 * self.noise_sigma**2)
+            amp = np.sqrt(amp**2 + 2 * self.coils * self.noise_sigma**2)
         return amp.astype(np.float32)
 
     def reasons(self) -> dict[str, int]:
@@ -391,7 +396,7 @@ def fit_t2(
     return T2Fit(
         t2=maps["t2"], m0=maps["m0"], rmse=maps["rmse"], r2=maps["r2"], status=maps["status"],
         method=method, echo_times_ms=tuple(float(t) for t in te), offset=maps.get("offset"),
-        b1=maps.get("b1"), noise_sigma=sigma, parameters=params,
+        b1=maps.get("b1"), noise_sigma=sigma, parameters=params, coils=int(coils),
     )
 
 

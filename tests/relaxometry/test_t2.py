@@ -287,3 +287,24 @@ def test_epg_with_a_noise_floor_is_at_the_rician_bound():
     assert ok.mean() > 0.999
     assert abs(np.median(err)) < 0.005  # measured -0.22 %
     assert np.median(np.abs(err)) < 1.05 * np.median(bounds)  # measured 0.97 x
+
+
+def test_a_multi_channel_fit_predicts_its_own_noise_floor(rng):
+    """Issue 25: T2Fit.predict added 2σ² whatever the channels, and the fit kept no coils.
+    The magnitude of a root-sum-of-squares of N channels has E[M²] = A² + 2·N·σ²."""
+    te = np.arange(1, 9) * 10.0
+    sigma, coils = 0.05, 4
+    truth = 1.0 * np.exp(-te / 40.0)
+    # noncentral chi magnitudes: the signal on one channel, noise on all of them
+    noise = rng.normal(0.0, sigma, (4000, coils, 2, te.size))
+    noise[:, 0, 0, :] += truth
+    magnitude = np.sqrt((noise**2).sum(axis=(1, 2)))
+    fit = fit_t2(magnitude, te, method="nlls", noise_sigma=sigma, coils=coils)
+    assert fit.coils == coils
+    predicted = fit.predict()
+    # the prediction is the root of the expected squared magnitude, echo by echo
+    expected = np.sqrt(np.mean(magnitude**2, axis=0))
+    assert np.allclose(np.median(predicted, axis=0), expected, rtol=0.03)
+    # the one-channel floor (2σ², as before) under-predicts the last echo by about a fifth
+    one_channel = np.sqrt(np.median(predicted, axis=0)**2 - 2 * (coils - 1) * sigma**2)
+    assert one_channel[-1] < 0.9 * expected[-1]
