@@ -15,30 +15,38 @@ from ._version import __version__
 from .errors import DiscMRIError
 
 __all__ = [
-    "DiscMRIError",
-    "Volume",
-    "__version__",
+    "acquisition",
     "diffusion",
+    "DiscMRIError",
     "find_sessions",
     "fit_adc",
     "fit_t2",
     "fitting",
+    "geometry",
+    "grading",
     "io",
     "load_volume",
+    "measure",
     "morphometry",
     "phantom",
     "pipeline",
     "process_session",
+    "provenance",
     "regions",
     "relaxometry",
+    "report",
     "run_dataset",
     "save_volume",
     "spine",
     "table",
+    "__version__",
+    "Volume",
 ]
 
-_SUBPACKAGES = {"diffusion", "fitting", "geometry", "io", "measure", "morphometry", "phantom",
-                "pipeline", "regions", "relaxometry", "spine", "table"}
+_SUBPACKAGES = {"acquisition", "diffusion", "fitting", "geometry", "grading", "io", "measure",
+                "morphometry",
+                "phantom", "pipeline", "provenance", "regions", "relaxometry", "report", "spine",
+                "table"}
 #: Top-level names and the subpackage that defines them (imported on first use).
 _EXPORTS = {
     "Volume": "io",
