@@ -458,10 +458,11 @@ def _segment(t2w, prefix: Path | None, files: dict[Path, bytes], session: Sessio
     try:
         seg = segment_spine(t2w, hint_l5s1=hint, levels=session.level_range)
     except DiscMRIError as exc:
-        given = [f"hint_l5s1 {','.join(f'{v:g}' for v in session.hint_l5s1)}"
-                 if session.hint_l5s1 else "", f"level_range {session.level_range}"
-                 if session.level_range else ""]
-        given = [g for g in given if g]
+        given = []
+        if session.hint_l5s1:
+            given.append(f"hint_l5s1 {','.join(f'{v:g}' for v in session.hint_l5s1)}")
+        if session.level_range:
+            given.append(f"level_range {session.level_range}")
         with_hints = f" (with {' and '.join(given)} from {HINTS})" if given else ""
         where = "" if given else (f" In a run, give the point or the range in {HINTS} "
                                   "(columns participant_id, session, hint_l5s1, level_range).")

@@ -33,9 +33,8 @@ def _browser() -> str:
     return browser
 
 
-def _pdf(html: Path, pdf: Path) -> None:
-    """Print the page to PDF with headless Chromium."""
-    browser = _browser()
+def _pdf(html: Path, pdf: Path, browser: str) -> None:
+    """Print the page to PDF with headless Chromium (:func:`_browser`)."""
     subprocess.run([browser, "--headless", "--disable-gpu", "--no-sandbox",
                     f"--print-to-pdf={pdf}", "--no-pdf-header-footer", html.resolve().as_uri()],
                    check=True, capture_output=True, timeout=120)
@@ -61,8 +60,7 @@ def make_report(out: Path, *, endpoints=None, levels: str = "treated",
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise ParameterError(f"--format {', '.join(bad)}: expected html and/or pdf")
-    if "pdf" in formats:
-        _browser()  # before anything is built or written
+    browser = _browser() if "pdf" in formats else ""  # before anything is built or written
     discs_path = out / "discs.tsv"
     if not discs_path.is_file():
         raise ParameterError(f"{discs_path}: not found; expected the output folder of "
@@ -78,7 +76,7 @@ def make_report(out: Path, *, endpoints=None, levels: str = "treated",
                           baseline=baseline, control=control, holm=holm, figures=html)
     written = write_report(report, out, source=str(discs_path), html=html)
     if "pdf" in formats:
-        _pdf(out / "report.html", out / "report.pdf")
+        _pdf(out / "report.html", out / "report.pdf", browser)
         written.append(out / "report.pdf")
     return written
 

@@ -86,6 +86,13 @@ PFIRRMANN_GROUPS: dict[str, tuple[str, bool, tuple[int, ...], tuple[tuple[int, .
 
 _GROUPS = {"griffith": GROUPS, "pfirrmann": PFIRRMANN_GROUPS}
 
+
+def _groups(scale: str):
+    """The groups of boundaries of a scale, or a ParameterError naming the choices."""
+    if scale not in _GROUPS:
+        raise ParameterError(f"scale must be 'griffith' or 'pfirrmann', got {scale!r}")
+    return _GROUPS[scale]
+
 _KEYS = ["participant_id", "session", "level"]
 
 
@@ -181,7 +188,7 @@ def _rows(features: pd.DataFrame, readers: pd.DataFrame, scale: str = "griffith"
     else:
         given["signal"] = given["height"] = given["grade"].map(
             lambda g: grade_value(g, "pfirrmann"))
-    needed = {g[0] for g in _GROUPS[scale].values()} | ({"cleft_depth"}
+    needed = {g[0] for g in _groups(scale).values()} | ({"cleft_depth"}
                                                           if scale == "pfirrmann" else set())
     missing = [c for c in (*_KEYS, *sorted(needed)) if c not in features]
     if missing:
@@ -214,9 +221,7 @@ def fit_thresholds(rows: pd.DataFrame, base: Thresholds = THRESHOLDS,
         Per group: feature, n, counts per grade, β (per feature unit: the reader's
         sharpness), convergence, the fitted thresholds, and why a group was kept.
     """
-    if scale not in _GROUPS:
-        raise ParameterError(f"scale must be 'griffith' or 'pfirrmann', got {scale!r}")
-    groups = _GROUPS[scale]
+    groups = _groups(scale)
     if scale == "griffith":
         fits = [_fit_group(name, rows) for name in groups]
     else:
@@ -336,8 +341,7 @@ def calibrate(features: pd.DataFrame, readers: pd.DataFrame, *,
     if scale is None:
         scale = "pfirrmann" if not (readers["scale"] == "griffith").any() and (
             readers["scale"] == "pfirrmann").any() else "griffith"
-    if scale not in _GROUPS:
-        raise ParameterError(f"scale must be 'griffith' or 'pfirrmann', got {scale!r}")
+    _groups(scale)  # a scale it does not know is refused before the readers are read
     rows = _rows(features.copy(), readers, scale)
     n_given = int((readers["scale"] == scale).sum())
     if rows.empty:

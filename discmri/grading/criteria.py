@@ -339,6 +339,14 @@ def _above_fat(features, t: Thresholds) -> bool:
     return math.isfinite(csf) and csf >= t.csf_fat_equivalent
 
 
+def _judge_fat(features, t: Thresholds, j: _Judge, yes: str, no: str) -> bool:
+    """:func:`_above_fat`, recorded as evidence with its margin (``yes``/``no``: the grades)."""
+    if math.isfinite(float(features.get("np_fat_ratio", math.nan))):
+        return j.above("np_fat_ratio", t.fat_above, "above presacral fat", yes, no)
+    return j.above("np_csf_ratio", t.csf_fat_equivalent, "above the level of presacral fat "
+                   "(no fat region: against CSF)", yes, no)
+
+
 def _bright_by_reference(features, t: Thresholds, j: _Judge) -> bool:
     """Whether CSF or presacral fat settle that the nucleus is hyperintense.
 
@@ -387,14 +395,7 @@ def griffith(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
         if equal_csf:
             signal = 1
         else:
-            if math.isfinite(float(features.get("np_fat_ratio", math.nan))):
-                above_fat = j.above("np_fat_ratio", t.fat_above, "above presacral fat", "2",
-                                    "3")
-            else:
-                above_fat = j.above("np_csf_ratio", t.csf_fat_equivalent,
-                                    "above the level of presacral fat (no fat region: "
-                                    "against CSF)", "2", "3")
-            signal = 2 if above_fat else 3
+            signal = 2 if _judge_fat(features, t, j, "2", "3") else 3
         cleft = float(features.get("cleft_depth", math.nan))
         if signal == 2 and math.isfinite(cleft) and cleft >= t.cleft:
             j.evidence.append(f"cleft_depth {cleft:.2f} ≥ {t.cleft:g}: intranuclear cleft")
@@ -439,11 +440,7 @@ def pfirrmann(features, thresholds: Thresholds = THRESHOLDS) -> Suggestion:
                               + ("height lost" if lost else "height normal"))
             return j.result("IV" if lost else "III")
         # hyperintense to the annulus, but below presacral fat (its level): III
-        if math.isfinite(float(features.get("np_fat_ratio", math.nan))):
-            j.above("np_fat_ratio", t.fat_above, "above presacral fat", "II", "III")
-        else:
-            j.above("np_csf_ratio", t.csf_fat_equivalent, "above the level of presacral fat "
-                    "(no fat region: against CSF)", "II", "III")
+        _judge_fat(features, t, j, "II", "III")
         return j.result("III")
     banded = _banded(features, t, j)
     if j.above("np_csf_ratio", t.csf_equal, "equal to CSF", "I", "II") and not banded:

@@ -126,6 +126,15 @@ def report_json(report: Report, source: str = "") -> dict[str, Any]:
             "Software": _software()}
 
 
+def _convergence(info: dict[str, Any]) -> str:
+    """How a mixed model's fit ended, with statsmodels' warnings (Methods and page alike)."""
+    warned = "; ".join(info.get("warnings", []))
+    if info.get("converged"):
+        return "converged" + (f" (warning: {warned})" if warned else "")
+    return (f"did not converge to a trustworthy optimum ({warned or 'no message'}): do not "
+            "rely on its estimates")
+
+
 def methods(report: Report) -> list[str]:
     """The Methods paragraph, from the layout, tests and models this report ran."""
     small = report.layout == "small"
@@ -148,18 +157,13 @@ def methods(report: Report) -> list[str]:
             f"({report.active} minus {report.control}) with Welch's t test (Mann-Whitney U "
             "beside it).")
     for endpoint, info in report.models.items():
-        converged = ("converged" + (f" (warning: {'; '.join(info['warnings'])})"
-                                    if info.get("warnings") else "")
-                     if info.get("converged") else
-                     "did not converge to a trustworthy optimum (" + "; ".join(
-                         info.get("warnings", []) or ["no message"]) + ")")
         out.append(
             f"{endpoint}: linear mixed model (statsmodels MixedLM, {info.get('method', 'REML')})"
             f" {info.get('formula', '')} with a random intercept per participant and a "
             f"variance component per disc within the participant, on "
             f"{info.get('n_observations', 'n/a')} disc × visit values of "
             f"{info.get('n_discs', 'n/a')} discs in {info.get('n_participants', 'n/a')} "
-            f"participants — a {info.get('model', '')}; {converged}.")
+            f"participants — a {info.get('model', '')}; {_convergence(info)}.")
     grades = ("Grade shifts count discs one grade or more better or worse than at baseline; "
               "each arm's participants' mean shifts are tested against none with the exact "
               "signed-rank test (with the same minimum n)")
@@ -286,11 +290,7 @@ def render_html(report: Report, source: str = "",
     sections += [
         {"id": "mixed", "title": "Mixed models", "tables": [_html_table(t.get("mixed"))],
          "text": " ".join(
-             f"{e}: {m['formula']} — {m.get('model', '')}; "
-             + ("converged" + (f" (warning: {'; '.join(m['warnings'])})"
-                                   if m.get("warnings") else "") + "." if m.get("converged")
-                else "NOT CONVERGED, do not rely on these estimates: "
-                + "; ".join(m.get("warnings", []) or ["no message"]) + ".")
+             f"{e}: {m['formula']} — {m.get('model', '')}; {_convergence(m)}."
              for e, m in report.models.items()), "figures": []},
         {"id": "grades", "title": "Grade shifts (Griffith)",
          "tables": [_html_table(t.get("grade_distribution")),
