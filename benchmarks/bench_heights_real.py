@@ -73,7 +73,7 @@ def against_labels(names: list[str]) -> None:
         for mode in ("endplate", "marrow"):
             table = res[mode].table.set_index("level")
             for level in table.index:
-                if table.loc[level, "status"] or ref.loc[level, "status"]:
+                if {table.loc[level, "status"], ref.loc[level, "status"]} != {"measured"}:
                     continue
                 disc = res[mode].morphometry.discs[level]
                 row = {"case": case, "set": case.split("-")[0], "level": level, "mode": mode,
@@ -139,7 +139,7 @@ def repositioning(names: list[str]) -> None:
             a = visits[0][mode].table.set_index("level")
             b = visits[1][mode].table.set_index("level")
             for level in a.index.intersection(b.index):
-                if a.loc[level, "status"] or b.loc[level, "status"]:
+                if {a.loc[level, "status"], b.loc[level, "status"]} != {"measured"}:
                     continue
                 rows.append({"case": case, "level": level, "mode": mode,
                              "d_middle": b.loc[level, "height_middle_mm"]

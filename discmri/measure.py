@@ -32,6 +32,7 @@ from .regions import SpineRegions, region_stats, spine_regions
 from .regions.checks import MAP_KINDS, check_map_header, check_map_values
 from .spine.labels import SpineLevels, read_levels
 from .spine.schemes import LabelScheme, load_scheme
+from .table import MEASURED, NOT_MEASURED, columns_from
 from .table import MEASUREMENT_COLUMNS as COLUMN_UNITS
 
 if TYPE_CHECKING:
@@ -41,11 +42,6 @@ __all__ = ["COLUMN_UNITS", "L5S1_NOTE", "Measurement", "disc_qc_figures", "measu
 
 _DHI_COLUMN = DHI_COLUMNS
 
-_MAP_COLUMNS = {
-    "t2": {"np_t2_ms": "np", "af_anterior_t2_ms": "af_anterior",
-           "af_posterior_t2_ms": "af_posterior"},
-    "adc": {"np_adc_mm2_s": "np", "af_adc_mm2_s": "af"},
-}
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,8 +73,7 @@ class Measurement:
     @property
     def units(self) -> dict[str, dict[str, str]]:
         """Unit and description of each column of :attr:`table`."""
-        return {c: {"Units": COLUMN_UNITS[c][0], "Description": COLUMN_UNITS[c][1]}
-                for c in self.table.columns}
+        return {c: COLUMN_UNITS[c].sidecar() for c in self.table.columns}
 
     def sidecar(self) -> dict[str, Any]:
         """The table's JSON sidecar: column units, settings, levels and label scheme."""
@@ -235,7 +230,8 @@ def measure(
         row: dict[str, Any] = {"level": level.name}
         disc = morph.discs.get(level.name)
         if disc is None:
-            row["status"] = morph.failures.get(level.name, "not measured")
+            row["status"] = NOT_MEASURED
+            row["notes"] = morph.failures.get(level.name, "")
             rows.append(row)
             continue
         sacral = level.caudal == "S1"
@@ -257,8 +253,9 @@ def measure(
                                                     disc.central_area_mm2, up,
                                                     None if sacral else low)
         row["dhi_note"] = L5S1_NOTE if sacral else ""
-        for key, columns in _MAP_COLUMNS.items():
+        for key in MAP_KINDS:
             if key in values:
+                columns = columns_from(key)
                 for col, region in columns.items():
                     row[col] = values[key].get((level.name, region), math.nan)
         notes = list(disc.notes)
@@ -270,16 +267,15 @@ def measure(
                 notes.extend(morph.vertebrae[name].notes)
             elif name in morph.failures and name != "S1":
                 notes.append(morph.failures[name])
-        row["status"] = ""
+        row["status"] = MEASURED
         row["notes"] = "; ".join(dict.fromkeys(notes))
         rows.append(row)
     columns = [c for c in COLUMN_UNITS
                if not (c in _DHI_COLUMN.values() and c not in
                        {_DHI_COLUMN[f] for f in formulas})
-               and not (c in _MAP_COLUMNS["t2"] and "t2" not in values)
-               and not (c in _MAP_COLUMNS["adc"] and "adc" not in values)]
+               and not (COLUMN_UNITS[c].source in MAP_KINDS
+                        and COLUMN_UNITS[c].source not in values)]
     table = pd.DataFrame(rows).reindex(columns=columns)
-    table["status"] = table["status"].fillna("")
     table["notes"] = table["notes"].fillna("")
     table["dhi_note"] = table["dhi_note"].fillna("")
     parameters = {"scheme": levels.scheme, "scheme_detected": levels.detected,

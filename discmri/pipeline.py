@@ -40,11 +40,14 @@ from .morphometry.dhi import DHI_FORMULAS
 from .morphometry.structure import edge_mode
 from .provenance import software_versions
 from .table import (
+    GRADE_COLUMNS,
     GRADE_EVIDENCE_COLUMNS,
+    MEASURED,
     SESSION_COLUMNS,
     TEXT_COLUMNS,
     add_change_from_baseline,
     column_sidecar,
+    columns_from,
     disc_columns,
     read_discs,
 )
@@ -317,7 +320,7 @@ def process_session(
     DiscMRIError
         Bad input: an unreadable or inconsistent file, a label map off the T2w grid.
     """
-    from .grading.assist import DISCS_COLUMNS, suggest_grades
+    from .grading.assist import suggest_grades
     from .grading.criteria import THRESHOLDS
     from .io import load_volume
     from .measure import disc_qc_figures, measure
@@ -391,11 +394,11 @@ def process_session(
                                 or THRESHOLDS).set_index("level")
     except DiscMRIError as exc:  # a bug (any other exception) fails the session, as bugs do
         skipped.append(f"grade suggestions: {type(exc).__name__}: {exc}")
-        for column in (*DISCS_COLUMNS, *GRADE_EVIDENCE_COLUMNS):
+        for column in (*GRADE_COLUMNS, *GRADE_EVIDENCE_COLUMNS):
             table[column] = "" if column in TEXT_COLUMNS else math.nan
     else:
-        for column, source in {**DISCS_COLUMNS, **{c: c for c in GRADE_EVIDENCE_COLUMNS}}.items():
-            table[column] = table["level"].map(grades[source])
+        for column, field in {**columns_from("grade"), **columns_from("evidence")}.items():
+            table[column] = table["level"].map(grades[field])
     for i, (name, value) in enumerate(_ids(session).items()):
         table.insert(i, name, value)
     table.insert(4, "treated", table["level"].isin(session.treated_levels))
@@ -435,7 +438,7 @@ def process_session(
         written = _write_session(folder, session.key, files, root=Path(out), inputs=inputs)
     timings["write"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - start
-    measured = int((table["status"] == "").sum())
+    measured = int((table["status"] == MEASURED).sum())
     return SessionResult(status="partial" if unusable else "done", table=table,
                          stats=stats.reset_index(drop=True), skipped=tuple(skipped),
                          error="; ".join(unusable), timings=timings, files=written,
@@ -578,7 +581,7 @@ def _resumable(session: Session, out: Path, options: RunOptions,
         table = read_discs(folder / f"{session.key}_discs.tsv")
     except (OSError, ValueError):
         return None
-    measured = int((table["status"] == "").sum()) if "status" in table else 0
+    measured = int((table["status"] == MEASURED).sum()) if "status" in table else 0
     files = tuple(str(p.relative_to(out)) for p in sorted(folder.rglob(f"{session.key}_*"))
                   if p.is_file())
     return SessionResult(participant=session.participant, session=session.session,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import DatasetError
 
@@ -27,150 +27,290 @@ __all__ = [
     "REGION_COLUMNS",
     "SESSION_COLUMNS",
     "TEXT_COLUMNS",
+    "MEASURED",
+    "NOT_MEASURED",
+    "Column",
     "add_change_from_baseline",
     "column_sidecar",
+    "columns_from",
     "disc_columns",
     "read_discs",
+    "read_sessions",
 ]
 
+class Column(NamedTuple):
+    """One column of a table discmri writes.
+
+    Indexing keeps the old pair: ``column[0]`` is the unit, ``column[1]`` the description.
+
+    Attributes
+    ----------
+    unit : str
+        Unit as the BIDS sidecar gives it (``""`` for text, ``"1"`` for a ratio).
+    description : str
+        What the column holds.
+    kind : {"number", "text", "flag"}
+        ``text`` columns are ``n/a`` in the file when there is nothing to say, read back as
+        ``""``; ``number`` ones are ``n/a`` when missing, read back as NaN.
+    source : str
+        The part of discmri that fills the column: ``id`` (the dataset), ``measure``
+        (:func:`discmri.measure`), ``t2`` and ``adc`` (regions of a map), ``grade`` and
+        ``evidence`` (:func:`discmri.grading.suggest_grades`), ``run`` (the runner).
+    field : str
+        The name the source gives the value when it differs from the column's: the region of
+        a map (``np``), the grading table's column (``confidence``).
+    """
+
+    unit: str
+    description: str
+    kind: str = "number"
+    source: str = "measure"
+    field: str = ""
+
+    def sidecar(self) -> dict[str, str]:
+        """The column's BIDS sidecar entry."""
+        return {"Units": self.unit, "Description": self.description}
+
+
 #: Identifier columns of ``discs.tsv``, in order.
-ID_COLUMNS: dict[str, tuple[str, str]] = {
-    "participant_id": ("", "participant, sub-<label>"),
-    "session": ("", "session, ses-<label> (n/a in a dataset without sessions)"),
-    "arm": ("", "treatment arm (participants.tsv 'group')"),
-    "months": ("months", "time since injection (baseline 0), from sub-<label>_sessions.tsv"),
-    "treated": ("", "true when the level is one of the participant's treated levels"),
+ID_COLUMNS: dict[str, Column] = {
+    "participant_id": Column("", "participant, sub-<label>", kind="text", source="id"),
+    "session": Column(
+        "", "session, ses-<label> (n/a in a dataset without sessions)", kind="text", source="id"
+    ),
+    "arm": Column("", "treatment arm (participants.tsv 'group')", kind="text", source="id"),
+    "months": Column(
+        "months", "time since injection (baseline 0), from sub-<label>_sessions.tsv", source="id"
+    ),
+    "treated": Column(
+        "",
+        "true when the level is one of the participant's treated levels",
+        kind="flag",
+        source="id",
+    ),
 }
 
 #: Unit and description of every column of one image's disc table (:func:`discmri.measure`).
-MEASUREMENT_COLUMNS: dict[str, tuple[str, str]] = {
-    "level": ("", "disc level, cranial-caudal vertebrae"),
-    "height_anterior_mm": ("mm", "disc height between the endplate edges along the endplate "
-                                 "normal, anterior position (10 % of the depth); the edges "
-                                 "are the marrow boundaries (edges marrow: dark endplate "
-                                 "lines count as disc) or the bony endplates (edges "
-                                 "endplate: each endplate's marrow boundary moved to the "
-                                 "centre of its dark line, where cartilage meets bone), see "
-                                 "Parameters"),
-    "height_middle_mm": ("mm", "disc height between the endplate edges, middle position"),
-    "height_posterior_mm": ("mm", "disc height between the endplate edges, posterior "
-                                  "position (90 % of the depth)"),
-    "height_mean_mm": ("mm", "mean of the three disc heights"),
-    "ap_depth_mm": ("mm", "disc AP depth at mid-height, mid-sagittal plane"),
-    "area_mm2": ("mm2", "mid-sagittal disc area"),
-    "central_area_mm2": ("mm2", "mid-sagittal area of the central 80 % of the depth"),
-    "volume_mm3": ("mm3", "disc volume from the label map (NaN when cut by the image edge)"),
-    "wedge_angle_deg": ("deg", "angle between the endplates, positive when taller anteriorly"),
-    "vb_cranial_height_anterior_mm": ("mm", "vertebral body above: anterior height"),
-    "vb_cranial_height_middle_mm": ("mm", "vertebral body above: middle height"),
-    "vb_cranial_height_posterior_mm": ("mm", "vertebral body above: posterior height"),
-    "vb_caudal_height_anterior_mm": ("mm", "vertebral body below: anterior height"),
-    "vb_caudal_height_middle_mm": ("mm", "vertebral body below: middle height"),
-    "vb_caudal_height_posterior_mm": ("mm", "vertebral body below: posterior height"),
-    "vb_cranial_depth_mm": ("mm", "vertebral body above: AP depth"),
-    "vb_caudal_depth_mm": ("mm", "vertebral body below: AP depth"),
-    "vb_cranial_area_mm2": ("mm2", "vertebral body above: mid-sagittal area"),
-    "vb_caudal_area_mm2": ("mm2", "vertebral body below: mid-sagittal area"),
-    "dhi_mean_height": ("1", "mean disc height / mean middle height of adjacent bodies"),
-    "dhi_masuda": ("1", "2(Ha+Hm+Hp) / (sum of the adjacent bodies' Ha+Hm+Hp)"),
-    "dhi_farfan": ("1", "(Ha+Hp) / disc depth"),
-    "dhi_area": ("1", "central-80 % disc area/width over adjacent body area/depth"),
-    "height_width_ratio": ("1", "mean disc height / disc depth"),
-    "dhi_note": ("", "how the DHI was computed where it differs (L5-S1)"),
-    "np_t2_ms": ("ms", "median T2 in the nucleus region (segments 2-4), an intranuclear cleft "
-                 "included"),
-    "af_anterior_t2_ms": ("ms", "median T2 in the anterior annulus (segment 1)"),
-    "af_posterior_t2_ms": ("ms", "median T2 in the posterior annulus (segment 5)"),
-    "np_adc_mm2_s": ("mm2/s", "median ADC in the nucleus region"),
-    "af_adc_mm2_s": ("mm2/s", "median ADC in the annulus (segments 1 and 5)"),
-    "status": ("", "empty when measured; the reason when not"),
-    "notes": ("", "what limited a measurement that was made"),
+MEASUREMENT_COLUMNS: dict[str, Column] = {
+    "level": Column("", "disc level, cranial-caudal vertebrae", kind="text"),
+    "height_anterior_mm": Column(
+        "mm",
+        "disc height between the endplate edges along the endplate "
+        "normal, anterior position (10 % of the depth); the edges "
+        "are the marrow boundaries (edges marrow: dark endplate "
+        "lines count as disc) or the bony endplates (edges "
+        "endplate: each endplate's marrow boundary moved to the "
+        "centre of its dark line, where cartilage meets bone), see "
+        "Parameters",
+    ),
+    "height_middle_mm": Column("mm", "disc height between the endplate edges, middle position"),
+    "height_posterior_mm": Column(
+        "mm", "disc height between the endplate edges, posterior position (90 % of the depth)"
+    ),
+    "height_mean_mm": Column("mm", "mean of the three disc heights"),
+    "ap_depth_mm": Column("mm", "disc AP depth at mid-height, mid-sagittal plane"),
+    "area_mm2": Column("mm2", "mid-sagittal disc area"),
+    "central_area_mm2": Column("mm2", "mid-sagittal area of the central 80 % of the depth"),
+    "volume_mm3": Column("mm3", "disc volume from the label map (NaN when cut by the image edge)"),
+    "wedge_angle_deg": Column(
+        "deg", "angle between the endplates, positive when taller anteriorly"
+    ),
+    "vb_cranial_height_anterior_mm": Column("mm", "vertebral body above: anterior height"),
+    "vb_cranial_height_middle_mm": Column("mm", "vertebral body above: middle height"),
+    "vb_cranial_height_posterior_mm": Column("mm", "vertebral body above: posterior height"),
+    "vb_caudal_height_anterior_mm": Column("mm", "vertebral body below: anterior height"),
+    "vb_caudal_height_middle_mm": Column("mm", "vertebral body below: middle height"),
+    "vb_caudal_height_posterior_mm": Column("mm", "vertebral body below: posterior height"),
+    "vb_cranial_depth_mm": Column("mm", "vertebral body above: AP depth"),
+    "vb_caudal_depth_mm": Column("mm", "vertebral body below: AP depth"),
+    "vb_cranial_area_mm2": Column("mm2", "vertebral body above: mid-sagittal area"),
+    "vb_caudal_area_mm2": Column("mm2", "vertebral body below: mid-sagittal area"),
+    "dhi_mean_height": Column("1", "mean disc height / mean middle height of adjacent bodies"),
+    "dhi_masuda": Column("1", "2(Ha+Hm+Hp) / (sum of the adjacent bodies' Ha+Hm+Hp)"),
+    "dhi_farfan": Column("1", "(Ha+Hp) / disc depth"),
+    "dhi_area": Column("1", "central-80 % disc area/width over adjacent body area/depth"),
+    "height_width_ratio": Column("1", "mean disc height / disc depth"),
+    "dhi_note": Column("", "how the DHI was computed where it differs (L5-S1)", kind="text"),
+    "np_t2_ms": Column(
+        "ms",
+        "median T2 in the nucleus region (segments 2-4), an intranuclear cleft included",
+        source="t2",
+        field="np",
+    ),
+    "af_anterior_t2_ms": Column(
+        "ms", "median T2 in the anterior annulus (segment 1)", source="t2", field="af_anterior"
+    ),
+    "af_posterior_t2_ms": Column(
+        "ms", "median T2 in the posterior annulus (segment 5)", source="t2", field="af_posterior"
+    ),
+    "np_adc_mm2_s": Column("mm2/s", "median ADC in the nucleus region", source="adc", field="np"),
+    "af_adc_mm2_s": Column(
+        "mm2/s", "median ADC in the annulus (segments 1 and 5)", source="adc", field="af"
+    ),
+    "status": Column("", "measured, or not measured (the notes say why)", kind="text"),
+    "notes": Column(
+        "", "why a disc was not measured, or what limited a measurement that was made", kind="text"
+    ),
 }
 
 #: Grade suggestions of ``discs.tsv`` (discmri.grading; ``discmri measure`` has none).
-GRADE_COLUMNS: dict[str, tuple[str, str]] = {
-    "griffith": ("", "suggested modified Pfirrmann (Griffith) grade, 1-8 ('a/b': collapsed "
-                     "with preserved signal); an assist, not a reader's grade"),
-    "pfirrmann": ("", "suggested Pfirrmann grade, I-V"),
-    "grade_confidence": ("1", "probability that the decisive features lie on the measured side "
-                              "of their thresholds"),
-    "grade_runner_up": ("", "the Griffith grade across the nearest decisive threshold"),
-    "grade_evidence": ("", "each comparison behind the Griffith suggestion"),
+GRADE_COLUMNS: dict[str, Column] = {
+    "griffith": Column(
+        "",
+        "suggested modified Pfirrmann (Griffith) grade, 1-8 ('a/b': collapsed "
+        "with preserved signal); an assist, not a reader's grade",
+        kind="text",
+        source="grade",
+    ),
+    "pfirrmann": Column("", "suggested Pfirrmann grade, I-V", kind="text", source="grade"),
+    "grade_confidence": Column(
+        "1",
+        "probability that the decisive features lie on the measured side of their thresholds",
+        source="grade",
+        field="confidence",
+    ),
+    "grade_runner_up": Column(
+        "",
+        "the Griffith grade across the nearest decisive threshold",
+        kind="text",
+        source="grade",
+        field="runner_up",
+    ),
+    "grade_evidence": Column(
+        "",
+        "each comparison behind the Griffith suggestion",
+        kind="text",
+        source="grade",
+        field="evidence",
+    ),
 }
 
 #: The grading evidence of ``discs.tsv`` (:func:`discmri.grading.disc_features`), which
 #: ``discmri grade --calibrate`` fits a site's thresholds to.
-GRADE_EVIDENCE_COLUMNS: dict[str, tuple[str, str]] = {
-    "np_csf_ratio": ("1", "nucleus over CSF at the same level (T2w upper quartiles)"),
-    "np_csf_ratio_se": ("1", "standard error of np_csf_ratio"),
-    "csf_reference": ("", "where the CSF signal comes from: the canal label, or the image "
-                          "behind the disc when the map has no canal label"),
-    "np_fat_ratio": ("1", "nucleus over presacral fat, through the CSF next to each"),
-    "np_fat_ratio_se": ("1", "standard error of np_fat_ratio"),
-    "np_outer_af_ratio": ("1", "nucleus over outer annulus"),
-    "np_outer_af_ratio_se": ("1", "standard error of np_outer_af_ratio"),
-    "np_inhomogeneity": ("1", "interquartile range over median of the nucleus region"),
-    "cleft_depth": ("1", "depth of a dark horizontal band in the middle of the nucleus, as a "
-                         "fraction of the nucleus above and below it (0: none)"),
-    "reference_dhi": ("1", "mean-height DHI expected for the disc"),
-    "height_loss_pct": ("%", "height loss against the expected DHI"),
-    "height_reference": ("", "where the expected DHI comes from"),
+GRADE_EVIDENCE_COLUMNS: dict[str, Column] = {
+    "np_csf_ratio": Column(
+        "1", "nucleus over CSF at the same level (T2w upper quartiles)", source="evidence"
+    ),
+    "np_csf_ratio_se": Column("1", "standard error of np_csf_ratio", source="evidence"),
+    "csf_reference": Column(
+        "",
+        "where the CSF signal comes from: the canal label, or the image "
+        "behind the disc when the map has no canal label",
+        kind="text",
+        source="evidence",
+    ),
+    "np_fat_ratio": Column(
+        "1", "nucleus over presacral fat, through the CSF next to each", source="evidence"
+    ),
+    "np_fat_ratio_se": Column("1", "standard error of np_fat_ratio", source="evidence"),
+    "np_outer_af_ratio": Column("1", "nucleus over outer annulus", source="evidence"),
+    "np_outer_af_ratio_se": Column("1", "standard error of np_outer_af_ratio", source="evidence"),
+    "np_inhomogeneity": Column(
+        "1", "interquartile range over median of the nucleus region", source="evidence"
+    ),
+    "cleft_depth": Column(
+        "1",
+        "depth of a dark horizontal band in the middle of the nucleus, as a "
+        "fraction of the nucleus above and below it (0: none)",
+        source="evidence",
+    ),
+    "reference_dhi": Column("1", "mean-height DHI expected for the disc", source="evidence"),
+    "height_loss_pct": Column("%", "height loss against the expected DHI", source="evidence"),
+    "height_reference": Column(
+        "", "where the expected DHI comes from", kind="text", source="evidence"
+    ),
 }
 
 #: Columns whose change from the participant's baseline is reported (absolute and %).
 CHANGE_SOURCES: tuple[str, ...] = (
-    "height_anterior_mm", "height_middle_mm", "height_posterior_mm", "height_mean_mm",
-    "dhi_mean_height", "dhi_masuda", "dhi_farfan", "dhi_area", "height_width_ratio",
-    "np_t2_ms", "af_anterior_t2_ms", "af_posterior_t2_ms", "np_adc_mm2_s", "af_adc_mm2_s",
+    "height_anterior_mm",
+    "height_middle_mm",
+    "height_posterior_mm",
+    "height_mean_mm",
+    "dhi_mean_height",
+    "dhi_masuda",
+    "dhi_farfan",
+    "dhi_area",
+    "height_width_ratio",
+    "np_t2_ms",
+    "af_anterior_t2_ms",
+    "af_posterior_t2_ms",
+    "np_adc_mm2_s",
+    "af_adc_mm2_s",
 )
 
 #: Columns of a session's ``_regions.tsv`` (region statistics of each map).
-REGION_COLUMNS: dict[str, tuple[str, str]] = {
-    "parameter": ("", "map: t2 (values in ms) or adc (values in mm2/s)"),
-    "level": ("", "disc level (empty for a region tied to no disc: presacral fat)"),
-    "region": ("", "segment_1 … segment_5, np, af_anterior, af_posterior, af, outer_annulus, "
-                   "csf, presacral_fat"),
-    "n": ("voxels", "voxels with a finite value in the region"),
-    "mean": ("parameter", "mean of the map in the region"),
-    "median": ("parameter", "median of the map in the region"),
-    "sd": ("parameter", "sample standard deviation (ddof 1)"),
-    "n_excluded": ("voxels", "voxels of the region where the map is NaN (failed fits)"),
+REGION_COLUMNS: dict[str, Column] = {
+    "parameter": Column("", "map: t2 (values in ms) or adc (values in mm2/s)", kind="text"),
+    "level": Column(
+        "", "disc level (empty for a region tied to no disc: presacral fat)", kind="text"
+    ),
+    "region": Column(
+        "",
+        "segment_1 … segment_5, np, af_anterior, af_posterior, af, outer_annulus, "
+        "csf, presacral_fat",
+        kind="text",
+    ),
+    "n": Column("voxels", "voxels with a finite value in the region"),
+    "mean": Column("parameter", "mean of the map in the region"),
+    "median": Column("parameter", "median of the map in the region"),
+    "sd": Column("parameter", "sample standard deviation (ddof 1)"),
+    "n_excluded": Column("voxels", "voxels of the region where the map is NaN (failed fits)"),
 }
 
 #: Columns of ``sessions.tsv``.
-SESSION_COLUMNS: dict[str, tuple[str, str]] = {
-    "participant_id": ("", "participant, sub-<label>"),
-    "session": ("", "session, ses-<label>"),
-    "arm": ("", "treatment arm"),
-    "months": ("months", "time since injection"),
-    "status": ("", "done, resumed (unchanged since a finished run), skipped, failed or "
-                   "interrupted"),
-    "levels": ("", "disc levels measured / in the label map"),
-    "skipped": ("", "parts not done and why, '; '-separated"),
-    "problems": ("", "what is wrong with the session's files (from the dataset walk)"),
-    "error": ("", "why the session failed (one line)"),
-    "seconds": ("s", "wall time of the session"),
-    "seconds_load": ("s", "reading the T2w image and label map, hashing the inputs"),
-    "seconds_t2": ("s", "reading the MESE series and fitting the T2 map"),
-    "seconds_adc": ("s", "reading the DWI series and fitting the ADC map"),
-    "seconds_measure": ("s", "morphometry, regions and region statistics"),
-    "seconds_write": ("s", "writing the session's files (maps, table, figures)"),
+SESSION_COLUMNS: dict[str, Column] = {
+    "participant_id": Column("", "participant, sub-<label>", kind="text", source="run"),
+    "session": Column("", "session, ses-<label>", kind="text", source="run"),
+    "arm": Column("", "treatment arm", kind="text", source="run"),
+    "months": Column("months", "time since injection", source="run"),
+    "status": Column(
+        "",
+        "done, resumed (unchanged since a finished run), skipped, failed or interrupted",
+        kind="text",
+        source="run",
+    ),
+    "levels": Column("", "disc levels measured / in the label map", kind="text", source="run"),
+    "skipped": Column("", "parts not done and why, '; '-separated", kind="text", source="run"),
+    "problems": Column(
+        "",
+        "what is wrong with the session's files (from the dataset walk)",
+        kind="text",
+        source="run",
+    ),
+    "error": Column("", "why the session failed (one line)", kind="text", source="run"),
+    "seconds": Column("s", "wall time of the session", source="run"),
+    "seconds_load": Column(
+        "s", "reading the T2w image and label map, hashing the inputs", source="run"
+    ),
+    "seconds_t2": Column("s", "reading the MESE series and fitting the T2 map", source="run"),
+    "seconds_adc": Column("s", "reading the DWI series and fitting the ADC map", source="run"),
+    "seconds_measure": Column("s", "morphometry, regions and region statistics", source="run"),
+    "seconds_write": Column(
+        "s", "writing the session's files (maps, table, figures)", source="run"
+    ),
 }
 
 
-def _change_columns() -> dict[str, tuple[str, str]]:
+def _change_columns() -> dict[str, Column]:
     out = {}
     for c in CHANGE_SOURCES:
-        unit, description = MEASUREMENT_COLUMNS[c]
-        out[f"{c}_change"] = (unit, f"change from the participant's baseline: {description}")
-        out[f"{c}_change_pct"] = ("%", f"change from baseline in % of baseline: {description}")
+        unit, description = MEASUREMENT_COLUMNS[c][:2]
+        out[f"{c}_change"] = Column(unit, f"change from the participant's baseline: "
+                                          f"{description}", source="run")
+        out[f"{c}_change_pct"] = Column("%", f"change from baseline in % of baseline: "
+                                             f"{description}", source="run")
     return out
 
 
 def disc_columns(
     dhi: Sequence[str] | None = None, *, change: bool = True
-) -> dict[str, tuple[str, str]]:
-    """Every column of ``discs.tsv`` with its unit and description, in order.
+) -> dict[str, Column]:
+    """Every column of ``discs.tsv`` with its unit, description and source, in order.
+
+    This is the one declaration of the disc table: :func:`discmri.measure` fills the
+    ``measure``, ``t2`` and ``adc`` columns, the grade assist the ``grade`` and ``evidence``
+    ones, the runner the rest, and the report reads units from here.
 
     Parameters
     ----------
@@ -181,10 +321,9 @@ def disc_columns(
 
     Returns
     -------
-    dict of str to (unit, description)
+    dict of str to Column
         Identifiers, measurements, grade suggestions, status and notes, then change from
-        baseline. The same set whatever maps a
-        session has (missing values are n/a).
+        baseline. The same set whatever maps a session has (missing values are n/a).
     """
     from .morphometry.dhi import DHI_COLUMNS
 
@@ -197,42 +336,46 @@ def disc_columns(
             if c not in dropped and c.removesuffix("_pct").removesuffix("_change") not in dropped}
 
 
-#: Text columns of a disc table (empty, not n/a, when there is nothing to say).
-TEXT_COLUMNS = ("status", "notes", "dhi_note", "griffith", "pfirrmann", "grade_runner_up",
-                "grade_evidence", "csf_reference", "height_reference")
+def columns_from(source: str) -> dict[str, str]:
+    """The disc table's columns that ``source`` fills, with the name it gives each value.
+
+    ``columns_from("t2")`` maps ``np_t2_ms`` to the region ``np``; ``columns_from("grade")``
+    maps ``grade_confidence`` to the assist's ``confidence``.
+    """
+    return {c: v.field or c for c, v in disc_columns().items() if v.source == source}
 
 
-def read_discs(source: str | os.PathLike[str] | bytes) -> pd.DataFrame:
-    """A disc table (``discs.tsv``, or a session's) as written, read back.
+#: ``status`` of a measured disc (a disc that was not is :data:`NOT_MEASURED`).
+MEASURED = "measured"
+NOT_MEASURED = "not measured"
 
-    ``n/a`` is missing, and so is an empty cell of a number column (as a spreadsheet writes
-    it); the identifiers and the text columns (:data:`TEXT_COLUMNS`) stay strings, the text
-    ones empty rather than missing. Columns discmri does not know keep their text unless
-    every value is a number.
+#: Text columns of a disc table: ``n/a`` in the file when there is nothing to say, ``""`` in
+#: memory.
+TEXT_COLUMNS = tuple(c for part in (MEASUREMENT_COLUMNS, GRADE_COLUMNS, GRADE_EVIDENCE_COLUMNS)
+                     for c, v in part.items() if v.kind == "text")
 
-    Raises
-    ------
-    DatasetError
-        A column of numbers (:func:`disc_columns`) holds something else: the line (counting
-        the header as line 1), the column and the value are named.
+
+def _read_tsv(source, text: Sequence[str], numbers: set[str]) -> pd.DataFrame:
+    """A TSV table discmri wrote, read back.
+
+    ``text`` columns stay strings (``n/a`` → ``""``), the others are numbers where they hold
+    numbers; a column of ``numbers`` holding text is an error.
     """
     import io
 
     import pandas as pd
 
     handle = io.BytesIO(source) if isinstance(source, bytes) else source
-    names = ("participant_id", "session", "arm", "level", *TEXT_COLUMNS)
     table = pd.read_csv(handle, sep="\t", na_values=["n/a"], keep_default_na=False,
-                        dtype=dict.fromkeys(names, object))
-    numbers = set(disc_columns()) - set(names)
+                        dtype=dict.fromkeys(text, object))
     for column in table.columns:
         kind = table[column].dtype
-        if column in names or pd.api.types.is_numeric_dtype(kind) or \
+        if column in text or pd.api.types.is_numeric_dtype(kind) or \
                 pd.api.types.is_bool_dtype(kind):
             continue
-        text = table[column].astype(str).str.strip()
-        given = table[column].notna() & (text != "")
-        value = pd.to_numeric(text.where(given), errors="coerce")
+        values = table[column].astype(str).str.strip()
+        given = table[column].notna() & (values != "")
+        value = pd.to_numeric(values.where(given), errors="coerce")
         bad = given & value.isna()
         if bad.any():
             if column not in numbers:
@@ -241,16 +384,60 @@ def read_discs(source: str | os.PathLike[str] | bytes) -> pd.DataFrame:
             raise DatasetError(f"line {i + 2}, column {column!r}: {table[column].iloc[i]!r} "
                                "is not a number (expected a number, n/a or an empty cell)")
         table[column] = value
-    for text in TEXT_COLUMNS:
-        if text in table:
-            table[text] = table[text].fillna("")
+    for column in text:
+        if column in table:
+            table[column] = table[column].fillna("")
     return table
+
+
+def read_discs(source: str | os.PathLike[str] | bytes) -> pd.DataFrame:
+    """A disc table (``discs.tsv``, or a session's) as written, read back.
+
+    ``n/a`` is missing, and so is an empty cell of a number column (as a spreadsheet writes
+    it); the identifiers and the text columns (:data:`TEXT_COLUMNS`) stay strings, the text
+    ones ``""`` rather than missing. Columns discmri does not know keep their text unless
+    every value is a number. A table of an earlier discmri, whose ``status`` was empty for a
+    measured disc and the reason for one that was not, is read in today's terms
+    (:data:`MEASURED`, or :data:`NOT_MEASURED` with the reason first in ``notes``).
+
+    Raises
+    ------
+    DatasetError
+        A column of numbers (:func:`disc_columns`) holds something else: the line (counting
+        the header as line 1), the column and the value are named.
+    """
+    text = ("participant_id", "session", "arm", "level", *TEXT_COLUMNS)
+    table = _read_tsv(source, text, set(disc_columns()) - set(text))
+    if "status" in table:
+        status = table["status"].str.strip()
+        old = ~status.isin([MEASURED, NOT_MEASURED])
+        if old.any():
+            reason = status.where(old & (status != ""), "")
+            if "notes" in table:
+                notes = table["notes"]
+                reason = reason.where((reason == "") | (notes == ""), reason + "; ") + notes
+            table["notes"] = reason
+            table["status"] = status.where(~old, status.where(status == "", NOT_MEASURED)
+                                           .replace("", MEASURED))
+    return table
+
+
+def read_sessions(source: str | os.PathLike[str] | bytes) -> pd.DataFrame:
+    """A run's ``sessions.tsv`` as written, read back (text ``""`` where the file says n/a).
+
+    Raises
+    ------
+    DatasetError
+        A column of numbers (:data:`SESSION_COLUMNS`) holds something else.
+    """
+    text = tuple(c for c, v in SESSION_COLUMNS.items() if v.kind == "text")
+    return _read_tsv(source, text, set(SESSION_COLUMNS) - set(text))
 
 
 def column_sidecar(columns: Sequence[str]) -> dict[str, dict[str, str]]:
     """BIDS sidecar entries (``Units``, ``Description``) of the named columns."""
     known = {**REGION_COLUMNS, **disc_columns(), **SESSION_COLUMNS}
-    return {c: {"Units": known[c][0], "Description": known[c][1]} for c in columns if c in known}
+    return {c: known[c].sidecar() for c in columns if c in known}
 
 
 def add_change_from_baseline(

@@ -49,7 +49,7 @@ def test_table_has_the_contract_columns_and_units(result, sim):
     assert set(result.units) == set(table.columns) and set(table.columns) <= set(COLUMN_UNITS)
     assert result.units["height_middle_mm"]["Units"] == "mm"
     assert table.level.tolist() == sim.truth.level.tolist()
-    assert (table.status == "").all()
+    assert (table.status == "measured").all()
     assert table.set_index("level").loc["L5-S1", "dhi_note"] == L5S1_NOTE
     assert (table.set_index("level").drop("L5-S1").dhi_note == "").all()
     assert np.isnan(table.set_index("level").loc["L5-S1", "vb_caudal_height_middle_mm"])
@@ -99,7 +99,7 @@ def test_relabelled_maps_give_identical_tables(sim, result):
             assert np.allclose(got, want, rtol=1e-4, atol=1e-3, equal_nan=True)
         if scheme == "spider":  # SPIDER has no sacrum: L5-S1 lacks its caudal body
             row = out.loc["L5-S1"]
-            assert row.status == "" and "no vertebral body S1" in row.notes
+            assert row.status == "measured" and "no vertebral body S1" in row.notes
             # measured from the disc label and the image all the same
             np.testing.assert_allclose(row[HEIGHTS].to_numpy(float),
                                        base.loc["L5-S1", HEIGHTS].to_numpy(float), atol=0.05)
@@ -111,14 +111,14 @@ def test_a_missing_body_between_two_discs_is_derived_and_said(sim, result):
     table = measure(sim.t2w, Volume(lab, sim.labels.affine)).table.set_index("level")
     full = result.table.set_index("level")
     for name in ("L2-L3", "L3-L4"):
-        assert table.loc[name, "status"] == ""
+        assert table.loc[name, "status"] == "measured"
         assert "vertebral body L3 derived from the space between its discs" in \
             table.loc[name, "notes"]
         assert table.loc[name, "dhi_mean_height"] == pytest.approx(
             full.loc[name, "dhi_mean_height"], rel=0.01)
         # the edges come from the image: the same heights without the body's label
         np.testing.assert_allclose(table.loc[name, HEIGHTS], full.loc[name, HEIGHTS], atol=0.05)
-    assert table.loc["L4-L5", "status"] == ""
+    assert table.loc["L4-L5", "status"] == "measured"
     assert "derived" not in table.loc["L1-L2", "notes"]
 
 
@@ -128,7 +128,7 @@ def test_a_missing_body_at_the_top_leaves_the_disc_measured_and_its_dhi_na(sim, 
     cranial = result.levels.disc(top).cranial_label
     lab[lab == cranial] = 0  # the body above the top disc: no disc above it to bound it
     table = measure(sim.t2w, Volume(lab, sim.labels.affine)).table.set_index("level")
-    assert table.loc[top, "status"] == "" and np.isnan(table.loc[top, "dhi_mean_height"])
+    assert table.loc[top, "status"] == "measured" and np.isnan(table.loc[top, "dhi_mean_height"])
     assert "no vertebral body" in table.loc[top, "notes"]
     np.testing.assert_allclose(table.loc[top, HEIGHTS],
                                result.table.set_index("level").loc[top, HEIGHTS], atol=0.05)
@@ -144,7 +144,7 @@ def test_a_disc_only_map_gets_its_bodies_from_the_gaps_between_discs(sim, result
     lab[(lab > 0) & (lab < 100)] = 0
     got = measure(sim.t2w, Volume(lab, sim.labels.affine), t2map=maps[0])
     table, full = got.table.set_index("level"), result.table.set_index("level")
-    assert (table.status == "").all() and len(table) == len(full)
+    assert (table.status == "measured").all() and len(table) == len(full)
     np.testing.assert_allclose(table[HEIGHTS], full[HEIGHTS], atol=0.05)
     np.testing.assert_allclose(table.ap_depth_mm, full.ap_depth_mm, atol=0.05)
     top, rest = table.index[0], table.index[1:]
@@ -171,7 +171,7 @@ def test_a_vertebra_only_map_gets_its_discs_from_the_gaps(sim, result):
     table, full = got.table.set_index("level"), result.table.set_index("level")
     truth = sim.truth.set_index("level")
     assert sorted(got.parameters["derived_discs"]) == sorted(full.index)
-    assert (table.status == "").all()
+    assert (table.status == "measured").all()
     assert table.notes.str.contains("derived from the gap").all()
     err = (table[HEIGHTS] - truth.loc[table.index, HEIGHTS]).abs()
     assert err.median().max() <= 0.15
@@ -189,8 +189,9 @@ def test_unknown_labels_and_tiny_discs_are_reported_not_fatal(sim):
     lab[tuple(disc[len(disc) // 2])] = 121  # one voxel left of L2-L3
     result = measure(sim.t2w, Volume(lab, sim.labels.affine), scheme="native")
     table = result.table.set_index("level")
-    assert "too small to measure" in table.loc["L2-L3", "status"]
-    assert (table.drop("L2-L3").status == "").all()
+    assert table.loc["L2-L3", "status"] == "not measured"
+    assert "too small to measure" in table.loc["L2-L3", "notes"]
+    assert (table.drop("L2-L3").status == "measured").all()
     assert any("77" in p for p in result.parameters["label_problems"])
 
 
@@ -234,7 +235,7 @@ def test_a_real_spineps_map_is_read_and_measured():
     assert [d.endplate_labels for d in levels.discs] == [(205,), (206,)]
     assert any("207" in p for p in levels.problems)  # its disc is outside the image
     table = result.table.set_index("level")
-    assert (table.status == "").all()
+    assert (table.status == "measured").all()
     heights = table[["height_anterior_mm", "height_middle_mm", "height_posterior_mm"]]
     assert ((heights > 4) & (heights < 16)).all().all()  # plausible disc heights, mm
     assert table.ap_depth_mm.between(25, 45).all()

@@ -41,9 +41,10 @@ def test_discs_table_has_one_row_per_session_and_level_and_the_schema(sample_run
     # four sessions, seven disc levels each; segmenting sub-04 also finds the part of a disc
     # above T11 at the top of its image, listed with why it was not measured
     assert len(written) == 4 * 7 + 1
-    edge = written[written.status != ""]
+    edge = written[written.status != "measured"]
     assert list(edge.level) == ["T10-T11"] and list(edge.participant_id) == ["sub-04"]
-    assert edge.status.str.contains("edge of the image").all()
+    assert (edge.status == "not measured").all()
+    assert edge.notes.str.contains("edge of the image").all()
     keys = written[["participant_id", "session", "level"]]
     assert not keys.duplicated().any()
     assert set(written.participant_id) == {"sub-01", "sub-04"}
@@ -54,6 +55,13 @@ def test_discs_table_has_one_row_per_session_and_level_and_the_schema(sample_run
         assert row.treated == (row.level in parts.loc[row.participant_id,
                                                       "treated_levels"].split(";"))
     assert sorted(written.months.unique()) == [0, 3, 6]
+    # one missing-value convention, as BIDS: no cell of either table is empty
+    for name in ("discs.tsv", "sessions.tsv"):
+        raw = pd.read_csv(out / name, sep="\t", dtype=str, keep_default_na=False)
+        assert not (raw == "").any().any(), name
+    raw = pd.read_csv(out / "discs.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert set(raw.status) == {"measured", "not measured"}
+    assert (raw.dhi_note == "n/a").sum() == 4 * 6 + 1  # all but L5-S1; and the unmeasured disc
     sidecar = json.loads((out / "discs.json").read_text(encoding="utf-8"))
     assert sidecar["height_middle_mm"]["Units"] == "mm"
     assert sidecar["np_t2_ms_change_pct"]["Units"] == "%"
@@ -66,7 +74,7 @@ def test_rows_agree_with_the_truth_tables(sample_run):
     _, discs = sample_run
     truth = read_tsv(TRUTH / "discs.tsv").rename(columns={"participant": "participant_id"})
     got = discs.merge(truth, on=["participant_id", "session", "level"], suffixes=("", "_true"))
-    assert len(got) == (discs.status == "").sum() == 28  # all but the disc cut by the image
+    assert len(got) == (discs.status == "measured").sum() == 28  # all but the disc cut by the image
     for col in ("height_anterior_mm", "height_middle_mm", "height_posterior_mm"):
         err = (got[col] - got[f"{col}_true"]).abs()
         assert err.median() < 0.15 and err.max() < 0.6  # 1 mm in-plane, measured 0.05 / 0.4
@@ -91,7 +99,7 @@ def test_rows_agree_with_the_truth_tables(sample_run):
     assert (abs(griffith - got.grade_griffith) <= 1).all()
     assert (griffith == got.grade_griffith).mean() >= 0.8
     assert got.grade_evidence.str.contains("np_outer_af_ratio").all()
-    assert (got.status == "").all()
+    assert (got.status == "measured").all()
 
 
 def test_change_from_baseline_equals_a_recomputation(sample_run):
@@ -103,7 +111,7 @@ def test_change_from_baseline_equals_a_recomputation(sample_run):
         np.testing.assert_allclose(discs[f"{col}_change"], expect, rtol=1e-9, atol=1e-12)
         pct = 100 * expect / ref.abs().to_numpy()
         np.testing.assert_allclose(discs[f"{col}_change_pct"], pct, rtol=1e-9, atol=1e-9)
-    at_base = discs[(discs.months == 0) & (discs.status == "")]
+    at_base = discs[(discs.months == 0) & (discs.status == "measured")]
     assert (at_base[[f"{c}_change" for c in CHANGE_SOURCES]] == 0).all().all()
     # the phantom's MSC arm gains height at the treated levels: the change shows it
     truth = read_tsv(TRUTH / "discs.tsv")

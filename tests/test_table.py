@@ -72,3 +72,56 @@ def test_read_discs_takes_empty_number_cells_as_missing_and_keeps_text_columns(t
     assert table.np_t2_ms[1] == 101.5 and table.height_middle_mm[0] == 9.5
     assert table.notes.tolist() == ["", "some note"]
     assert table.comment[0] == "fine"  # a column of the user's, kept as text
+
+
+def test_every_disc_column_has_one_declaration_that_its_filler_reads():
+    """measure, the grade assist and the runner fill the columns the table declares."""
+    from discmri.grading.assist import DISCS_COLUMNS, GRADE_UNITS
+    from discmri.regions.checks import MAP_KINDS
+    from discmri.table import TEXT_COLUMNS, columns_from
+
+    columns = disc_columns()
+    assert columns_from("t2") == {"np_t2_ms": "np", "af_anterior_t2_ms": "af_anterior",
+                                  "af_posterior_t2_ms": "af_posterior"}
+    assert columns_from("adc") == {"np_adc_mm2_s": "np", "af_adc_mm2_s": "af"}
+    assert set(columns_from("t2")) | set(columns_from("adc")) <= set(columns)
+    assert {v.source for v in columns.values()} == {"id", "measure", *MAP_KINDS, "grade",
+                                                    "evidence", "run"}
+    # every grade and evidence column is a column of the assist's own table
+    assert set(DISCS_COLUMNS.values()) | set(columns_from("evidence")) <= set(GRADE_UNITS)
+    assert {"status", "notes", "griffith", "csf_reference"} <= set(TEXT_COLUMNS)
+    assert not {"np_t2_ms", "grade_confidence", "treated"} & set(TEXT_COLUMNS)
+    assert columns["np_t2_ms"][0] == "ms" and columns["np_t2_ms"].sidecar()["Units"] == "ms"
+
+
+def test_a_disc_table_of_an_earlier_discmri_is_read_in_todays_terms():
+    """Its status was empty for a measured disc and the reason for one that was not."""
+    from discmri.table import read_discs
+
+    old = (b"participant_id\tlevel\theight_middle_mm\tstatus\tnotes\n"
+           b"sub-01\tL4-L5\t9.5\t\tlow SNR\n"
+           b"sub-01\tL5-S1\tn/a\tcut by the image edge\t\n"
+           b"sub-01\tL3-L4\tn/a\ttoo small\tlabel noise\n")
+    table = read_discs(old)
+    assert table.status.tolist() == ["measured", "not measured", "not measured"]
+    assert table.notes.tolist() == ["low SNR", "cut by the image edge",
+                                    "too small; label noise"]
+    new = old.replace(b"\t\tlow", b"\tmeasured\tlow")
+    assert read_discs(new).status[0] == "measured"
+
+
+def test_tables_are_written_with_n_a_for_every_missing_cell():
+    import pandas as pd
+
+    from discmri.io.tables import table_bytes
+    from discmri.table import read_discs
+
+    table = pd.DataFrame({"level": ["L4-L5", "L5-S1"], "height_middle_mm": [9.5, math.nan],
+                          "status": ["measured", "not measured"], "notes": ["", "cut"],
+                          "dhi_note": [None, "  "]})
+    text = table_bytes(table).decode()
+    assert text.splitlines()[1:] == ["L4-L5\t9.5\tmeasured\tn/a\tn/a",
+                                     "L5-S1\tn/a\tnot measured\tcut\tn/a"]
+    back = read_discs(text.encode())
+    assert back.notes.tolist() == ["", "cut"] and back.dhi_note.tolist() == ["", ""]
+    assert table.notes[0] == ""  # the caller's table is not changed

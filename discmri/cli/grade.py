@@ -90,7 +90,7 @@ def _grade_image(args: argparse.Namespace) -> int:
     adcmap = load_volume(args.adcmap, allow_nonfinite=True) if args.adcmap else None
     result = measure(t2w, labels, scheme=args.scheme, t2map=t2map, adcmap=adcmap)
     grades = suggest_grades(result, t2w, thresholds=thresholds)
-    sidecar = {**{c: {"Units": u, "Description": d} for c, (u, d) in GRADE_UNITS.items()},
+    sidecar = {**{c: {"Units": v[0], "Description": v[1]} for c, v in GRADE_UNITS.items()},
                "Thresholds": asdict(thresholds), "LabelScheme": result.levels.scheme,
                "Note": "suggestions to assist a reader, not a reader's grades"}
     extra = {}

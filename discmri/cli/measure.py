@@ -20,6 +20,7 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     from ..io.atomic import ensure_folder
     from ..io.tables import write_table
     from ..measure import disc_qc_figures, measure
+    from ..table import MEASURED
     from ._common import check_outputs, scheme_inputs
 
     out = Path(args.out)
@@ -47,12 +48,12 @@ def _cmd_measure(args: argparse.Namespace) -> int:
                    for level, png in disc_qc_figures(result, t2w).items()}
     write_table(result.table, out, result.sidecar(), inputs=inputs, extra=figures,
                 overwrite=args.overwrite)
-    measured = int((result.table["status"] == "").sum())
+    measured = int((result.table["status"] == MEASURED).sum())
     print(f"{measured} of {len(result.table)} disc levels measured "
           f"(labels: {result.levels.scheme}{', detected' if result.levels.detected else ''})")
     for row in result.table.itertuples():
-        if row.status:
-            print(f"  {row.level}: not measured: {row.status}")
+        if row.status != MEASURED:
+            print(f"  {row.level}: {row.status}: {row.notes}")
     for problem in result.levels.problems:
         print(f"  label map: {problem}")
     print(f"wrote {out}, {out.with_suffix('.json').name}"

@@ -15,10 +15,10 @@ FORMATS = ("html", "pdf")
 
 def _read(path: Path, what: str):
     """A table of a run (discs.tsv, sessions.tsv) as written."""
-    from ..table import read_discs
+    from ..table import read_discs, read_sessions
 
     try:
-        return read_discs(path)
+        return (read_sessions if path.name == "sessions.tsv" else read_discs)(path)
     except (OSError, ValueError) as exc:
         raise ParameterError(f"{path}: {exc}; expected the {what} of a discmri run") from exc
 

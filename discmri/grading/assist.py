@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..table import GRADE_COLUMNS
+from ..table import GRADE_COLUMNS, columns_from
 from .criteria import THRESHOLDS, Thresholds, griffith, pfirrmann
 from .features import FEATURE_UNITS, disc_features
 
@@ -17,10 +17,8 @@ if TYPE_CHECKING:
 __all__ = ["DISCS_COLUMNS", "GRADE_UNITS", "suggest_grades"]
 
 #: The columns of ``discs.tsv`` (:data:`discmri.table.GRADE_COLUMNS`) and the assist's
-#: table column each comes from.
-DISCS_COLUMNS = {"griffith": "griffith", "pfirrmann": "pfirrmann",
-                 "grade_confidence": "confidence", "grade_runner_up": "runner_up",
-                 "grade_evidence": "evidence"}
+#: table column each comes from (declared there).
+DISCS_COLUMNS = columns_from("grade")
 
 #: Unit and description of the grade columns.
 GRADE_UNITS: dict[str, tuple[str, str]] = {

@@ -34,7 +34,16 @@ def json_value(value: Any) -> Any:
 
 
 def table_bytes(table: pd.DataFrame) -> bytes:
-    """A table as TSV bytes: tab-separated, ``n/a`` for missing values, 6 significant digits."""
+    """A table as TSV bytes: tab-separated, 6 significant digits, ``n/a`` for every missing value.
+
+    Missing is a NaN or None, and an empty text cell (nothing to say): BIDS has one
+    convention for both.
+    """
+    text = table.select_dtypes(include=["object", "string"]).columns
+    if len(text):
+        table = table.copy()
+        for column in text:
+            table[column] = table[column].mask(table[column].astype(str).str.strip() == "")
     return table.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.6g",
                         lineterminator="\n").encode("utf-8")
 

@@ -93,7 +93,7 @@ def trial_table(arms: Mapping[str, TrialEffect], participants: int | Sequence[in
     pandas.DataFrame
         ``participant_id``, ``session``, ``arm``, ``months``, ``treated``, ``level``,
         ``dhi_mean_height``, ``np_t2_ms``, ``griffith``, ``pfirrmann`` (Griffith 3-4 → III,
-        5-6 → IV, 7-8 → V), ``status`` (empty), one row per disc and visit attended.
+        5-6 → IV, 7-8 → V), ``status`` (measured), one row per disc and visit attended.
     """
     import pandas as pd
 
@@ -150,5 +150,5 @@ def trial_table(arms: Mapping[str, TrialEffect], participants: int | Sequence[in
                                  "griffith": str(grade),
                                  "pfirrmann": {3: "III", 4: "III", 5: "IV", 6: "IV"}.get(
                                      grade, "V" if grade > 6 else "II"),
-                                 "status": ""})
+                                 "status": "measured"})
     return pd.DataFrame(rows)

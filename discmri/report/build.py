@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ParameterError
+from ..table import MEASURED
 from . import stats
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
                              "(session_id, months)")
     data = data[np.isfinite(data.months)]
     if "status" in data:
-        data = data[data.status.fillna("").astype(str) == ""]
+        data = data[data.status.fillna("").astype(str) == MEASURED]
     if data.empty:
         raise ParameterError("the table has no measured disc (every row has a status saying "
                              "why it was not measured)")

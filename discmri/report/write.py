@@ -198,7 +198,7 @@ def _html_table(table: pd.DataFrame, columns: list[str] | None = None,
         return f"<p><i>{empty}</i></p>"
     shown = (table[columns] if columns else table).copy()
     if "endpoint" in shown and "unit" not in shown:
-        units = {c: u for c, (u, _) in disc_columns().items() if u not in ("", "1")}
+        units = {c: v.unit for c, v in disc_columns().items() if v.unit not in ("", "1")}
         shown.insert(list(shown.columns).index("endpoint") + 1, "unit",
                      shown["endpoint"].map(lambda e: units.get(str(e), "")))
     shown = shown.rename(columns=lambda c: HEADERS.get(c, str(c).replace("_", " ")))

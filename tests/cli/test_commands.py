@@ -245,7 +245,7 @@ def test_measure_on_the_sample_data_agrees_with_its_truth(tmp_path, capsys):
         assert ((table[col] / truth[col] - 1).abs()).median() < 0.02
     clear = truth.cleft_mm == 0
     assert ((table.np_t2_ms / truth.np_t2_ms - 1)[clear].abs() < 0.05).all()
-    assert (table.status.fillna("") == "").all()
+    assert (table.status == "measured").all()
     sidecar = json.loads(out.with_suffix(".json").read_text())
     assert sidecar["height_middle_mm"]["Units"] == "mm"
     assert len(sidecar["Sources"]) == 4 and all(len(s["sha256"]) == 64

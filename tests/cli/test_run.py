@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from discmri.cli import main
+from discmri.table import read_discs
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 
@@ -56,10 +57,10 @@ def test_grade_thresholds_of_a_site_drive_the_runs_suggestions(tmp_path, capsys)
     out = tmp_path / "out"
     assert main(["run", str(SAMPLE), str(out), "--only", "sub-04", "--workers", "1",
                  "--no-t2", "--no-adc", "--thresholds", str(strict)]) == 0
-    table = pd.read_csv(out / "discs.tsv", sep="\t", na_values=["n/a"], keep_default_na=False)
+    table = read_discs(out / "discs.tsv")  # griffith stays text beside n/a
     # nothing is as bright as CSF, above fat or above the outer annulus under these thresholds:
     # hypointense grades only
-    graded = table[table.status == ""]  # not the disc cut by the top of the image
+    graded = table[table.status == "measured"]  # not the disc cut by the top of the image
     assert graded.griffith.astype(str).str.split("/").str[0].astype(int).min() >= 5
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run["Parameters"]["grade_thresholds"]["af_mild"] == 40.0

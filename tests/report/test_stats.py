@@ -170,7 +170,7 @@ def test_bad_tables_are_refused_with_what_was_expected():
     with pytest.raises(ParameterError, match="sessions.tsv"):
         build_report(table.assign(months=np.nan), figures=False)
     with pytest.raises(ParameterError, match="no measured disc"):
-        build_report(table.assign(status="disc cut by the image edge"), figures=False)
+        build_report(table.assign(status="not measured"), figures=False)
     with pytest.raises(ParameterError, match="not columns"):
         build_report(table, endpoints=["bogus"], figures=False)
     with pytest.raises(ParameterError, match="levels"):
