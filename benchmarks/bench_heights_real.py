@@ -33,8 +33,8 @@ import pandas as pd
 
 from discmri.io import load_volume
 from discmri.io.sitk import array_to_sitk, sitk_to_array
-from discmri.io.wrap import unwrap_8bit
 from discmri.measure import measure
+from discmri.unwrap import unwrap_8bit
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-lumbar"
 MODES = ("endplate", "marrow", "labels")

@@ -45,7 +45,7 @@ from discmri.phantom import (
     rotation_matrix,
     simulate_session,
 )
-from discmri.phantom.segmenter import spoil_labels
+from discmri.phantom.spoil import spoil_labels
 from discmri.phantom.tissue import MARROWS
 from discmri.spine import native_disc_labels
 

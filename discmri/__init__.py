@@ -30,8 +30,10 @@ __all__ = [
     "morphometry",
     "phantom",
     "pipeline",
+    "plotting",
     "process_session",
     "provenance",
+    "qc",
     "regions",
     "relaxometry",
     "report",
@@ -39,17 +41,18 @@ __all__ = [
     "save_volume",
     "spine",
     "table",
+    "unwrap",
+    "volume",
     "__version__",
     "Volume",
 ]
 
 _SUBPACKAGES = {"acquisition", "diffusion", "fitting", "geometry", "grading", "io", "measure",
-                "morphometry",
-                "phantom", "pipeline", "provenance", "regions", "relaxometry", "report", "spine",
-                "table"}
+                "morphometry", "phantom", "pipeline", "plotting", "provenance", "qc", "regions",
+                "relaxometry", "report", "spine", "table", "unwrap", "volume"}
 #: Top-level names and the subpackage that defines them (imported on first use).
 _EXPORTS = {
-    "Volume": "io",
+    "Volume": "volume",
     "find_sessions": "io",
     "load_volume": "io",
     "save_volume": "io",

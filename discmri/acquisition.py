@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import AcquisitionError
 
-__all__ = ["B0_MAX", "validate_bvals", "validate_bvecs", "validate_echo_times"]
+__all__ = ["B0_MAX", "source_prefix", "validate_bvals", "validate_bvecs", "validate_echo_times"]
 
 #: b-values at or below this (s/mm²) count as b = 0 (scanners often report b = 5).
 B0_MAX = 10.0
@@ -25,7 +25,8 @@ _MIN_PLAUSIBLE_TE_MS = 1.0
 _MAX_PLAUSIBLE_B = 1.0e5
 
 
-def _label(source: str | os.PathLike[str] | None) -> str:
+def source_prefix(source: str | os.PathLike[str] | None) -> str:
+    """``"path: "`` to start a message about a value read from ``source`` (empty: none)."""
     return f"{source}: " if source else ""
 
 
@@ -58,7 +59,7 @@ def validate_echo_times(
         ``n_echoes``, or all lie below 1 ms (which means seconds were given).
     """
     te = np.asarray(echo_times_ms, dtype=np.float64)
-    where = _label(source)
+    where = source_prefix(source)
     if te.ndim != 1 or te.size == 0:
         raise AcquisitionError(f"{where}echo times must be a 1-D list, got shape {te.shape}")
     if n_echoes is not None and te.size != n_echoes:
@@ -88,7 +89,7 @@ def validate_bvals(
 ) -> np.ndarray:
     """Check b-values (s/mm²): 1-D, finite, non-negative, plausible units, matching the volumes."""
     b = np.asarray(bvals, dtype=np.float64)
-    where = _label(source)
+    where = source_prefix(source)
     if b.ndim != 1:
         raise AcquisitionError(f"{where}b-values must be one row, got shape {b.shape}")
     if n_volumes is not None and b.size != n_volumes:
@@ -129,7 +130,7 @@ def validate_bvecs(
     """
     v = np.array(bvecs, dtype=np.float64)
     b = np.asarray(bvals, dtype=np.float64)
-    where = _label(source)
+    where = source_prefix(source)
     if v.ndim != 2 or v.shape[1] != 3 or v.shape[0] != len(b):
         raise AcquisitionError(
             f"{where}b-vectors have shape {v.shape}; expected ({len(b)}, 3), one unit "

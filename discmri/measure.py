@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import DiscMRIError, GeometryError
-from .io.volume import Volume
-from .io.wrap import WRAPPED_FRACTION, unwrap_8bit
 from .morphometry.dhi import DHI_COLUMNS, DHI_FORMULAS, L5S1_NOTE, disc_height_index
 from .morphometry.gaps import (
     DERIVED_BODY_NOTE,
@@ -26,7 +24,7 @@ from .morphometry.gaps import (
     derive_gap_bodies,
     derive_gap_discs,
 )
-from .morphometry.measure import HEIGHT_POSITIONS, SpineMorphometry, measure_spine
+from .morphometry.spine_morphometry import HEIGHT_POSITIONS, SpineMorphometry, measure_spine
 from .morphometry.structure import edge_mode
 from .regions import SpineRegions, region_stats, spine_regions
 from .regions.checks import MAP_KINDS, check_map_header, check_map_values
@@ -34,11 +32,13 @@ from .spine.labels import SpineLevels, read_levels
 from .spine.schemes import LabelScheme, load_scheme
 from .table import MEASURED, NOT_MEASURED, columns_from
 from .table import MEASUREMENT_COLUMNS as COLUMN_UNITS
+from .unwrap import WRAPPED_FRACTION, unwrap_8bit
+from .volume import Volume
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMN_UNITS", "L5S1_NOTE", "Measurement", "disc_qc_figures", "measure"]
+__all__ = ["COLUMN_UNITS", "L5S1_NOTE", "Measurement", "measure"]
 
 _DHI_COLUMN = DHI_COLUMNS
 
@@ -290,43 +290,3 @@ def measure(
                 else pd.DataFrame(columns=["parameter", "level", "region", "n", "mean", "median",
                                            "sd", "n_excluded"]))
     return Measurement(table, levels, morph, regions, stats_df, parameters)
-
-
-def disc_qc_figures(result: Measurement, t2w: Volume, *, name: str = "",
-                    t2map: Volume | None = None) -> dict[str, bytes]:
-    """One QC figure (PNG bytes) per measured disc.
-
-    Each shows the disc's mid-sagittal plane with the edges, heights, segments and regions
-    drawn (:func:`discmri.morphometry.qc.disc_figure`).
-
-    Parameters
-    ----------
-    result : Measurement
-        What :func:`measure` returned for ``t2w``.
-    t2w : Volume
-        The T2-weighted image that was measured.
-    name : str
-        Participant and session, put before the level in each title.
-    t2map : Volume, optional
-        A T2 map (ms, any grid), drawn below each disc in the same plane.
-
-    Returns
-    -------
-    dict of str to bytes
-        By disc level. Needs matplotlib (the ``qc`` extra).
-    """
-    from .morphometry.qc import disc_figure
-
-    morph = result.morphometry
-    rows = result.table.set_index("level")
-    figures = {}
-    for level, disc in morph.discs.items():
-        row = rows.loc[level]
-        title = (f"{f'{name} ' if name else ''}{level}: heights {row.height_anterior_mm:.2f} / "
-                 f"{row.height_middle_mm:.2f} / {row.height_posterior_mm:.2f} mm, depth "
-                 f"{row.ap_depth_mm:.1f} mm")
-        near = {k: v for k, v in morph.vertebrae.items() if k in level.split("-")}
-        figures[level] = disc_figure(
-            t2w.data, t2w.affine, disc, vertebrae=near, title=title,
-            t2map=None if t2map is None else (t2map.data, t2map.affine))
-    return figures

@@ -460,7 +460,7 @@ def test_a_lost_worker_fails_its_session_and_the_run_goes_on(cohort_root, tmp_pa
     from concurrent.futures import Executor, Future
     from concurrent.futures.process import BrokenProcessPool
 
-    from discmri.pipeline import _run_one
+    from discmri.pipeline.run import _run_one
 
     class LosesSub02(Executor):
         """Runs sessions in this process, but 'loses the worker' of sub-02's."""
@@ -551,7 +551,7 @@ def test_reader_grades_in_the_dataset_give_an_agreement_table(cohort_root, tmp_p
 def test_a_grading_failure_keeps_the_measurements(monkeypatch):
     import discmri.grading.assist as assist
     from discmri.errors import ParameterError
-    from discmri.pipeline import _run_one
+    from discmri.pipeline.run import _run_one
 
     def refused(*args, **kwargs):
         raise ParameterError("no evidence")
@@ -581,14 +581,14 @@ def test_sessions_finished_before_an_interrupt_are_listed_as_done(cohort_root, t
     written) as interrupted, because their results had not been collected yet."""
     from concurrent.futures import ThreadPoolExecutor, wait
 
-    import discmri.pipeline as pipeline
+    import discmri.pipeline.run as pipeline_run
 
     def interrupted_after_all_finish(futures):
         wait(list(futures))  # every worker has finished and written its session
         raise KeyboardInterrupt
         yield  # pragma: no cover - a generator, as as_completed is
 
-    monkeypatch.setattr(pipeline, "as_completed", interrupted_after_all_finish)
+    monkeypatch.setattr(pipeline_run, "as_completed", interrupted_after_all_finish)
     out = tmp_path / "out"
     with ThreadPoolExecutor(2) as pool, pytest.raises(KeyboardInterrupt):
         run_dataset(cohort_root, out, executor=pool, only=["sub-01"],

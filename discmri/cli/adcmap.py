@@ -9,9 +9,10 @@ from ._common import add_command, check_outputs, load_mask, value_range
 
 
 def _cmd_adcmap(args: argparse.Namespace) -> int:
-    from ..diffusion import adc_output_names, fit_adc, write_adc_maps
+    from ..diffusion import fit_adc
     from ..io import load_dwi
-    from ..io.acquisition import sibling
+    from ..io.acquisition_files import sibling
+    from ..io.fitmaps import adc_output_names, write_adc_maps
 
     bval = args.bval or sibling(args.dwi, ".bval")
     bvec = args.bvec or sibling(args.dwi, ".bvec")

@@ -23,11 +23,11 @@ def _image_readers(readers, t2w: Path):
     All of them when they are of one participant and session, else those named by the T2w
     file's ``sub-``/``ses-`` entities.
     """
-    from ..grading.agreement import _bids
+    from ..io.bidsname import bids_id
 
     ids = readers[["participant_id", "session"]].astype(str)
-    ids = ids.assign(participant_id=ids.participant_id.map(lambda v: _bids(v, "sub-")),
-                     session=ids.session.map(lambda v: _bids(v, "ses-")))
+    ids = ids.assign(participant_id=ids.participant_id.map(lambda v: bids_id(v, "sub-")),
+                     session=ids.session.map(lambda v: bids_id(v, "ses-")))
     pairs = ids.drop_duplicates()
     if len(pairs) == 1:
         return readers, pairs.iloc[0].tolist()
@@ -72,9 +72,9 @@ def _grade_image(args: argparse.Namespace) -> int:
     outputs = [out, out.with_suffix(".json")]
     figure_out = out.with_name(out.stem + "_qc.png")
     if args.qc:
-        from ..morphometry.qc import _matplotlib
+        from ..plotting import require_matplotlib
 
-        _matplotlib()  # fail before the work when matplotlib is missing
+        require_matplotlib()  # fail before the work when matplotlib is missing
         outputs.append(figure_out)
     agreement_out = out.with_name(out.stem + "_agreement.tsv")
     if args.readers:
@@ -95,7 +95,7 @@ def _grade_image(args: argparse.Namespace) -> int:
                "Note": "suggestions to assist a reader, not a reader's grades"}
     extra = {}
     if args.qc:
-        from ..grading.qc import grade_figure
+        from ..qc import grade_figure
 
         extra[figure_out] = grade_figure(result, t2w, grades)
     write_table(grades, out, sidecar, inputs=inputs, overwrite=args.overwrite, extra=extra)

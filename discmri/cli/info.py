@@ -26,7 +26,7 @@ def _describe_volume(path: Path) -> list[str]:
     if te is not None:
         lines.append(f"  echo time(s) {', '.join(f'{t:g}' for t in te)} ms")
     if path.is_file():
-        from ..io.acquisition import read_bvals, sibling
+        from ..io.acquisition_files import read_bvals, sibling
 
         bval = sibling(path, ".bval")
         if bval.is_file():

@@ -19,7 +19,8 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     from ..io import load_volume
     from ..io.atomic import ensure_folder
     from ..io.tables import write_table
-    from ..measure import disc_qc_figures, measure
+    from ..measure import measure
+    from ..qc import disc_qc_figures
     from ..table import MEASURED
     from ._common import check_outputs, scheme_inputs
 
@@ -31,9 +32,9 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     check_outputs([out, out.with_suffix(".json")], inputs, args.overwrite)
     qc = out.with_name(out.stem + "_qc") if args.qc else None
     if qc is not None:
-        from ..morphometry.qc import _matplotlib
+        from ..plotting import require_matplotlib
 
-        _matplotlib()  # fail before the work when matplotlib is missing
+        require_matplotlib()  # fail before the work when matplotlib is missing
         ensure_folder(qc, what="--qc folder")
     t2w = load_volume(args.t2w)
     labels = load_volume(args.labels)

@@ -160,7 +160,7 @@ def _check_report_options(args: argparse.Namespace) -> None:
 def _report(out: Path, args: argparse.Namespace) -> None:
     """The trial report at the end of a run; a report that cannot be made loses nothing."""
     from ..errors import DiscMRIError
-    from .report import make_report, page_extras_missing
+    from ..report.make import make_report, page_extras_missing
 
     missing = page_extras_missing()
     try:

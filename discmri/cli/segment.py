@@ -14,7 +14,8 @@ def _cmd_segment(args: argparse.Namespace) -> int:
 
     from ..io import load_volume
     from ..io.atomic import write_all_or_nothing
-    from ..spine.segmentation import complete_labels, label_paths, segment_spine
+    from ..io.labelmap import label_map_files, label_paths
+    from ..spine.segmentation import complete_labels, segment_spine
     from ._common import check_outputs
 
     try:
@@ -26,9 +27,9 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     outputs = [image_path, sidecar_path] + ([qc] if qc else [])
     check_outputs(outputs, inputs, args.overwrite)
     if qc:
-        from ..morphometry.qc import _matplotlib
+        from ..plotting import require_matplotlib
 
-        _matplotlib()  # fail before the work when matplotlib is missing
+        require_matplotlib()  # fail before the work when matplotlib is missing
     hint = None
     if args.hint_l5s1 is not None:
         if len(args.hint_l5s1) != 3:
@@ -43,9 +44,9 @@ def _cmd_segment(args: argparse.Namespace) -> int:
         result = complete_labels(t2w, load_volume(args.labels), scheme=args.scheme)
     else:
         result = segment_spine(t2w, hint_l5s1=hint, levels=args.level_range)
-    files = result.files(image_path, source=str(args.t2w))
+    files = label_map_files(result.labels, result.sidecar, image_path, source=str(args.t2w))
     if qc:
-        from ..spine.segmentation.qc import segmentation_figure
+        from ..qc import segmentation_figure
 
         files[qc] = segmentation_figure(
             t2w, result.labels, title=f"{Path(args.t2w).name}: {', '.join(result.levels)}")

@@ -11,7 +11,8 @@ from ._common import add_command, check_outputs, floats, load_mask, noise
 def _cmd_t2map(args: argparse.Namespace) -> int:
     from ..geometry import check_same_grid
     from ..io import load_mese, load_volume
-    from ..relaxometry import fit_t2, t2_output_names, write_t2_maps
+    from ..io.fitmaps import t2_output_names, write_t2_maps
+    from ..relaxometry import fit_t2
 
     inputs = [*args.inputs, *([args.mask] if args.mask else []), *([args.b1] if args.b1 else [])]
     check_outputs(t2_output_names(args.out, args.method), inputs, args.overwrite)

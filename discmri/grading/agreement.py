@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import DatasetError, ParameterError
+from ..io.bidsname import bids_id
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -222,11 +223,6 @@ def agreement(first, second, participants, *, scale: str, n_boot: int = 1000,
 AGREEMENT_KEYS = ("scale", "first", "second")
 
 
-def _bids(value: str, prefix: str) -> str:
-    value = str(value)
-    return value if not value or value.startswith(prefix) else prefix + value
-
-
 def agreement_table(discs: pd.DataFrame, readers: pd.DataFrame, *, n_boot: int = 1000,
                     seed: int = 0) -> tuple[pd.DataFrame, dict[str, list[list[int]]]]:
     """Agreement of the assist with every reader and of the readers with each other.
@@ -252,8 +248,8 @@ def agreement_table(discs: pd.DataFrame, readers: pd.DataFrame, *, n_boot: int =
 
     keys = ["participant_id", "session", "level"]
     readers = readers.copy()
-    readers["participant_id"] = readers["participant_id"].map(lambda v: _bids(v, "sub-"))
-    readers["session"] = readers["session"].map(lambda v: _bids(v, "ses-"))
+    readers["participant_id"] = readers["participant_id"].map(lambda v: bids_id(v, "sub-"))
+    readers["session"] = readers["session"].map(lambda v: bids_id(v, "ses-"))
     rows, matrices = [], {}
     for scale, column in (("griffith", "griffith"), ("pfirrmann", "pfirrmann")):
         given = readers[readers.scale == scale]

@@ -11,8 +11,8 @@ from .features import FEATURE_UNITS, disc_features
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..io.volume import Volume
     from ..measure import Measurement
+    from ..volume import Volume
 
 __all__ = ["DISCS_COLUMNS", "GRADE_UNITS", "suggest_grades"]
 

@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ParameterError
-from .agreement import Agreement, _bids, agreement, consensus, grade_value
+from ..io.bidsname import bids_id
+from .agreement import Agreement, agreement, consensus, grade_value
 from .criteria import THRESHOLDS, Thresholds, griffith, pfirrmann
 
 if TYPE_CHECKING:
@@ -179,8 +180,8 @@ def _rows(features: pd.DataFrame, readers: pd.DataFrame, scale: str = "griffith"
         raise ParameterError(f"calibration needs {scale} reader grades; the readers' table "
                              "has none (scale column)")
     for frame in (given, features):
-        frame["participant_id"] = frame["participant_id"].map(lambda v: _bids(v, "sub-"))
-        frame["session"] = frame["session"].fillna("").map(lambda v: _bids(v, "ses-"))
+        frame["participant_id"] = frame["participant_id"].map(lambda v: bids_id(v, "sub-"))
+        frame["session"] = frame["session"].fillna("").map(lambda v: bids_id(v, "ses-"))
     if scale == "griffith":
         parts = given["grade"].map(reader_signal_height)
         given["signal"] = [p[0] for p in parts]

@@ -53,8 +53,8 @@ from ..table import GRADE_EVIDENCE_COLUMNS
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..io.volume import Volume
     from ..measure import Measurement
+    from ..volume import Volume
 
 __all__ = ["FEATURE_UNITS", "NORMATIVE_DHI", "disc_features"]
 

@@ -9,7 +9,8 @@ worker processes that read NIfTI files do not pay for it.
 import importlib
 from typing import Any
 
-from .acquisition import (
+from ..volume import Volume, voxel_spacing
+from .acquisition_files import (
     bvecs_to_world,
     echo_times_from_sidecar,
     read_bvals,
@@ -22,8 +23,8 @@ from .acquisition import (
 from .atomic import atomic_path, file_sha256, write_all_or_nothing, write_text_atomic
 from .bids import Session, find_sessions, read_tsv
 from .bidsname import parse_bids_name, read_json, read_sidecar
+from .fitmaps import write_adc_maps, write_t2_maps
 from .load import check_same_grid, load_dwi, load_mese, load_volume, save_volume
-from .volume import Volume, voxel_spacing
 
 __all__ = [
     "Session",
@@ -52,7 +53,9 @@ __all__ = [
     "validate_echo_times",
     "voxel_spacing",
     "world_to_bvecs",
+    "write_adc_maps",
     "write_all_or_nothing",
+    "write_t2_maps",
     "write_text_atomic",
 ]
 

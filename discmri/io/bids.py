@@ -22,7 +22,7 @@ import nibabel as nib
 import numpy as np
 
 from ..errors import DatasetError, DiscMRIError, InputNotFoundError
-from .acquisition import echo_times_from_sidecar, sibling, validate_echo_times
+from .acquisition_files import echo_times_from_sidecar, sibling, validate_echo_times
 from .bidsname import parse_bids_name, read_json, read_sidecar
 
 __all__ = ["HINTS", "Session", "find_sessions", "read_tsv"]

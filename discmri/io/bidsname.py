@@ -10,7 +10,8 @@ from typing import Any
 
 from ..errors import ImageFormatError
 
-__all__ = ["BIDSName", "parse_bids_name", "read_json", "read_sidecar", "sidecar_files"]
+__all__ = ["BIDSName", "bids_id", "parse_bids_name", "read_json", "read_sidecar",
+           "sidecar_files"]
 
 _EXTENSIONS = (".nii.gz", ".nii", ".json", ".bval", ".bvec", ".tsv")
 
@@ -36,6 +37,15 @@ class BIDSName:
     def get(self, key: str) -> str | None:
         """Value of entity ``key``, or None."""
         return dict(self.entities).get(key)
+
+
+def bids_id(value: str, prefix: str) -> str:
+    """A participant or session label as BIDS writes it: ``01`` → ``sub-01`` (``prefix``).
+
+    Empty stays empty; a value that has the prefix already is kept.
+    """
+    value = str(value)
+    return value if not value or value.startswith(prefix) else prefix + value
 
 
 def parse_bids_name(name: str | os.PathLike[str]) -> BIDSName | None:

@@ -13,8 +13,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from ..errors import ImageFormatError, InputNotFoundError
+from ..volume import Volume
 from .sitk import sitk_to_array
-from .volume import Volume
 
 __all__ = ["load_dicom_series"]
 

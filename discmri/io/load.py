@@ -11,7 +11,8 @@ import numpy as np
 
 from ..errors import AcquisitionError, ImageFormatError, InputNotFoundError
 from ..geometry import check_same_grid
-from .acquisition import (
+from ..volume import Volume
+from .acquisition_files import (
     echo_times_from_sidecar,
     read_bvals,
     read_bvecs,
@@ -20,7 +21,6 @@ from .acquisition import (
 )
 from .bidsname import BIDSName, parse_bids_name, read_sidecar
 from .nifti import is_nifti, load_nifti, save_nifti
-from .volume import Volume
 
 __all__ = ["check_same_grid", "load_dwi", "load_mese", "load_volume", "save_volume"]
 

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..volume import Volume
 from .atomic import sources
 from .nifti import nifti_bytes
-from .volume import Volume
 
 __all__ = ["map_set_files"]
 

@@ -13,8 +13,8 @@ import numpy as np
 from nibabel.filebasedimages import ImageFileError
 
 from ..errors import ImageFormatError, InputNotFoundError
+from ..volume import Volume
 from .atomic import atomic_path, check_writable
-from .volume import Volume
 
 __all__ = ["NIFTI_SUFFIXES", "is_nifti", "load_nifti", "nifti_bytes", "save_nifti"]
 

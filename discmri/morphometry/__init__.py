@@ -12,7 +12,7 @@ from .dhi import (
     height_width_ratio,
 )
 from .frame import Frame, frame_from_points
-from .measure import HEIGHT_POSITIONS, SpineMorphometry, measure_spine
+from .spine_morphometry import HEIGHT_POSITIONS, SpineMorphometry, measure_spine
 from .structure import EDGE_MODES, StructureGeometry, measure_structure
 
 __all__ = [

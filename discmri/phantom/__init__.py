@@ -7,6 +7,7 @@ Typical use::
     session.t2w, session.labels, session.mese, session.dwi, session.truth
 """
 
+from .analytic import HEIGHT_POSITIONS, SpineGeometry
 from .anatomy import (
     DiscShape,
     DiscState,
@@ -18,7 +19,6 @@ from .anatomy import (
 from .cohort import ArmEffect, Cohort, make_cohort, sample_protocol
 from .conditions import SEGMENTATION_CONDITIONS, segmentation_phantom
 from .contrasts import BiasField, dwi, mese, rician, t2w_fse
-from .geometry import HEIGHT_POSITIONS, SpineGeometry
 from .grid import Grid, Pose, rotation_matrix
 from .readers import READER_THRESHOLDS, feature_cohort, reader_grades
 from .render import Mixture, render

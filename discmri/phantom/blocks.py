@@ -1,6 +1,6 @@
 """A second, deliberately different phantom: blocks with flat endplates and set intensities.
 
-The main phantom (:mod:`discmri.phantom.geometry`, :mod:`discmri.phantom.contrasts`) draws its
+The main phantom (:mod:`discmri.phantom.analytic`, :mod:`discmri.phantom.contrasts`) draws its
 images from tissue relaxation times, curved endplates and an optional cortical line. A method
 tuned on it can pass every test and still lean on how that phantom was made. This one is made
 another way, as another group's phantom would be: vertebral bodies of one intensity, discs of
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ParameterError
-from ..io.volume import Volume
 from ..spine.levels import NATIVE_CANAL, NATIVE_VERTEBRA, disc_name, native_disc_labels
+from ..volume import Volume
 
 __all__ = ["BlockSpine", "block_spine"]
 

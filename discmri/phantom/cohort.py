@@ -27,8 +27,8 @@ import numpy as np
 from .._version import __version__
 from ..errors import OutputExistsError, ParameterError
 from ..io.nifti import save_nifti
-from ..io.volume import Volume
 from ..spine.levels import native_label_table
+from ..volume import Volume
 from .anatomy import DiscState, random_anatomy
 from .grid import Pose, rotation_matrix
 from .session import Protocol, SimulatedSession, simulate_session

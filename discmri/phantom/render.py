@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from scipy import ndimage
 
 from ..spine.levels import native_label_table
-from .geometry import TISSUE_AIR, SpineGeometry
+from .analytic import TISSUE_AIR, SpineGeometry
 from .grid import Grid, Pose
 from .tissue import Tissue
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ParameterError
-from ..io.acquisition import world_to_bvecs
-from ..io.volume import Volume
+from ..io.acquisition_files import world_to_bvecs
+from ..volume import Volume
+from .analytic import SpineGeometry
 from .anatomy import SpineAnatomy
 from .contrasts import BiasField, dwi, mese, rician, t2w_fse
-from .geometry import SpineGeometry
 from .grid import Grid, Pose, rotation_matrix
 from .render import Mixture, render
 from .truth import np_region_median, truth_table

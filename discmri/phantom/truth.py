@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .analytic import HEIGHT_POSITIONS, SpineGeometry
 from .anatomy import DiscState
-from .geometry import HEIGHT_POSITIONS, SpineGeometry
 from .tissue import ANNULUS, CLEFT, griffith_grade, pfirrmann_from_griffith
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..io.volume import Volume
+    from ..volume import Volume
     from .grid import Pose
 
 __all__ = ["L5S1_NOTE", "NP_REGION", "np_region_median", "truth_table"]

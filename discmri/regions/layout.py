@@ -33,7 +33,7 @@ from scipy import ndimage
 from ..geometry import lr_axis, sample_world, voxel_centres, world_to_voxel
 
 if TYPE_CHECKING:
-    from ..morphometry.measure import SpineMorphometry
+    from ..morphometry.spine_morphometry import SpineMorphometry
     from ..morphometry.structure import StructureGeometry
     from ..spine.schemes import LabelScheme
 

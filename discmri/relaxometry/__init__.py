@@ -2,7 +2,6 @@
 
 from .dictionary import EPGDictionary
 from .epg import cpmg_echo_train
-from .outputs import t2_map_files, t2_output_names, write_t2_maps
 from .t2 import METHODS, STATUS, T2Fit, fit_t2
 
 __all__ = [
@@ -12,7 +11,4 @@ __all__ = [
     "T2Fit",
     "cpmg_echo_train",
     "fit_t2",
-    "t2_map_files",
-    "t2_output_names",
-    "write_t2_maps",
 ]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..plotting import new_figure, png_bytes
 from ..table import disc_columns
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .build import Report
+    from .result import Report
 
 __all__ = ["report_figures"]
 
@@ -25,18 +25,11 @@ def _label(endpoint: str) -> str:
 
 
 def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    return buf.getvalue()
+    return png_bytes(fig, bbox_inches="tight")
 
 
 def _figure(width: float, height: float):
-    from ..morphometry.qc import _matplotlib
-
-    figure_cls, canvas_cls = _matplotlib()
-    fig = figure_cls(figsize=(width, height), dpi=100)
-    canvas_cls(fig)
-    return fig
+    return new_figure(width, height, extra="report")
 
 
 def _spaghetti(report: Report, discs: pd.DataFrame, endpoint: str) -> bytes:

@@ -18,7 +18,7 @@ from . import stats
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .build import Report
+    from .result import Report
 
 __all__ = ["methods", "qc_figures", "render_html", "report_files", "stats_table",
            "write_report"]

@@ -32,12 +32,14 @@ __all__ = [
     "NATIVE_CANAL",
     "NATIVE_PRESACRAL_FAT",
     "NATIVE_VERTEBRA",
+    "VERTEBRA_ORDER",
     "disc_name",
     "native_disc_labels",
     "native_label_table",
 ]
 
-_VERTEBRA_ORDER = (
+#: Vertebrae in cranial-to-caudal order (T13 and L6 where a spine has them).
+VERTEBRA_ORDER = (
     *(f"C{i}" for i in range(1, 8)),
     *(f"T{i}" for i in range(1, 13)),
     "T13",
@@ -62,8 +64,8 @@ def disc_name(cranial: str, caudal: str) -> str:
     """Name of the disc between two vertebrae, e.g. ``disc_name("L5", "S1") == "L5-S1"``."""
     for v in (cranial, caudal):
         if v not in NATIVE_VERTEBRA:
-            raise ParameterError(f"unknown vertebra {v!r}; expected one of {list(_VERTEBRA_ORDER)}")
-    if _VERTEBRA_ORDER.index(cranial) >= _VERTEBRA_ORDER.index(caudal):
+            raise ParameterError(f"unknown vertebra {v!r}; expected one of {list(VERTEBRA_ORDER)}")
+    if VERTEBRA_ORDER.index(cranial) >= VERTEBRA_ORDER.index(caudal):
         raise ParameterError(f"{cranial!r} is not cranial to {caudal!r}")
     return f"{cranial}-{caudal}"
 

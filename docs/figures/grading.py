@@ -18,9 +18,9 @@ def main() -> None:
     from _panels import join_panels
 
     from discmri.grading import suggest_grades
-    from discmri.grading.qc import grade_figure
     from discmri.measure import measure
     from discmri.phantom import DiscState, Protocol, default_anatomy, simulate_session
+    from discmri.qc import grade_figure
 
     panels = []
     for severities, levels, title in (((1, 2, 3, 4, 5, 6, 7), None, None),

@@ -19,8 +19,8 @@ def main() -> None:
 
     from discmri.io import load_volume
     from discmri.phantom.conditions import segmentation_phantom
+    from discmri.qc import segmentation_figure
     from discmri.spine.segmentation import segment_spine
-    from discmri.spine.segmentation.qc import segmentation_figure
 
     sim = segmentation_phantom("lordosis", 21)
     seg = segment_spine(sim.t2w)

@@ -27,8 +27,8 @@ def main() -> None:
     from _panels import join_panels
 
     from discmri.io import load_volume
+    from discmri.qc import segmentation_figure
     from discmri.spine.segmentation import segment_spine
-    from discmri.spine.segmentation.qc import segmentation_figure
 
     grades = pd.read_csv(SPIDER / "spider_grades.tsv", sep="\t")
     panels = []

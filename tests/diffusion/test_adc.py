@@ -158,8 +158,8 @@ def test_ivim_needs_low_and_high_b(rng):
 
 
 def test_a_scheme_without_b0_is_fitted_with_s0_extrapolated(rng, tmp_path):
-    from discmri.diffusion import write_adc_maps
     from discmri.io import Volume
+    from discmri.io.fitmaps import write_adc_maps
 
     b = np.array([15, 400, 400, 400, 800, 800, 800.0])  # lowest b = 15, as dipy's small_101D
     adc = np.array([0.8e-3, 1.5e-3, 2.2e-3])

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from discmri.morphometry.frame import Frame
-from discmri.morphometry.measure import _vertebra_frame
+from discmri.morphometry.spine_morphometry import _vertebra_frame
 
 SPIDER = Path(__file__).resolve().parents[3] / "shared" / "data" / "spider-slices"
 

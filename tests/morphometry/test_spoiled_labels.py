@@ -16,7 +16,7 @@ import pytest
 from discmri.io import Volume
 from discmri.morphometry import measure_spine
 from discmri.phantom import DiscState, Protocol, random_anatomy, simulate_session
-from discmri.phantom.segmenter import spoil_labels
+from discmri.phantom.spoil import spoil_labels
 from discmri.phantom.tissue import MARROWS
 from discmri.spine import read_levels
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from discmri.errors import DiscMRIError
+from discmri.phantom.analytic import TISSUE_AIR, SpineGeometry
 from discmri.phantom.anatomy import default_anatomy
 from discmri.phantom.contrasts import BiasField, dwi, mese, rician, spin_echo_weights, t2w_fse
-from discmri.phantom.geometry import TISSUE_AIR, SpineGeometry
 from discmri.phantom.grid import Grid
 from discmri.phantom.render import render
 

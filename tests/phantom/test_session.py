@@ -3,8 +3,8 @@ import pytest
 
 from discmri.errors import DiscMRIError
 from discmri.io import bvecs_to_world
+from discmri.phantom.analytic import TISSUE_AIR
 from discmri.phantom.anatomy import random_anatomy
-from discmri.phantom.geometry import TISSUE_AIR
 from discmri.phantom.grid import Pose
 from discmri.phantom.render import render
 from discmri.phantom.session import diffusion_directions, simulate_session

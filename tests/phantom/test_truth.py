@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from discmri.morphometry import dhi_farfan, dhi_masuda, dhi_mean_height
+from discmri.phantom.analytic import SpineGeometry
 from discmri.phantom.anatomy import DiscState, default_anatomy
-from discmri.phantom.geometry import SpineGeometry
 from discmri.phantom.tissue import disc_tissue
 from discmri.phantom.truth import L5S1_NOTE, truth_table
 

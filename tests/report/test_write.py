@@ -143,11 +143,11 @@ def test_report_errors_are_one_line_and_write_nothing(tmp_path, capsys):
 
 def test_a_pdf_without_chromium_is_refused_before_anything_is_written(tmp_path, capsys,
                                                                       monkeypatch):
-    import discmri.cli.report as cli_report
+    import discmri.report.make as make
 
     trial_table({"A": TrialEffect()}, 3, seed=0).to_csv(tmp_path / "discs.tsv", sep="\t",
                                                          index=False)
-    monkeypatch.setattr(cli_report.shutil, "which", lambda name: None)
+    monkeypatch.setattr(make.shutil, "which", lambda name: None)
     assert main(["report", str(tmp_path), "--format", "html,pdf"]) == 2
     err = capsys.readouterr().err
     assert "Chromium" in err and "--format pdf" in err and err.count("\n") == 1

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from discmri.errors import GeometryError, ImageFormatError, ParameterError
-from discmri.io.volume import Volume
 from discmri.measure import measure
 from discmri.phantom.anatomy import DiscState, random_anatomy
 from discmri.phantom.conditions import segmentation_phantom
 from discmri.phantom.grid import Pose
 from discmri.phantom.session import Protocol, simulate_session
 from discmri.spine.segmentation import complete_labels, parse_level_range, segment_spine
+from discmri.volume import Volume
 
 PROTOCOL = Protocol(slab_mm=32.0, t2w_voxel_mm=(4.0, 1.0, 1.0), mese_voxel_mm=None,
                     dwi_voxel_mm=None, bias=0.2, t2w_subsample_mm=(1.0, 0.25, 0.25),

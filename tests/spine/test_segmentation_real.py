@@ -34,8 +34,8 @@ import pytest
 from discmri.errors import ParameterError
 from discmri.io import load_volume
 from discmri.spine.segmentation import segment_spine
-from discmri.spine.segmentation.frame import sagittal_frame
 from discmri.spine.segmentation.locate import find_column, normalised
+from discmri.spine.segmentation.sagittal import sagittal_frame
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-lumbar"
 VB2 = ("vb2-02", "vb2-04", "vb2-05", "vb2-06", "vb2-07", "vb2-08")

@@ -9,17 +9,13 @@ overlaps votes for the count), so the two agree by construction.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from ...errors import ParameterError
-from ...io.volume import Volume
+from ...volume import Volume
 from ..labels import convert_labels, detect_scheme
 from ..levels import NATIVE_CANAL, NATIVE_PRESACRAL_FAT
-
-if TYPE_CHECKING:
-    from . import Segmentation
+from .segment import Segmentation, segment_spine
 
 __all__ = ["complete_labels"]
 
@@ -55,8 +51,6 @@ def complete_labels(volume: Volume, partial: Volume, *, scheme: str = "auto") ->
     ParameterError
         The map is on another grid, is empty, or already has bodies, discs and canal.
     """
-    from . import Segmentation, segment_spine  # noqa: F811 - the package imports this module
-
     if partial.spatial_shape != volume.spatial_shape or not np.allclose(
             partial.affine, volume.affine, atol=1e-3):
         raise ParameterError(

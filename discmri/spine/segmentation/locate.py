@@ -10,8 +10,8 @@ from scipy import ndimage
 from ...errors import GeometryError
 from .canal import air_behind, band_score, best_path, fat_behind
 from .column import ColumnSegment, Straightened, cut_column, relative_profile, straighten
-from .frame import SagittalFrame
-from .regions import anterior_margin
+from .sagittal import SagittalFrame
+from .watershed import anterior_margin
 
 __all__ = ["MIN_CANAL_SCORE", "STRIP_MM", "Column", "air_level", "body_marrow", "canal_front",
            "column_on", "column_quality", "find_column", "n_discs", "normalised", "sac_ends",

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import ParameterError
-from ..levels import _VERTEBRA_ORDER, disc_name
+from ..levels import VERTEBRA_ORDER, disc_name
 from .column import ColumnSegment
 
 __all__ = ["GIVE_LEVELS", "SAC_GAP_MM", "LevelNames", "name_from_reference", "name_levels",
@@ -37,7 +37,7 @@ __all__ = ["GIVE_LEVELS", "SAC_GAP_MM", "LevelNames", "name_from_reference", "na
 
 _LUMBOSACRAL = ("L5", "S1")
 #: Vertebrae in order without the transitional ones, which a count cannot name.
-_COUNTED = tuple(v for v in _VERTEBRA_ORDER if v not in ("T13", "L6"))
+_COUNTED = tuple(v for v in VERTEBRA_ORDER if v not in ("T13", "L6"))
 #: Distance from the centre of L5-S1 to the end of the thecal sac, mm: about the height of
 #: S1 when the sac ends at S1–S2 (its range is L5–S3).
 SAC_GAP_MM = (15.0, 50.0)
@@ -87,7 +87,7 @@ def parse_level_range(text: str) -> tuple[str, ...]:
     ends = []
     for part in parts:
         names = part.strip().split("-")
-        if len(names) != 2 or any(n not in _VERTEBRA_ORDER for n in names):
+        if len(names) != 2 or any(n not in VERTEBRA_ORDER for n in names):
             raise ParameterError(f"{part!r} is not a disc name such as L4-L5")
         ends.append(names)
     order = _COUNTED

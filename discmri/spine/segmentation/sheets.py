@@ -8,7 +8,7 @@ from scipy import ndimage
 from ..levels import NATIVE_CANAL, NATIVE_PRESACRAL_FAT, NATIVE_VERTEBRA
 from .column import ColumnSegment, Straightened, straighten
 from .locate import Column, sheet
-from .regions import (
+from .watershed import (
     anterior_margin,
     disc_lines,
     label_slice,

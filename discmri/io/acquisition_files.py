@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..acquisition import _label, validate_bvals, validate_bvecs, validate_echo_times
+from ..acquisition import source_prefix, validate_bvals, validate_bvecs, validate_echo_times
 from ..errors import AcquisitionError, InputNotFoundError
 
 __all__ = [
@@ -34,7 +34,7 @@ def echo_times_from_sidecar(
 
     Returns a list: one value for a per-echo file, several when the sidecar lists one per volume.
     """
-    where = _label(source)
+    where = source_prefix(source)
     if "EchoTime" not in sidecar:
         raise AcquisitionError(f"{where}no EchoTime in the JSON sidecar; expected seconds")
     raw = sidecar["EchoTime"]

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from discmri.grading import suggest_grades
-from discmri.grading.qc import grade_figure
 from discmri.io import load_volume
 from discmri.measure import measure
+from discmri.qc import grade_figure
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 STEM = "sub-01_ses-baseline"

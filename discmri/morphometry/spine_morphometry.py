@@ -9,8 +9,8 @@ import numpy as np
 
 from ..errors import GeometryError, MeasurementError, ParameterError
 from ..geometry import check_same_grid, lr_axis, voxel_to_world
-from ..io.volume import Volume
 from ..spine.labels import DiscLevel, SpineLevels
+from ..volume import Volume
 from .frame import Frame, frame_from_points
 from .structure import StructureGeometry, measure_structure
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from discmri.errors import DiscMRIError
-from discmri.io import Volume, voxel_spacing
+from discmri.volume import Volume, voxel_spacing
 
 
 def oblique_affine():

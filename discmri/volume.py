@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 from nibabel.orientations import aff2axcodes
 
-from ..errors import GeometryError, ImageFormatError
-from ..geometry import voxel_spacing
+from .errors import GeometryError, ImageFormatError
+from .geometry import voxel_spacing
 
 __all__ = ["Volume", "voxel_spacing"]
 

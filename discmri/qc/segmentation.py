@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
-from ...errors import DiscMRIError
-from ...io.volume import Volume
-from ..labels import next_vertebra
-from ..levels import NATIVE_CANAL, NATIVE_PRESACRAL_FAT, NATIVE_VERTEBRA
-from .frame import sagittal_frame
+from ..plotting import new_figure, png_bytes
+from ..spine.labels import next_vertebra
+from ..spine.levels import NATIVE_CANAL, NATIVE_PRESACRAL_FAT, NATIVE_VERTEBRA
+from ..spine.segmentation.sagittal import sagittal_frame
+from ..volume import Volume
 
 __all__ = ["segmentation_figure"]
 
@@ -44,11 +42,6 @@ def segmentation_figure(image: Volume, labels: Volume, *, title: str | None = No
     bytes
         A PNG image (needs matplotlib).
     """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise DiscMRIError('QC figures need matplotlib: pip install "discmri[qc]"') from exc
     frame = sagittal_frame(image)
     lab = frame.from_input(np.rint(np.asarray(labels.data)).astype(np.int32))
     if slice_index is None:
@@ -56,7 +49,7 @@ def segmentation_figure(image: Volume, labels: Volume, *, title: str | None = No
     data, sl = frame.data[slice_index], lab[slice_index]
     dy, dz = frame.spacing[1:]
     extent = (0, data.shape[0] * dy, 0, data.shape[1] * dz)
-    fig = Figure(figsize=(5, 5 * data.shape[1] * dz / max(data.shape[0] * dy, 1e-6) + 0.4))
+    fig = new_figure(5, 5 * data.shape[1] * dz / max(data.shape[0] * dy, 1e-6) + 0.4)
     ax = fig.add_subplot()
     hi = float(np.percentile(data, 99.5)) or 1.0
     ax.imshow(data.T, origin="lower", cmap="gray", vmin=0, vmax=hi, extent=extent)
@@ -83,7 +76,4 @@ def segmentation_figure(image: Volume, labels: Volume, *, title: str | None = No
     ax.set_xlabel("posterior → anterior, mm")
     ax.set_ylabel("inferior → superior, mm")
     ax.set_title(title or f"segmentation, slice {slice_index}", fontsize=9)
-    buf = io.BytesIO()
-    FigureCanvasAgg(fig)
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return buf.getvalue()
+    return png_bytes(fig, dpi=110, bbox_inches="tight")

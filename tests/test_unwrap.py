@@ -1,10 +1,10 @@
-"""Intensities wrapped at 256 are recognised and unwrapped (discmri.io.wrap)."""
+"""Intensities wrapped at 256 are recognised and unwrapped (discmri.unwrap)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from discmri.io.wrap import WRAPPED_FRACTION, unwrap_8bit, wrapped_fraction
+from discmri.unwrap import WRAPPED_FRACTION, unwrap_8bit, wrapped_fraction
 
 
 def _truth(n_x: int = 8) -> np.ndarray:

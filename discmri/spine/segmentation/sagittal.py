@@ -15,8 +15,8 @@ from nibabel.orientations import apply_orientation, axcodes2ornt, io_orientation
 
 from ...errors import GeometryError, ImageFormatError, ParameterError
 from ...geometry import world_to_voxel
-from ...io.volume import Volume
-from ...io.wrap import unwrap_8bit
+from ...unwrap import unwrap_8bit
+from ...volume import Volume
 
 __all__ = ["MIN_EXTENT_MM", "SagittalFrame", "sagittal_frame"]
 
@@ -40,8 +40,8 @@ class SagittalFrame:
         The input.
     wrapped : float
         Fraction of neighbouring voxels of the input that jump as an image wrapped at 256
-        does; above :data:`~discmri.io.wrap.WRAPPED_FRACTION` ``data`` holds the unwrapped values
-        (:func:`~discmri.io.wrap.unwrap_8bit`).
+        does; above :data:`~discmri.unwrap.WRAPPED_FRACTION` ``data`` holds the unwrapped values
+        (:func:`~discmri.unwrap.unwrap_8bit`).
     """
 
     data: np.ndarray

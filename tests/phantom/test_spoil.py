@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from discmri.errors import ParameterError
-from discmri.phantom.segmenter import SPOILS, spoil_labels
+from discmri.phantom.spoil import SPOILS, spoil_labels
 
 
 def _column():

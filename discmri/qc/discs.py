@@ -1,30 +1,25 @@
-"""Quality-control figures: a disc's mid-sagittal plane with its measured edges and regions.
+"""Quality-control figures of the measurements: each disc's mid-sagittal plane with its edges.
 
-Needs matplotlib (``pip install "discmri[qc]"``). Figures are made with the object-oriented
-API (no pyplot state) and returned as PNG bytes, so that callers write them atomically.
+Needs matplotlib (``pip install "discmri[qc]"``, :mod:`discmri.plotting`). Figures are returned
+as PNG bytes, so that callers write them with the rest of their files.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import DiscMRIError
 from ..geometry import sample_world
-from .structure import StructureGeometry
+from ..morphometry.structure import StructureGeometry
+from ..plotting import new_figure, png_bytes
 
-__all__ = ["disc_figure", "disc_plane", "show_plane"]
+if TYPE_CHECKING:
+    from ..measure import Measurement
+    from ..volume import Volume
 
-
-def _matplotlib():
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise DiscMRIError('QC figures need matplotlib: pip install "discmri[qc]"') from exc
-    return Figure, FigureCanvasAgg
+__all__ = ["disc_figure", "disc_plane", "disc_qc_figures", "show_plane"]
 
 
 def disc_figure(
@@ -71,12 +66,10 @@ def disc_figure(
     bytes
         PNG image.
     """
-    figure_cls, canvas_cls = _matplotlib()
     frame = disc.frame
     p, q, plane = disc_plane(image, affine, disc, step_mm=step_mm)
     rows = 1 if t2map is None else 2
-    fig = figure_cls(figsize=(6.4, rows * (6.4 * len(q) / len(p) + 0.6)), dpi=dpi)
-    canvas_cls(fig)
+    fig = new_figure(6.4, rows * (6.4 * len(q) / len(p) + 0.6), dpi=dpi)
     ax = fig.add_subplot(rows, 1, 1)
     show_plane(ax, p, q, plane)
     if t2map is not None:
@@ -106,9 +99,7 @@ def disc_figure(
     ax.set_xlabel("AP position in the disc frame, mm (anterior left)")
     ax.set_ylabel("along the endplate normal, mm")
     ax.set_title(title or disc.name, fontsize=9)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    return buf.getvalue()
+    return png_bytes(fig, bbox_inches="tight")
 
 
 def _draw_t2(ax, p, q, plane, disc: StructureGeometry, t2: np.ndarray,
@@ -179,3 +170,41 @@ def _draw_regions(ax, disc: StructureGeometry, affine, erosion_mm: float, fracti
     pc = p[core]
     ax.plot(np.r_[pc, pc[::-1], pc[:1]], np.r_[bottom[core], top[core][::-1], bottom[core][:1]],
             color="magenta", lw=0.8)
+
+
+def disc_qc_figures(result: Measurement, t2w: Volume, *, name: str = "",
+                    t2map: Volume | None = None) -> dict[str, bytes]:
+    """One QC figure (PNG bytes) per measured disc.
+
+    Each shows the disc's mid-sagittal plane with the edges, heights, segments and regions
+    drawn (:func:`disc_figure`).
+
+    Parameters
+    ----------
+    result : Measurement
+        :func:`discmri.measure.measure` of for ``t2w``.
+    t2w : Volume
+        The T2-weighted image that was measured.
+    name : str
+        Participant and session, put before the level in each title.
+    t2map : Volume, optional
+        A T2 map (ms, any grid), drawn below each disc in the same plane.
+
+    Returns
+    -------
+    dict of str to bytes
+        By disc level. Needs matplotlib (the ``qc`` extra).
+    """
+    morph = result.morphometry
+    rows = result.table.set_index("level")
+    figures = {}
+    for level, disc in morph.discs.items():
+        row = rows.loc[level]
+        title = (f"{f'{name} ' if name else ''}{level}: heights {row.height_anterior_mm:.2f} / "
+                 f"{row.height_middle_mm:.2f} / {row.height_posterior_mm:.2f} mm, depth "
+                 f"{row.ap_depth_mm:.1f} mm")
+        near = {k: v for k, v in morph.vertebrae.items() if k in level.split("-")}
+        figures[level] = disc_figure(
+            t2w.data, t2w.affine, disc, vertebrae=near, title=title,
+            t2map=None if t2map is None else (t2map.data, t2map.affine))
+    return figures

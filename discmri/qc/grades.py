@@ -9,20 +9,20 @@ behind it.
 
 from __future__ import annotations
 
-import io
 import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..geometry import sample_world
-from ..morphometry.qc import _matplotlib, disc_plane, show_plane
+from ..plotting import new_figure, png_bytes
+from .discs import disc_plane, show_plane
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..io.volume import Volume
     from ..measure import Measurement
+    from ..volume import Volume
 
 __all__ = ["grade_figure"]
 
@@ -63,14 +63,12 @@ def grade_figure(measurement: Measurement, t2w: Volume, grades: pd.DataFrame, *,
     bytes
         PNG image.
     """
-    figure_cls, canvas_cls = _matplotlib()
     data = np.asarray(t2w.data, dtype=np.float64)
     rows = grades.set_index("level")
     shown = [n for n in (levels or rows.index) if n in measurement.morphometry.discs]
     ncol = max(1, min(columns, len(shown)))
     nrow = max(1, math.ceil(len(shown) / ncol))
-    fig = figure_cls(figsize=(3.4 * ncol, 2.0 * nrow + 0.4), dpi=dpi)
-    canvas_cls(fig)
+    fig = new_figure(3.4 * ncol, 2.0 * nrow + 0.4, dpi=dpi)
     regions = measurement.regions["t2w"].regions
     for k, level in enumerate(shown):
         ax = fig.add_subplot(nrow, ncol, k + 1)
@@ -114,6 +112,4 @@ def grade_figure(measurement: Measurement, t2w: Volume, grades: pd.DataFrame, *,
     if title:
         fig.suptitle(title, fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return png_bytes(fig)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from discmri.errors import ParameterError
+from discmri.phantom.analytic import SpineGeometry
 from discmri.phantom.anatomy import DiscState, default_anatomy, random_anatomy
-from discmri.phantom.geometry import SpineGeometry
 from discmri.phantom.grid import Grid, Pose, rotation_matrix
 from discmri.phantom.render import render
 from discmri.spine.levels import NATIVE_CANAL, NATIVE_VERTEBRA, native_disc_labels

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from discmri.io import load_volume
-from discmri.measure import disc_qc_figures, measure
+from discmri.measure import measure
+from discmri.qc import disc_qc_figures
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 STEM = "sub-01_ses-baseline"
