@@ -30,6 +30,7 @@ __all__ = [
     "morphometry",
     "phantom",
     "pipeline",
+    "planning",
     "plotting",
     "process_session",
     "provenance",
@@ -48,8 +49,8 @@ __all__ = [
 ]
 
 _SUBPACKAGES = {"acquisition", "diffusion", "fitting", "geometry", "grading", "io", "measure",
-                "morphometry", "phantom", "pipeline", "plotting", "provenance", "qc", "regions",
-                "relaxometry", "report", "spine", "table", "unwrap", "volume"}
+                "morphometry", "phantom", "pipeline", "planning", "plotting", "provenance", "qc",
+                "regions", "relaxometry", "report", "spine", "table", "unwrap", "volume"}
 #: Top-level names and the subpackage that defines them (imported on first use).
 _EXPORTS = {
     "Volume": "volume",

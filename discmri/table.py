@@ -449,7 +449,7 @@ def add_change_from_baseline(
     The baseline of a participant is their visit at ``baseline_months`` (by default the
     smallest ``months`` in the table, 0 in a trial); rows of participants whose baseline is
     unknown (no months) or whose level was not measured at baseline get NaN. Baseline rows
-    get 0.
+    get 0; a retest scan of the baseline (``ses-…retest``) gets its difference from it.
 
     Parameters
     ----------
@@ -476,6 +476,8 @@ def add_change_from_baseline(
     else:
         first = pd.to_numeric(out["participant_id"].map(dict(baseline_months)), errors="coerce")
     is_base = months.notna() & (months == first)
+    if "session" in out:  # a retest scan (ses-…retest) is never the baseline it repeats
+        is_base &= ~out["session"].astype(str).str.lower().str.endswith("retest")
     base = out.loc[is_base, ["participant_id", "level", *sources]]
     base = base.drop_duplicates(["participant_id", "level"]).set_index(["participant_id",
                                                                         "level"])

@@ -17,7 +17,7 @@ RANK = {"__init__": 0, "_version": 0, "errors": 0, "provenance": 0,
         "relaxometry": 3, "diffusion": 3, "spine": 3,
         "io": 4, "morphometry": 4,
         "regions": 5, "table": 5, "phantom": 5,
-        "measure": 6, "grading": 6, "report": 6,
+        "measure": 6, "grading": 6, "report": 6, "planning": 6,
         "qc": 7,
         "pipeline": 8,
         "cli": 9}

@@ -32,7 +32,7 @@ def _cli_message(exc: DiscMRIError) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import adcmap, grade, info, measure, report, run, sample_data, segment, t2map
+    from . import adcmap, grade, info, measure, plan, report, run, sample_data, segment, t2map
 
     parser = argparse.ArgumentParser(
         prog="discmri",
@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"discmri {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in (run, report, info, sample_data, t2map, adcmap, measure, grade, segment):
+    for module in (run, report, plan, info, sample_data, t2map, adcmap, measure, grade,
+                   segment):
         module.add_parser(sub)
     return parser
 

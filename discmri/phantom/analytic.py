@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -276,10 +276,14 @@ class SpineGeometry:
     def __init__(self, anatomy: SpineAnatomy) -> None:
         self.anatomy = anatomy
         n_vb = len(anatomy.vertebrae)
-        self.disc_tissue: dict[str, DiscTissue] = {
-            d.name: anatomy.contrast.disc_tissue(anatomy.state(d.name).severity)
-            for d in anatomy.discs
-        }
+        self.disc_tissue: dict[str, DiscTissue] = {}
+        for d in anatomy.discs:
+            state = anatomy.state(d.name)
+            tissue = anatomy.contrast.disc_tissue(state.severity)
+            if state.np_t2_scale != 1.0:
+                tissue = replace(tissue, nucleus=replace(
+                    tissue.nucleus, t2_ms=tissue.nucleus.t2_ms * state.np_t2_scale))
+            self.disc_tissue[d.name] = tissue
         vbs: list[Segment | None] = [None] * n_vb
         discs: list[Segment | None] = [None] * (n_vb - 1)
         # S1 hangs below its superior endplate, which sets the sacral slope.

@@ -77,11 +77,16 @@ class DiscState:
     severity : float
         Continuous modified Pfirrmann (Griffith) severity in [1, 8].
     height_gain_mm : float
-        Height added on top of the severity-driven height (treatment effect), mm.
+        Height added on top of the severity-driven height (treatment effect; negative for
+        the load of the day), mm.
+    np_t2_scale : float
+        Nucleus T2 relative to the severity's (the time of day: water pressed out under load
+        lowers it by evening).
     """
 
     severity: float = 1.0
     height_gain_mm: float = 0.0
+    np_t2_scale: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,8 @@ from .session import Protocol, SimulatedSession, simulate_session
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ArmEffect", "Cohort", "make_cohort", "sample_protocol"]
+__all__ = ["DIURNAL_HEIGHT_MM", "DIURNAL_NP_T2", "ArmEffect", "Cohort", "make_cohort",
+           "sample_protocol"]
 
 _TREATABLE = ("L3-L4", "L4-L5", "L5-S1")
 
@@ -109,6 +110,15 @@ class Cohort:
 
     root: Path
     truth: pd.DataFrame = field(repr=False)
+
+
+#: Disc height lost from morning to evening under the day's load, mm (Boos et al., Spine
+#: 1996: ≈ 0.9 mm per lumbar disc).
+DIURNAL_HEIGHT_MM = 0.9
+
+#: Nucleus T2 lost from morning to evening, as a fraction (Zhu et al., Korean J Radiol 2015:
+#: −13 to −17 ms over a nucleus T2 near 110 ms).
+DIURNAL_NP_T2 = 0.14
 
 
 def _session_label(months: float) -> str:
@@ -194,6 +204,7 @@ def make_cohort(
     positioning_sd_deg: float = 3.0,
     positioning_sd_mm: float = 4.0,
     unlabelled: int = 0,
+    retest: int = 0,
 ) -> Cohort:
     """Write a trial-like BIDS dataset with its labels and truth.
 
@@ -226,6 +237,14 @@ def make_cohort(
         session no other tool labelled. Their label maps go to ``derivatives/truth``
         (``<key>_dseg.nii.gz``), where the truth of the segmentation can be read.
 
+    retest : int
+        The first ``retest`` participants are scanned twice at baseline, days apart
+        (``ses-baselineretest``, months 0): repositioned as between visits, new noise, and
+        each scan at its own time of day (uniform between morning and evening) — disc
+        heights :data:`DIURNAL_HEIGHT_MM` and nucleus T2 :data:`DIURNAL_NP_T2` lower by
+        evening, the same for every disc of the scan. Their truth rows give each scan's
+        heights and T2. Other participants, and cohorts without retests, are as before.
+
     Returns
     -------
     Cohort
@@ -243,9 +262,9 @@ def make_cohort(
         raise ParameterError(f"visits_months {visits_months!r} must start at 0 and increase")
     if not 0.0 <= dropout < 1.0:
         raise ParameterError(f"dropout must be in [0, 1), got {dropout}")
-    if isinstance(unlabelled, bool) or not isinstance(unlabelled, (int, np.integer)) \
-            or unlabelled < 0:
-        raise ParameterError(f"unlabelled must be a whole number >= 0, got {unlabelled!r}")
+    for name, value in (("unlabelled", unlabelled), ("retest", retest)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ParameterError(f"{name} must be a whole number >= 0, got {value!r}")
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise OutputExistsError(f"{root}: exists and is not an empty folder; choose a new one")
     protocol = sample_protocol() if protocol is None else protocol
@@ -254,7 +273,7 @@ def make_cohort(
     try:
         truth = _fill(tmp, participants, seed, list(arms), visits, onset_months,
                       progression_per_year, dropout, protocol, positioning_sd_deg,
-                      positioning_sd_mm, int(unlabelled))
+                      positioning_sd_mm, int(unlabelled), int(retest))
         if root.exists():
             root.rmdir()
         os.replace(tmp, root)
@@ -266,12 +285,14 @@ def make_cohort(
 
 def _fill(root: Path, n: int, seed: int, arms: list[ArmEffect], visits: list[float],
           onset: float, progression: float, dropout: float, protocol: Protocol,
-          sd_deg: float, sd_mm: float, unlabelled: int) -> list[dict[str, Any]]:
+          sd_deg: float, sd_mm: float, unlabelled: int,
+          retest: int = 0) -> list[dict[str, Any]]:
     parameters = {
         "participants": n, "seed": seed, "arms": [asdict(a) for a in arms],
         "visits_months": visits, "onset_months": onset, "progression_per_year": progression,
         "dropout": dropout, "protocol": asdict(protocol), "positioning_sd_deg": sd_deg,
         "positioning_sd_mm": sd_mm, "unlabelled": unlabelled,
+        **({"retest": retest} if retest else {}),
     }
     generated = [{"Name": "discmri.phantom.make_cohort", "Version": __version__,
                   "Parameters": parameters}]
@@ -305,7 +326,12 @@ def _fill(root: Path, n: int, seed: int, arms: list[ArmEffect], visits: list[flo
         participants_rows.append({"participant_id": f"sub-{sub}", "group": arm.name,
                                   "treated_levels": ";".join(treated)})
         session_rows = []
-        for v, months in enumerate(visits):
+        scans = [(v, months, "") for v, months in enumerate(visits)]
+        if i < retest:
+            scans.insert(1, (0, 0.0, "retest"))
+        # a time of day per scan of a participant with a retest (others are not affected)
+        day = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i, 10_000)))
+        for v, months, tag in scans:
             if not present[v]:
                 continue
             ramp = min(months / onset, 1.0) if onset > 0 else 1.0
@@ -317,12 +343,19 @@ def _fill(root: Path, n: int, seed: int, arms: list[ArmEffect], visits: list[flo
                     s += ramp * effect_sev
                     gain = ramp * effect_gain
                 states[d] = DiscState(float(np.clip(s, 1.0, 8.0)), gain)
-            vrng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i, v + 1)))
+            if i < retest and v == 0:
+                late = float(day.uniform()) - 0.5  # −½ morning … +½ evening
+                states = {d: replace(st, height_gain_mm=st.height_gain_mm
+                                     - DIURNAL_HEIGHT_MM * late,
+                                     np_t2_scale=1.0 - DIURNAL_NP_T2 * late)
+                          for d, st in states.items()}
+            key = (i, v + 1) if not tag else (i, 10_001)
+            vrng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
             pose = Pose(rotation_matrix((1, 0, 0), sd_deg * vrng.standard_normal()),
                         sd_mm * vrng.standard_normal(3))
             sim = simulate_session(anatomy.with_states(states), rng=vrng, protocol=protocol,
                                    pose=pose)
-            ses = _session_label(months)
+            ses = _session_label(months) + tag
             _write_session(root, sub, ses, sim, protocol)
             written.append((sub, ses))
             session_rows.append({"session_id": f"ses-{ses}", "months": months})

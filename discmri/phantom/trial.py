@@ -21,6 +21,7 @@ analyse change from baseline. These are simulation settings, not normative data.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -32,7 +33,7 @@ from ..errors import ParameterError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["LEVEL_MEANS", "SPREADS", "TrialEffect", "trial_table"]
+__all__ = ["DIURNAL", "LEVEL_MEANS", "SPREADS", "TrialEffect", "retest_truth", "trial_table"]
 
 #: Mean-height DHI and nucleus T2 (ms) by level for a mildly degenerated lumbar spine.
 LEVEL_MEANS: dict[str, tuple[float, float]] = {
@@ -45,6 +46,14 @@ SPREADS: dict[str, tuple[float, float, float, float]] = {
     "dhi_mean_height": (0.03, 0.03, 0.008, 0.006),
     "np_t2_ms": (10.0, 12.0, 3.0, 3.0),
 }
+
+#: SD of a scan's time-of-day effect (DHI and nucleus T2, ms) when a session has a retest: a
+#: scan at a uniformly random time between morning and evening lies r/√12 from the middle of
+#: a diurnal range r. Ranges: disc height ≈ 0.9 mm (Boos 1996), ≈ 0.033 in DHI over a 27 mm
+#: body; nucleus T2 ≈ 15 ms (Zhu et al., Korean J Radiol 2015: −13 to −17 ms, morning to
+#: evening). Both scans of a pair get one, so a retest differs by r/√6.
+DIURNAL: dict[str, float] = {"dhi_mean_height": 0.033 / math.sqrt(12),
+                             "np_t2_ms": 15.0 / math.sqrt(12)}
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,7 @@ class TrialEffect:
 def trial_table(arms: Mapping[str, TrialEffect], participants: int | Sequence[int], *,
                 visits: Sequence[float] = (0.0, 3.0, 6.0), dropout: float = 0.0,
                 worsen: float = 0.05, spreads: Mapping[str, Sequence[float]] | None = None,
-                seed: int = 0) -> pd.DataFrame:
+                retest: bool = False, seed: int = 0) -> pd.DataFrame:
     """A ``discs.tsv``-like table of a simulated trial.
 
     Parameters
@@ -86,6 +95,11 @@ def trial_table(arms: Mapping[str, TrialEffect], participants: int | Sequence[in
         Probability that a disc worsens by one grade by each follow-up.
     spreads : mapping, optional
         Replaces :data:`SPREADS` entries.
+    retest : bool
+        Scan every participant twice at baseline, days apart (``ses-baselineretest``, months
+        0): both scans see the same disc, each with its own time of day (:data:`DIURNAL`)
+        and measurement noise; the truth of the pair is :func:`retest_truth`. Without it the
+        table is as before (the same seed gives the same values).
     seed : int
 
     Returns
@@ -120,7 +134,11 @@ def trial_table(arms: Mapping[str, TrialEffect], participants: int | Sequence[in
             disc = {(k, lv): rng.normal(0.0, s[1]) for k, s in sd.items() for lv in levels}
             grade0 = {lv: int(rng.integers(3, 8)) for lv in levels}
             attended = True
-            for k, months in enumerate(visits):
+            scans = [(k, months, "") for k, months in enumerate(visits)]
+            if retest:
+                scans.insert(1, (0, visits[0], "retest"))
+            state = {}
+            for k, months, tag in scans:
                 if k and rng.random() < dropout:
                     attended = False
                 if not attended:
@@ -137,14 +155,21 @@ def trial_table(arms: Mapping[str, TrialEffect], participants: int | Sequence[in
                     grade = int(np.clip(grade0[lv] + step, 1, 8))
                     base_dhi = (LEVEL_MEANS[lv][0] + person["dhi_mean_height"]
                                 + disc[("dhi_mean_height", lv)])
+                    # the retest sees the baseline's disc and visit state in a new scan: its
+                    # own time of day and noise (draws in the order of a table without one)
+                    day = retest and k == 0
+                    noise = {}
+                    for key in ("dhi_mean_height", "np_t2_ms"):
+                        visit = state[(lv, key)] if tag else rng.normal(0, sd[key][2])
+                        state[(lv, key)] = visit
+                        noise[key] = (visit + (rng.normal(0, DIURNAL[key]) if day else 0.0)
+                                      + rng.normal(0, sd[key][3]))
                     dhi = (base_dhi * (1 + (effect.dhi_pct / 100.0 if on else 0.0))
-                           + rng.normal(0, sd["dhi_mean_height"][2])
-                           + rng.normal(0, sd["dhi_mean_height"][3]))
+                           + noise["dhi_mean_height"])
                     t2 = (LEVEL_MEANS[lv][1] + person["np_t2_ms"] + disc[("np_t2_ms", lv)]
-                          + (effect.t2_ms if on else 0.0) + rng.normal(0, sd["np_t2_ms"][2])
-                          + rng.normal(0, sd["np_t2_ms"][3]))
-                    rows.append({"participant_id": pid,
-                                 "session": "ses-baseline" if k == 0 else f"ses-month{months:g}",
+                          + (effect.t2_ms if on else 0.0) + noise["np_t2_ms"])
+                    name = "ses-baseline" if k == 0 else f"ses-month{months:g}"
+                    rows.append({"participant_id": pid, "session": name + tag,
                                  "arm": arm, "months": float(months), "treated": lv in treated,
                                  "level": lv, "dhi_mean_height": dhi, "np_t2_ms": t2,
                                  "griffith": str(grade),
@@ -152,3 +177,22 @@ def trial_table(arms: Mapping[str, TrialEffect], participants: int | Sequence[in
                                      grade, "V" if grade > 6 else "II"),
                                  "status": "measured"})
     return pd.DataFrame(rows)
+
+
+def retest_truth(endpoint: str, spreads: Mapping[str, Sequence[float]] | None = None
+                 ) -> dict[str, float]:
+    """The known repeatability of a :func:`trial_table` baseline and its retest, per level.
+
+    Returns
+    -------
+    dict
+        ``within_sd`` (√(diurnal² + measurement²)), ``between_sd`` (√(participant² + disc² +
+        visit²) within one level), ``icc`` and ``mdc95`` (1.96·√2·within_sd), in the
+        endpoint's unit.
+    """
+    sd = {**SPREADS, **(spreads or {})}[endpoint]
+    within = math.sqrt(DIURNAL[endpoint] ** 2 + sd[3] ** 2)
+    between = math.sqrt(sd[0] ** 2 + sd[1] ** 2 + sd[2] ** 2)
+    return {"within_sd": within, "between_sd": between,
+            "icc": between ** 2 / (between ** 2 + within ** 2),
+            "mdc95": 1.96 * math.sqrt(2) * within}

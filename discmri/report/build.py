@@ -12,6 +12,9 @@ from ..table import MEASURED
 from . import stats
 from .result import DEFAULT_ENDPOINTS, SMALL_STUDY, Report
 
+#: Session labels ending with this are retests (discmri.planning.repeatability.RETEST).
+RETEST = "retest"
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -38,6 +41,43 @@ def _cohort(discs: pd.DataFrame, sessions: pd.DataFrame | None) -> pd.DataFrame:
         table["missing"] = [int(expected.get(r.arm, 0)) - r.participants - r.failed - r.skipped
                             for r in table.itertuples()]
     return table
+
+
+def _precision(discs: pd.DataFrame, endpoints: list[str], selected: pd.DataFrame,
+               base: float) -> tuple[pd.DataFrame, str]:
+    """Each endpoint's repeatability and the difference this study could detect; or why not.
+
+    From retest sessions (``ses-…retest``) only: a control arm's change over months mixes
+    the measurement's spread with real change, so it is left to ``discmri plan``.
+    """
+    import pandas as pd
+
+    from ..planning import detectable_effect, repeatability
+
+    rep = repeatability(discs, endpoints)
+    if rep.empty:
+        return pd.DataFrame(), (
+            "The dataset has no retest sessions (a second scan of the same "
+            "participants days apart, labelled ses-<label>retest), so the endpoints' "
+            "repeatability and the smallest difference this study could detect are not known "
+            "here; discmri plan computes them from a dataset that has them.")
+    follow = selected[selected.months > base].groupby("arm").participant_id.nunique()
+    n = int(follow.min()) if len(follow) else 0
+    rows = rep[rep.level == "all"].copy()
+    rows["n_per_arm"] = n
+    rows["detectable_difference"] = [
+        detectable_effect(n, np.sqrt(2) * r.within_sd) if n >= 2 and r.within_sd > 0
+        else np.nan for r in rows.itertuples()]
+    columns = ["endpoint", "n_pairs", "participants", "within_sd", "cv_pct", "icc21",
+               "icc21_low", "icc21_high", "mdc95", "n_per_arm", "detectable_difference"]
+    return rows[columns].reset_index(drop=True), (
+        "Repeatability from the retest sessions (pairs of scans days "
+        "apart; they are not analysed as visits). MDC95 is the smallest change of one disc "
+        "beyond measurement noise; the detectable difference is the smallest difference "
+        "between arms in mean change that a two-sample t-test on this study's smallest arm "
+        "at follow-up would detect with 80 % power at α 0.05 if measurement noise were the "
+        "only spread — a lower bound, since biology between visits adds to it "
+        "(discmri plan).")
 
 
 def _select_levels(discs: pd.DataFrame, levels: str) -> pd.DataFrame:
@@ -133,6 +173,9 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
                              "them; each participant's sub-<label>_sessions.tsv gives them "
                              "(session_id, months)")
     data = data[np.isfinite(data.months)]
+    retest = data.session.astype(str).str.lower().str.endswith(RETEST) if "session" in data \
+        else pd.Series(False, index=data.index)
+    rescans, data = data[retest], data[~retest]
     if "status" in data:
         data = data[data.status.fillna("").astype(str) == MEASURED]
     if data.empty:
@@ -229,6 +272,8 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
                                            None if small else act, None if small else ctrl)
         out["grade_counts"], out["grade_tests"] = counts, tests
         out["grade_distribution"] = stats.grade_distribution(selected, "griffith")
+    out["precision"], precision = _precision(pd.concat([data, rescans]), chosen, selected,
+                                             base)
     out["cohort"] = _cohort(data, sessions)
     out["treated_levels"] = stats.treated_levels(data)
     if sessions is not None:
@@ -239,7 +284,7 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
     report = Report(layout=layout, arms=arms, control=ctrl, active=act, endpoints=chosen,
                     tables=out, models=models, notes=notes,
                     settings={"levels": levels, "baseline_months": base, "holm": holm,
-                              "small_study_below": SMALL_STUDY})
+                              "small_study_below": SMALL_STUDY, "precision": precision})
     if figures:
         from .figures import report_figures
 

@@ -39,7 +39,8 @@ class Report:
     tables : dict of str to pandas.DataFrame
         ``cohort``, ``treated_levels``, ``summary``, ``within``, ``between``, ``mixed``,
         ``grade_distribution``, ``grade_counts``, ``grade_tests``, ``treated_vs_untreated``,
-        ``trajectories``, ``sessions``.
+        ``trajectories``, ``sessions``, ``precision`` (repeatability from retest sessions and
+        the difference this study could detect; empty without them).
     models : dict of str to dict
         Per endpoint: the mixed model's formula, convergence and warnings.
     figures : dict of str to bytes
@@ -48,7 +49,8 @@ class Report:
         What the reader of the page needs to know (layout, exploratory tests, skipped
         endpoints).
     settings : dict
-        Levels, baseline, Holm correction.
+        Levels, baseline, Holm correction; ``precision``: what the precision table is, or
+        what the dataset lacks for one.
     """
 
     layout: str

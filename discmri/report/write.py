@@ -184,10 +184,14 @@ HEADERS = {"n_discs": "n discs", "n_participants": "n participants", "n_complete
            "mean_change_pct": "mean change (%)", "ci_low_pct": "95 % CI low (%)",
            "ci_high_pct": "95 % CI high (%)", "median_change": "median change",
            "p_value": "p", "p_wilcoxon": "p (signed-rank)", "p_mannwhitney": "p (Mann-Whitney)",
-           "p_holm": "p (Holm)", "participant_id": "participant", "change_pct": "change (%)"}
+           "p_holm": "p (Holm)", "participant_id": "participant", "change_pct": "change (%)",
+           "within_sd": "within-subject SD (SEM)", "cv_pct": "CV (%)", "icc21": "ICC(2,1)",
+           "icc21_low": "ICC 95 % CI low", "icc21_high": "ICC 95 % CI high",
+           "mdc95": "MDC95", "n_pairs": "n discs (pairs)", "n_per_arm": "n per arm",
+           "detectable_difference": "detectable difference (80 % power)"}
 
 
-def _html_table(table: pd.DataFrame, columns: list[str] | None = None,
+def html_table(table: pd.DataFrame, columns: list[str] | None = None,
                 empty: str = "none") -> str:
     """A table of the page, with readable headers.
 
@@ -228,7 +232,7 @@ def _with_links(table: pd.DataFrame, qc: dict[tuple[str, str, str], str]) -> str
     from html import escape
 
     if table is None or not len(table) or not qc:
-        return _html_table(table)
+        return html_table(table)
     shown = table.copy()
     shown["qc"] = [f'<a href="{escape(qc[k])}">figure</a>' if (k := (
         str(r.participant_id), str(r.session or ""), str(r.level))) in qc else ""
@@ -261,26 +265,26 @@ def render_html(report: Report, source: str = "",
 
     sections = [
         {"id": "cohort", "title": "Cohort",
-         "tables": [_html_table(t.get("cohort")),
-                    _html_table(t.get("sessions"), empty="No session failed or was skipped."
+         "tables": [html_table(t.get("cohort")),
+                    html_table(t.get("sessions"), empty="No session failed or was skipped."
                                 if t.get("sessions") is not None else ""),
                     "<p>Participants treated at each level:</p>",
-                    _html_table(t.get("treated_levels"))],
+                    html_table(t.get("treated_levels"))],
          "text": "Participants and discs per arm and visit; sessions that failed or were "
                  "skipped are listed with the reason.", "figures": []},
         {"id": "summary", "title": "Endpoints per arm and visit",
-         "tables": [_html_table(t.get("summary")),
+         "tables": [html_table(t.get("summary")),
                     "<p>Means of the completers (participants measured at every visit), which "
-                    "a dropout does not move:</p>", _html_table(t.get("completers"))],
+                    "a dropout does not move:</p>", html_table(t.get("completers"))],
          "text": "Every disc measured at each visit, whoever came (n says how many).",
          "figures": figs("spaghetti")},
         {"id": "change", "title": "Change from baseline",
-         "tables": [_html_table(t.get("within"))], "text": "", "figures": figs("change")},
+         "tables": [html_table(t.get("within"))], "text": "", "figures": figs("change")},
     ]
     if report.layout == "two-arm":
         sections.append({"id": "between", "title": f"Between arms ({report.active} minus "
                                                    f"{report.control})",
-                         "tables": [_html_table(t.get("between"))], "text": "",
+                         "tables": [html_table(t.get("between"))], "text": "",
                          "figures": []})
     else:
         sections.append({"id": "patients", "title": "Each patient's trajectory",
@@ -288,16 +292,20 @@ def render_html(report: Report, source: str = "",
                          "text": "Value and change from baseline of every analysed disc.",
                          "figures": []})
     sections += [
-        {"id": "mixed", "title": "Mixed models", "tables": [_html_table(t.get("mixed"))],
+        {"id": "mixed", "title": "Mixed models", "tables": [html_table(t.get("mixed"))],
          "text": " ".join(
              f"{e}: {m['formula']} — {m.get('model', '')}; {_convergence(m)}."
              for e, m in report.models.items()), "figures": []},
         {"id": "grades", "title": "Grade shifts (Griffith)",
-         "tables": [_html_table(t.get("grade_distribution")),
-                    _html_table(t.get("grade_counts")), _html_table(t.get("grade_tests"))],
+         "tables": [html_table(t.get("grade_distribution")),
+                    html_table(t.get("grade_counts")), html_table(t.get("grade_tests"))],
          "text": "", "figures": figs("grade")},
         {"id": "treated", "title": "Treated against untreated levels",
-         "tables": [_html_table(t.get("treated_vs_untreated"))], "text": "", "figures": []},
+         "tables": [html_table(t.get("treated_vs_untreated"))], "text": "", "figures": []},
+        {"id": "precision", "title": "Precision and power",
+         "tables": [html_table(t.get("precision"), empty="Not known from this dataset: it "
+                               "has no retest sessions (ses-<label>retest).")],
+         "text": report.settings.get("precision", ""), "figures": []},
     ]
     if qc:
         from html import escape

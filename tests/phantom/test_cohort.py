@@ -109,7 +109,8 @@ def test_failure_leaves_nothing(tmp_path, monkeypatch):
     ("kwargs", "message"),
     [({"participants": 0}, "participants"), ({"visits_months": (3, 6)}, "start at 0"),
      ({"dropout": 1.0}, "dropout"), ({"arms": ()}, "arm"), ({"unlabelled": -1}, "unlabelled"),
-     ({"unlabelled": 1.5}, "unlabelled")],
+     ({"unlabelled": 1.5}, "unlabelled"), ({"retest": -1}, "retest"),
+     ({"retest": True}, "retest")],
 )
 def test_bad_parameters(tmp_path, kwargs, message):
     with pytest.raises(DiscMRIError, match=message):
