@@ -52,9 +52,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         except ParameterError:
             control = None
     power = None if args.n is not None else (0.8 if args.power is None else args.power)
-    plan = plan_trial(discs, effects, power=power,
-                      n=args.n, alpha=args.alpha, dropout=args.dropout,
-                      visits=args.visits or None, levels=args.levels, control=control,
+    plan = plan_trial(discs, effects, power=power, n=args.n, alpha=args.alpha,
+                      dropout=args.dropout, visits=args.visits or None,
+                      levels=args.discs_per_participant, control=control,
                       n_sim=args.simulations, seed=args.seed)
     from ..io.atomic import write_all_or_nothing
 
@@ -100,8 +100,8 @@ def add_parser(sub) -> None:
                    help="fraction lost before the last visit [0]")
     p.add_argument("--visits", type=floats, default=None,
                    help="visit months of the planned trial, baseline first [the table's]")
-    p.add_argument("--levels", type=int, default=1,
-                   help="discs analysed per participant [1]")
+    p.add_argument("--discs-per-participant", type=int, default=1,
+                   help="discs analysed per participant (DREAM: the treated disc) [1]")
     p.add_argument("--control", help="control arm giving the variance between visits "
                                      "[one named sham, placebo, control …]")
     p.add_argument("--simulations", type=int, default=2000,

@@ -40,14 +40,7 @@ METHODS = (
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Trial plan</title>
-<style>
-body { font-family: sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.85em; }
-th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
-th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
-.note { background: #fffbe6; border-left: 4px solid #e6c200; padding: 0.5em 1em; }
-img { max-width: 100%; }
-</style></head><body>
+<style>{{ style | safe }}</style></head><body>
 <h1>Trial plan: precision and power</h1>
 <p>Made by discmri {{ version }} from <code>{{ source }}</code>. {{ settings }}</p>
 {% for note in notes %}<p class="note">{{ note }}</p>{% endfor %}
@@ -85,7 +78,8 @@ def bland_altman_figure(pairs: pd.DataFrame, endpoint: str) -> bytes:
 
 
 #: Columns of the page's tables and their headers (the TSV files keep every column).
-_REPEATABILITY = {"endpoint": "endpoint", "level": "level", "n_pairs": "n discs (pairs)",
+_REPEATABILITY = {"endpoint": "endpoint", "source": "pairs from", "level": "level",
+                  "n_pairs": "n discs (pairs)",
                   "mean": "mean", "bias": "bias", "loa_low": "limit of agreement low",
                   "loa_high": "limit of agreement high", "within_sd": "within-subject SD (SEM)",
                   "cv_pct": "CV (%)", "icc21": "ICC(2,1)", "icc21_low": "95 % CI low",
@@ -147,14 +141,15 @@ def plan_files(plan: Plan, out: str | os.PathLike[str], *, source: str = "",
         import jinja2
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise DiscMRIError('the plan page needs Jinja2: pip install "discmri[report]"') from exc
-    from ..report.write import html_table
+    from ..report.write import PAGE_STYLE, html_table
 
     figures = [{"data": base64.b64encode(bland_altman_figure(pairs, endpoint)).decode("ascii"),
                 "caption": f"Bland–Altman plot of {endpoint}: retest against test, each disc "
                            "a point; bias (solid) and 95 % limits of agreement (dashed)."}
                for endpoint, pairs in plan.pairs.items() if len(pairs) >= 2]
     page = jinja2.Environment(autoescape=True).from_string(_TEMPLATE).render(
-        version=__version__, source=source, settings=_settings(plan), notes=plan.notes,
+        style=PAGE_STYLE, version=__version__, source=source, settings=_settings(plan),
+        notes=plan.notes,
         repeatability=html_table(_shown(plan.repeatability, _REPEATABILITY),
                                  empty="no retest sessions"),
         figures=figures, plan=html_table(_shown(plan.table, _PLAN)), methods=METHODS)

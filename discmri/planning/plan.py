@@ -157,8 +157,9 @@ class Plan:
     Attributes
     ----------
     repeatability : pandas.DataFrame
-        :func:`~discmri.planning.repeatability.repeatability` of the endpoints (empty without
-        retest sessions).
+        :func:`~discmri.planning.repeatability.repeatability` of the endpoints from the retest
+        sessions, and from the control arm between its first two visits (``source`` says
+        which; the latter includes the true change of untreated discs over months).
     table : pandas.DataFrame
         One row per endpoint and source of precision: the components, the change SD, the
         effect, the sample size (or the power of the given size), the simulated power and the
@@ -243,7 +244,13 @@ def plan_trial(discs: pd.DataFrame, effects: Sequence[Effect], *, power: float |
     endpoints = list(dict.fromkeys(e.endpoint for e in effects))
     rep = repeatability(discs, endpoints, alpha=alpha)
     notes = []
-    if rep.empty:
+    retest_rows = rep.copy()
+    if control is not None:  # the control arm between its first two visits: an upper bound
+        between = repeatability(discs, endpoints, source="control", control=control,
+                                alpha=alpha)
+        if len(between):
+            rep = pd.concat([rep, between], ignore_index=True) if len(rep) else between
+    if retest_rows.empty:
         notes.append("no retest sessions (ses-…retest) with enough discs: the measurement's "
                      "own precision is not known from this table")
     else:
@@ -262,7 +269,8 @@ def plan_trial(discs: pd.DataFrame, effects: Sequence[Effect], *, power: float |
         mean = float(base.value.mean()) if len(base) else math.nan
         size = effect.absolute(mean)
         sources: list[tuple[VarianceComponents, float]] = []
-        row_all = rep[(rep.endpoint == effect.endpoint) & (rep.level == "all")]
+        row_all = retest_rows[(retest_rows.endpoint == effect.endpoint)
+                              & (retest_rows.level == "all")]
         if len(row_all):
             r = row_all.iloc[0]
             sources.append((VarianceComponents(

@@ -27,17 +27,20 @@ __all__ = ["methods", "qc_figures", "render_html", "report_files", "stats_table"
 STATS_COLUMNS = ("section", "endpoint", "arm", "months", "comparison", "n_participants",
                  "n_discs", "estimate", "ci_low", "ci_high", "test", "p_value", "p_holm")
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{{ title }}</title>
-<style>
+#: The style of discmri's pages (the trial report, the trial plan).
+PAGE_STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.85em; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 .note { background: #fffbe6; border-left: 4px solid #e6c200; padding: 0.5em 1em; }
 img { max-width: 100%; } figure { margin: 1em 0; } figcaption { font-size: 0.85em; }
-</style></head><body>
+"""
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{ title }}</title>
+<style>{{ style | safe }}</style></head><body>
 <h1>{{ title }}</h1>
 <p>Made by discmri {{ version }} from <code>{{ source }}</code>; layout: <b>{{ layout }}</b>.
 Every number on this page is in <code>report.json</code> and <code>stats.tsv</code>.</p>
@@ -323,8 +326,9 @@ def render_html(report: Report, source: str = "",
                          "tables": ["<table><tr><th>participant</th><th>session</th>"
                                     f"<th>figures</th></tr>{rows}</table>"], "figures": []})
     template = jinja2.Environment(autoescape=True).from_string(_TEMPLATE)
-    return template.render(title="Trial report: imaging endpoints", version=__version__,
-                           source=source, layout=report.layout, notes=report.notes,
+    return template.render(title="Trial report: imaging endpoints", style=PAGE_STYLE,
+                           version=__version__, source=source, layout=report.layout,
+                           notes=report.notes,
                            sections=sections, methods=methods(report), software=_software())
 
 

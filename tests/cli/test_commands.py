@@ -333,8 +333,8 @@ def _commands():
 def test_every_command_has_a_description_and_an_example(capsys):
     """Issue 24: help that teaches."""
     commands = _commands()
-    assert set(commands) == {"run", "report", "info", "sample-data", "t2map", "adcmap",
-                             "measure", "grade", "segment"}
+    assert set(commands) == {"run", "report", "plan", "info", "sample-data", "t2map",
+                             "adcmap", "measure", "grade", "segment"}
     for name in commands:
         assert main([name, "--help"]) == 0
         text = capsys.readouterr().out

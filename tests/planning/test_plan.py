@@ -106,3 +106,14 @@ def test_bad_plan_options_exit_2_and_write_nothing(cohort, tmp_path, capsys, arg
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["discs.tsv"]
+
+
+def test_a_control_arm_adds_its_visit_to_visit_repeatability(cohort):
+    plan = plan_trial(cohort, [parse_effect("np_t2_ms=+10")], control="sham", n_sim=100)
+    sources = set(plan.repeatability.source)
+    assert sources == {"test-retest sessions",
+                       "control arm sham, baseline to first follow-up"}
+    between = plan.repeatability[plan.repeatability.source.str.startswith("control")]
+    assert set(between.n_pairs) == {20, 100}  # 20 sham participants × 5 levels, pooled 100
+    # the plan's measurement-only row still comes from the retest pairs
+    assert plan.table.source.str.startswith("test-retest").sum() == 1
