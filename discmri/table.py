@@ -34,6 +34,8 @@ __all__ = [
     "column_sidecar",
     "columns_from",
     "disc_columns",
+    "RETEST",
+    "is_retest",
     "read_discs",
     "read_sessions",
 ]
@@ -440,6 +442,17 @@ def column_sidecar(columns: Sequence[str]) -> dict[str, dict[str, str]]:
     return {c: known[c].sidecar() for c in columns if c in known}
 
 
+#: A session whose label ends with this is a second scan of the participant's session at the
+#: same ``months``, days apart (``ses-retest``, ``ses-baselineretest``): a measure of
+#: repeatability, not a visit (:mod:`discmri.planning`).
+RETEST = "retest"
+
+
+def is_retest(sessions: pd.Series) -> pd.Series:
+    """Which of the session labels are retests (:data:`RETEST`), as a boolean Series."""
+    return sessions.astype(str).str.strip().str.lower().str.endswith(RETEST)
+
+
 def add_change_from_baseline(
     table: pd.DataFrame,
     baseline_months: Mapping[str, float] | None = None,
@@ -477,7 +490,7 @@ def add_change_from_baseline(
         first = pd.to_numeric(out["participant_id"].map(dict(baseline_months)), errors="coerce")
     is_base = months.notna() & (months == first)
     if "session" in out:  # a retest scan (ses-…retest) is never the baseline it repeats
-        is_base &= ~out["session"].astype(str).str.lower().str.endswith("retest")
+        is_base &= ~is_retest(out["session"])
     base = out.loc[is_base, ["participant_id", "level", *sources]]
     base = base.drop_duplicates(["participant_id", "level"]).set_index(["participant_id",
                                                                         "level"])

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ParameterError
+from ..table import is_retest
 from .power import (
     VarianceComponents,
     detectable_effect,
@@ -28,7 +29,7 @@ from .power import (
     power_two_arm,
     simulate_power,
 )
-from .repeatability import RETEST, repeatability
+from .repeatability import repeatability
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,7 +95,7 @@ def _trial_rows(discs: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     rows = discs
     if "status" in rows:
         rows = rows[rows.status.astype(str).isin(["measured", ""])]
-    rows = rows[~rows.session.astype(str).str.lower().str.endswith(RETEST)]
+    rows = rows[~is_retest(rows.session)]
     value = pd.to_numeric(rows[endpoint], errors="coerce")
     months = pd.to_numeric(rows.months, errors="coerce")
     return rows[np.isfinite(value) & np.isfinite(months)].assign(value=value, months=months)

@@ -29,16 +29,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ParameterError
+from ..table import is_retest
 
 if TYPE_CHECKING:
     import pandas as pd
     from numpy.typing import ArrayLike
 
-__all__ = ["ICC", "RETEST", "icc", "repeatability", "retest_pairs"]
-
-#: A session whose label ends with this is a retest of the participant's session at the same
-#: ``months`` (``ses-retest``, ``ses-baselineretest``).
-RETEST = "retest"
+__all__ = ["ICC", "icc", "repeatability", "retest_pairs"]
 
 #: Fewest pairs for which repeatability is reported (an ICC interval from fewer is useless).
 MIN_PAIRS = 5
@@ -135,9 +132,9 @@ def retest_pairs(discs: pd.DataFrame, endpoint: str, *, source: str = "retest",
     endpoint : str
         A numeric column.
     source : {"retest", "control"}
-        ``retest``: each session labelled ``ses-…retest`` with the participant's other session
-        at the same ``months``. ``control``: the control arm's baseline (smallest months) and
-        first follow-up.
+        ``retest``: each session labelled ``ses-…retest`` (:data:`discmri.table.RETEST`)
+        with the participant's other session at the same ``months``. ``control``: the
+        control arm's baseline (smallest months) and first follow-up.
     control : str, optional
         The control arm (``source="control"``).
 
@@ -157,14 +154,14 @@ def retest_pairs(discs: pd.DataFrame, endpoint: str, *, source: str = "retest",
     rows = rows[np.isfinite(pd.to_numeric(rows[endpoint], errors="coerce"))]
     session = rows.session.astype(str)
     if source == "retest":
-        is_retest = session.str.lower().str.endswith(RETEST)
-        first = rows[~is_retest][["participant_id", "months", "level", endpoint]]
-        second = rows[is_retest][["participant_id", "months", "level", endpoint]]
+        retest = is_retest(session)
+        first = rows[~retest][["participant_id", "months", "level", endpoint]]
+        second = rows[retest][["participant_id", "months", "level", endpoint]]
         keys = ["participant_id", "months", "level"]
     elif source == "control":
         if control is None:
             raise ParameterError("pairs from a control arm need its name (control=)")
-        arm = rows[(rows.arm.astype(str) == control) & ~session.str.lower().str.endswith(RETEST)]
+        arm = rows[(rows.arm.astype(str) == control) & ~is_retest(session)]
         times = sorted(pd.to_numeric(arm.months, errors="coerce").dropna().unique())
         if len(times) < 2:
             return pd.DataFrame(columns=["participant_id", "level", "first", "second"])

@@ -8,12 +8,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ParameterError
-from ..table import MEASURED
+from ..table import MEASURED, is_retest
 from . import stats
 from .result import DEFAULT_ENDPOINTS, SMALL_STUDY, Report
-
-#: Session labels ending with this are retests (discmri.planning.repeatability.RETEST).
-RETEST = "retest"
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -173,8 +170,8 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
                              "them; each participant's sub-<label>_sessions.tsv gives them "
                              "(session_id, months)")
     data = data[np.isfinite(data.months)]
-    retest = data.session.astype(str).str.lower().str.endswith(RETEST) if "session" in data \
-        else pd.Series(False, index=data.index)
+    retest = is_retest(data.session) if "session" in data else pd.Series(False,
+                                                                          index=data.index)
     rescans, data = data[retest], data[~retest]
     if "status" in data:
         data = data[data.status.fillna("").astype(str) == MEASURED]
