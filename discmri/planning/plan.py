@@ -234,6 +234,10 @@ def plan_trial(discs: pd.DataFrame, effects: Sequence[Effect], *, power: float |
         raise ParameterError(f"--power {power}: expected a value in (0, 1)")
     if not effects:
         raise ParameterError("no effect given; expected e.g. --effect np_t2_ms=+10")
+    missing = [c for c in ("participant_id", "session", "months", "level") if c not in discs]
+    if missing:
+        raise ParameterError(f"the disc table has no column {', '.join(missing)}; expected "
+                             "the discs.tsv of a discmri run")
     for e in effects:
         if e.endpoint not in discs or not pd.api.types.is_numeric_dtype(discs[e.endpoint]):
             raise ParameterError(f"--effect {e}: {e.endpoint} is not a numeric column of the "

@@ -196,24 +196,30 @@ def simulate_power(components: VarianceComponents, effect: float, n: int, *,
                              "levels ≥ 1, n_sim ≥ 1, dropout in [0, 1)")
     rng = np.random.default_rng(seed)
     c, follow = components, len(visits) - 1
-    shape = (n_sim, 2, n)
-    # the participant and disc parts cancel in a change; only visit and residual parts remain
-    visit_part = rng.normal(0.0, c.visit, (*shape, 2))
-    residual = rng.normal(0.0, c.residual, (*shape, 2, levels)).mean(axis=-1)
-    change = (visit_part[..., 1] - visit_part[..., 0]) + (residual[..., 1] - residual[..., 0])
-    change[:, 1, :] += effect
-    stays = (rng.random((*shape, follow)) >= dropout).all(axis=-1)
-    count = stays.sum(axis=-1)  # (n_sim, 2)
-    total = np.where(stays, change, 0.0).sum(axis=-1)
-    mean = total / np.maximum(count, 1)
-    sq = np.where(stays, (change - mean[..., None]) ** 2, 0.0).sum(axis=-1)
-    df = count.sum(axis=-1) - 2
-    pooled = sq.sum(axis=-1) / np.maximum(df, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (mean[:, 1] - mean[:, 0]) / np.sqrt(pooled * (1 / count[:, 0] + 1 / count[:, 1]))
-    p = 2 * stats.t.sf(np.abs(t), np.maximum(df, 1))
-    valid = (count >= 2).all(axis=-1)
-    reject = valid & (p < alpha)
+    # trials in blocks of about two million draws, so memory stays bounded for large n
+    block = max(1, int(2e6 // (2 * n * 2 * levels)))
+    rejected, completed = [], []
+    for start in range(0, n_sim, block):
+        shape = (min(block, n_sim - start), 2, n)
+        # the participant and disc parts cancel in a change: only visit and residual remain
+        visit_part = rng.normal(0.0, c.visit, (*shape, 2))
+        residual = rng.normal(0.0, c.residual, (*shape, 2, levels)).mean(axis=-1)
+        change = (visit_part[..., 1] - visit_part[..., 0]) + (residual[..., 1]
+                                                             - residual[..., 0])
+        change[:, 1, :] += effect
+        stays = (rng.random((*shape, follow)) >= dropout).all(axis=-1)
+        count = stays.sum(axis=-1)  # (trials, 2)
+        mean = np.where(stays, change, 0.0).sum(axis=-1) / np.maximum(count, 1)
+        sq = np.where(stays, (change - mean[..., None]) ** 2, 0.0).sum(axis=-1)
+        df = count.sum(axis=-1) - 2
+        pooled = sq.sum(axis=-1) / np.maximum(df, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (mean[:, 1] - mean[:, 0]) / np.sqrt(pooled * (1 / count[:, 0]
+                                                              + 1 / count[:, 1]))
+        p = 2 * stats.t.sf(np.abs(t), np.maximum(df, 1))
+        rejected.append((count >= 2).all(axis=-1) & (p < alpha))
+        completed.append(count)
+    reject, count = np.concatenate(rejected), np.concatenate(completed)
     power = float(reject.mean())
     completers = float(count.mean())
     return {"power": power, "power_se": math.sqrt(power * (1 - power) / n_sim),

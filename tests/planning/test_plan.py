@@ -73,6 +73,8 @@ def test_options_that_cannot_work_are_refused(cohort):
         plan_trial(cohort, [parse_effect("bogus=+1")])
     with pytest.raises(ParameterError, match="no effect"):
         plan_trial(cohort, [])
+    with pytest.raises(ParameterError, match="no column session"):
+        plan_trial(cohort.drop(columns="session"), [parse_effect("np_t2_ms=+10")])
 
 
 def test_discmri_plan_writes_the_tables_the_json_and_the_page(cohort, tmp_path, capsys):

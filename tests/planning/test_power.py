@@ -63,6 +63,12 @@ def test_simulated_power_agrees_with_the_closed_form(components, effect, n, visi
     assert sim["completers"] == n
 
 
+def test_large_trials_are_simulated_in_blocks_with_the_same_answer():
+    c = VarianceComponents(10, residual=8)
+    sim = simulate_power(c, 1.2, 600, levels=2, n_sim=1500, seed=4)  # 4 blocks of trials
+    assert abs(sim["power"] - power_two_arm(600, 1.2, c.change_sd(2))) < 0.05
+
+
 def test_simulated_power_under_no_effect_is_the_level():
     sim = simulate_power(VarianceComponents(5, residual=3), 1e-12, 30, n_sim=4000, seed=3)
     assert sim["power"] == pytest.approx(0.05, abs=0.015)
