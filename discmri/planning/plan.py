@@ -106,7 +106,8 @@ def components_from_trial(discs: pd.DataFrame, endpoint: str, control: str | Non
     """Variance components of an endpoint from a trial's control arm over its visits.
 
     A linear mixed model (statsmodels ``MixedLM``, REML) of the control arm (every
-    participant when ``control`` is None): fixed visit and level means, a random intercept
+    participant when ``control`` is None and the table has one arm; with several arms
+    a control must be named): fixed visit and level means, a random intercept
     per participant, and variance components for the disc within the participant and the
     visit within the participant; the residual is the disc × visit part.
 
@@ -121,8 +122,12 @@ def components_from_trial(discs: pd.DataFrame, endpoint: str, control: str | Non
     import statsmodels.formula.api as smf
 
     rows = _trial_rows(discs, endpoint)
+    arms = sorted({str(a) for a in rows.arm}) if "arm" in rows else []
     if control is not None:
         rows = rows[rows.arm.astype(str) == control]
+    elif len(arms) > 1:  # pooled, a treatment's effect would pass for visit-to-visit spread
+        return None, [f"the table has the arms {', '.join(arms)}: name the control arm "
+                      "(--control) for variance components between visits"]
     who = f"the control arm {control}" if control is not None else "the table"
     visits = rows.groupby("participant_id").months.nunique()
     followed = int((visits >= 2).sum())

@@ -31,7 +31,8 @@ def test_effects_are_read_in_the_columns_unit_or_in_percent():
 
 def test_the_plan_recovers_the_cohorts_precision_and_sizes_the_trial(cohort):
     plan = plan_trial(cohort, [parse_effect("np_t2_ms=+10"),
-                               parse_effect("dhi_mean_height=+5%")], n_sim=1000)
+                               parse_effect("dhi_mean_height=+5%")], control="sham",
+                      n_sim=1000)
     t2 = plan.table[plan.table.endpoint == "np_t2_ms"].set_index("source")
     retest = t2[t2.index.str.startswith("test-retest")].iloc[0]
     truth = retest_truth("np_t2_ms")
@@ -119,3 +120,13 @@ def test_a_control_arm_adds_its_visit_to_visit_repeatability(cohort):
     assert set(between.n_pairs) == {20, 100}  # 20 sham participants × 5 levels, pooled 100
     # the plan's measurement-only row still comes from the retest pairs
     assert plan.table.source.str.startswith("test-retest").sum() == 1
+
+
+def test_arms_are_not_pooled_for_the_spread_between_visits(cohort):
+    """A treatment's effect would pass for visit-to-visit spread."""
+    from discmri.planning import components_from_trial
+
+    components, notes = components_from_trial(cohort, "np_t2_ms")
+    assert components is None and "name the control arm" in notes[0]
+    sham, _ = components_from_trial(cohort, "np_t2_ms", "sham")
+    assert sham is not None and sham.source.startswith("mixed model of the control arm sham")
