@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from .plan import Plan
 
-__all__ = ["METHODS", "bland_altman_figure", "plan_files"]
+__all__ = ["METHODS", "bland_altman_figure", "plan_files", "plan_json"]
 
 #: What the plan's numbers are, for the page and plan.json.
 METHODS = (
