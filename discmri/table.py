@@ -36,6 +36,7 @@ __all__ = [
     "disc_columns",
     "RETEST",
     "is_retest",
+    "measured",
     "read_discs",
     "read_sessions",
 ]
@@ -419,9 +420,16 @@ def read_discs(source: str | os.PathLike[str] | bytes) -> pd.DataFrame:
                 notes = table["notes"]
                 reason = reason.where((reason == "") | (notes == ""), reason + "; ") + notes
             table["notes"] = reason
-            table["status"] = status.where(~old, status.where(status == "", NOT_MEASURED)
-                                           .replace("", MEASURED))
+            table["status"] = (status.mask(old & (status == ""), MEASURED)
+                               .mask(old & (status != ""), NOT_MEASURED))
     return table
+
+
+def measured(discs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a disc table whose disc was measured (all rows when it has no status)."""
+    if "status" not in discs:
+        return discs
+    return discs[discs["status"].astype(str) == MEASURED]
 
 
 def read_sessions(source: str | os.PathLike[str] | bytes) -> pd.DataFrame:

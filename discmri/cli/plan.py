@@ -44,13 +44,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise ParameterError(f"{source}: {exc}; expected the discs.tsv of a discmri run") \
             from exc
-    control = args.control
-    if control is None and "arm" in discs and discs.arm.astype(str).str.strip().ne("").any():
-        arms = sorted({str(a) for a in discs.arm if str(a).strip()})
-        try:
-            control = control_arm(arms) if len(arms) > 1 else None
-        except ParameterError:
-            control = None
+    arms = sorted({str(a).strip() for a in discs.get("arm", ())} - {""})
+    control = (control_arm(arms, args.control) if args.control is not None or len(arms) > 1
+               else None)
     power = None if args.n is not None else (0.8 if args.power is None else args.power)
     plan = plan_trial(discs, effects, power=power, n=args.n, alpha=args.alpha,
                       dropout=args.dropout, visits=args.visits or None,

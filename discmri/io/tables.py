@@ -15,7 +15,7 @@ from .atomic import sources, write_all_or_nothing
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["json_value", "table_bytes", "table_files", "write_table"]
+__all__ = ["json_records", "json_value", "table_bytes", "table_files", "write_table"]
 
 
 def json_value(value: Any) -> Any:
@@ -31,6 +31,11 @@ def json_value(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     return value
+
+
+def json_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table's rows as JSON-ready dicts (:func:`json_value` of every cell)."""
+    return [{k: json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
 
 
 def table_bytes(table: pd.DataFrame) -> bytes:

@@ -109,14 +109,11 @@ def _settings(plan: Plan) -> str:
 
 def plan_json(plan: Plan, source: str = "") -> dict[str, Any]:
     """The plan as JSON-ready data (NaN as null)."""
-    from ..io.tables import json_value
-
-    def records(table):
-        return [{k: json_value(v) for k, v in r.items()} for r in table.to_dict("records")]
+    from ..io.tables import json_records
 
     return {"GeneratedBy": [{"Name": "discmri", "Version": __version__}], "Source": source,
             "Settings": plan.settings, "Notes": plan.notes, "Methods": list(METHODS),
-            "Repeatability": records(plan.repeatability), "Plan": records(plan.table)}
+            "Repeatability": json_records(plan.repeatability), "Plan": json_records(plan.table)}
 
 
 def plan_files(plan: Plan, out: str | os.PathLike[str], *, source: str = "",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ParameterError
-from ..table import is_retest
+from ..table import is_retest, measured
 from .power import (
     VarianceComponents,
     detectable_effect,
@@ -92,9 +92,7 @@ def _trial_rows(discs: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """Measured discs of the trial's visits (retest sessions left out), finite endpoint."""
     import pandas as pd
 
-    rows = discs
-    if "status" in rows:
-        rows = rows[rows.status.astype(str).isin(["measured", ""])]
+    rows = measured(discs)
     rows = rows[~is_retest(rows.session)]
     value = pd.to_numeric(rows[endpoint], errors="coerce")
     months = pd.to_numeric(rows.months, errors="coerce")

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ParameterError
-from ..table import is_retest
+from ..table import is_retest, measured
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -147,10 +147,8 @@ def retest_pairs(discs: pd.DataFrame, endpoint: str, *, source: str = "retest",
 
     if endpoint not in discs:
         raise ParameterError(f"{endpoint}: not a column of the disc table")
-    rows = discs.copy(deep=False)
+    rows = measured(discs).copy(deep=False)
     rows.attrs = {}  # run_dataset's table carries its sessions there, which merge cannot compare
-    if "status" in rows:
-        rows = rows[rows.status.astype(str).isin(["measured", ""])]
     rows = rows[np.isfinite(pd.to_numeric(rows[endpoint], errors="coerce"))]
     session = rows.session.astype(str)
     if source == "retest":

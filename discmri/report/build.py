@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ParameterError
-from ..table import MEASURED, is_retest
+from ..table import is_retest, measured
 from . import stats
 from .result import DEFAULT_ENDPOINTS, SMALL_STUDY, Report
 
@@ -173,8 +173,7 @@ def build_report(discs: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
     retest = is_retest(data.session) if "session" in data else pd.Series(False,
                                                                           index=data.index)
     rescans, data = data[retest], data[~retest]
-    if "status" in data:
-        data = data[data.status.fillna("").astype(str) == MEASURED]
+    data = measured(data)
     if data.empty:
         raise ParameterError("the table has no measured disc (every row has a status saying "
                              "why it was not measured)")

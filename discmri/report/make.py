@@ -22,12 +22,10 @@ __all__ = ["FORMATS", "make_report", "page_extras_missing"]
 FORMATS = ("html", "pdf")
 
 
-def _read(path: Path, what: str):
-    """A table of a run (discs.tsv, sessions.tsv) as written."""
-    from ..table import read_discs, read_sessions
-
+def _read(reader, path: Path, what: str):
+    """A table of a run as written, by ``reader`` (read_discs, read_sessions)."""
     try:
-        return (read_sessions if path.name == "sessions.tsv" else read_discs)(path)
+        return reader(path)
     except (OSError, ValueError) as exc:
         raise ParameterError(f"{path}: {exc}; expected the {what} of a discmri run") from exc
 
@@ -87,6 +85,7 @@ def make_report(out: str | os.PathLike[str], *, endpoints: Sequence[str] | None 
     DiscMRIError
         The page is asked for and matplotlib or Jinja2 is missing (the ``report`` extra).
     """
+    from ..table import read_discs, read_sessions
     from .build import build_report
     from .write import write_report
 
@@ -100,8 +99,8 @@ def make_report(out: str | os.PathLike[str], *, endpoints: Sequence[str] | None 
     if not discs_path.is_file():
         raise ParameterError(f"{discs_path}: not found; expected the output folder of "
                              "discmri run")
-    discs = _read(discs_path, "disc table")
-    sessions = _read(out / "sessions.tsv", "sessions table") if (
+    discs = _read(read_discs, discs_path, "disc table")
+    sessions = _read(read_sessions, out / "sessions.tsv", "sessions table") if (
         out / "sessions.tsv").is_file() else None
     html = "html" in formats or "pdf" in formats
     if html and page_extras_missing():

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..errors import DiscMRIError
-from ..io.tables import json_value
+from ..io.tables import json_records, json_value
 from ..provenance import software_versions
 from ..table import disc_columns
 from . import stats
@@ -61,24 +61,20 @@ Every number on this page is in <code>report.json</code> and <code>stats.tsv</co
 """
 
 
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
-
-
 def stats_table(report: Report) -> pd.DataFrame:
     """Every estimate and test of the report, one row each (:data:`STATS_COLUMNS`)."""
     import pandas as pd
 
     rows = []
     t = report.tables
-    for r in _records(t.get("within", pd.DataFrame())):
+    for r in json_records(t.get("within", pd.DataFrame())):
         rows.append({"section": "change from baseline", "endpoint": r["endpoint"],
                      "arm": r["arm"], "months": r["months"], "comparison": "within arm",
                      "n_participants": r["n_participants"], "n_discs": r["n_discs"],
                      "estimate": r["mean_change"], "ci_low": r["ci_low"],
                      "ci_high": r["ci_high"], "test": r["test"], "p_value": r["p_value"],
                      "p_holm": r.get("p_holm")})
-    for r in _records(t.get("between", pd.DataFrame())):
+    for r in json_records(t.get("between", pd.DataFrame())):
         rows.append({"section": "between arms", "endpoint": r["endpoint"],
                      "arm": f"{r['active']} - {r['control']}", "months": r["months"],
                      "comparison": "difference in mean change",
@@ -86,7 +82,7 @@ def stats_table(report: Report) -> pd.DataFrame:
                      "estimate": r["difference"], "ci_low": r["ci_low"],
                      "ci_high": r["ci_high"], "test": r["test"], "p_value": r["p_value"],
                      "p_holm": r.get("p_holm")})
-    for r in _records(t.get("mixed", pd.DataFrame())):
+    for r in json_records(t.get("mixed", pd.DataFrame())):
         info = report.models.get(r["endpoint"], {})
         rows.append({"section": "mixed model", "endpoint": r["endpoint"], "arm": None,
                      "months": None, "comparison": r["term"],
@@ -96,7 +92,7 @@ def stats_table(report: Report) -> pd.DataFrame:
                      "test": "MixedLM (REML" + (", arms pooled" if info.get("pooled") else "")
                      + (")" if info.get("converged") else "; not converged)"),
                      "p_value": r["p_value"], "p_holm": None})
-    for r in _records(t.get("treated_vs_untreated", pd.DataFrame())):
+    for r in json_records(t.get("treated_vs_untreated", pd.DataFrame())):
         rows.append({"section": "treated vs untreated", "endpoint": r["endpoint"],
                      "arm": r["arm"], "months": r["months"],
                      "comparison": "treated minus untreated change",
@@ -104,7 +100,7 @@ def stats_table(report: Report) -> pd.DataFrame:
                      "estimate": r["difference"], "ci_low": r["ci_low"],
                      "ci_high": r["ci_high"], "test": r["test"], "p_value": r["p_value"],
                      "p_holm": None})
-    for r in _records(t.get("grade_tests", pd.DataFrame())):
+    for r in json_records(t.get("grade_tests", pd.DataFrame())):
         rows.append({"section": "grade shifts", "endpoint": "griffith", "arm": None,
                      "months": r["months"], "comparison": r["comparison"],
                      "n_participants": r["n"], "n_discs": None, "estimate": r["statistic"],
@@ -113,20 +109,16 @@ def stats_table(report: Report) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(STATS_COLUMNS))
 
 
-def _software() -> dict[str, str]:
-    return software_versions()
-
-
 def report_json(report: Report, source: str = "") -> dict[str, Any]:
     """Everything the page shows, machine-readable."""
     return {"Source": source, "Layout": report.layout, "Arms": report.arms,
             "Control": report.control, "Active": report.active,
             "Endpoints": report.endpoints, "Settings": report.settings,
             "Notes": report.notes, "Methods": methods(report),
-            "Tables": {k: _records(v) for k, v in report.tables.items()},
+            "Tables": {k: json_records(v) for k, v in report.tables.items()},
             "Models": {k: {kk: json_value(vv) for kk, vv in v.items()}
                        for k, v in report.models.items()},
-            "Software": _software()}
+            "Software": software_versions()}
 
 
 def _convergence(info: dict[str, Any]) -> str:
@@ -329,7 +321,7 @@ def render_html(report: Report, source: str = "",
     return template.render(title="Trial report: imaging endpoints", style=PAGE_STYLE,
                            version=__version__, source=source, layout=report.layout,
                            notes=report.notes,
-                           sections=sections, methods=methods(report), software=_software())
+                           sections=sections, methods=methods(report), software=software_versions())
 
 
 def report_files(report: Report, out: str | os.PathLike[str], *, source: str = "",

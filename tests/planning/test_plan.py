@@ -100,6 +100,7 @@ def test_discmri_plan_writes_the_tables_the_json_and_the_page(cohort, tmp_path, 
     (["--effect", "np_t2_ms"], "COLUMN=NUMBER"),
     (["--effect", "np_t2_ms=+10", "--power", "0.8", "--n", "20"], "give one"),
     (["--effect", "bogus=+10"], "not a numeric column"),
+    (["--effect", "np_t2_ms=+10", "--control", "placebo"], "not among the arms"),
     ([], "--effect"),
 ])
 def test_bad_plan_options_exit_2_and_write_nothing(cohort, tmp_path, capsys, args, message):
